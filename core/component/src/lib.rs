@@ -1,0 +1,1 @@
+//! Reads a WebAssembly component into a flat, ordered instantiation plan.

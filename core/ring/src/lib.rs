@@ -1,0 +1,1 @@
+//! Single-producer single-consumer packet ring over shared memory.

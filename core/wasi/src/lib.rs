@@ -1,0 +1,27 @@
+//! The WASI 0.2 command world as a platform-free host.
+//!
+//! Everything a guest import does is decided here and tested natively; the browser shim only
+//! supplies guest memory ([`GuestMemory`]) and the platform ([`Platform`]: clocks, randomness,
+//! output, and the single blocking wait).
+//!
+//! The shim resolves each lowered import once with [`resolve`] (which also yields the core
+//! signature the import must have) and then calls [`Host::call`] with the flat core arguments,
+//! widened to `i64`, exactly as the canonical ABI passes them.
+
+#![deny(missing_docs)]
+
+mod memory;
+mod platform;
+mod trap;
+
+pub use memory::{GuestMemory, VecMemory};
+pub use platform::{Event, OutputStream, Platform, WaitReason};
+pub use trap::{Trap, TrapKind};
+
+mod host;
+mod registry;
+mod table;
+
+pub use host::{Host, HostConfig};
+pub use registry::{all_functions, resolve, split_version, Args, HostFunc, ResolveError, Support, ValType};
+pub use table::{ResourceTable, MAX_HANDLES};

@@ -1,0 +1,56 @@
+//! What the host needs from the machine it runs on.
+//!
+//! The browser shim implements this with `performance.now()`, `crypto.getRandomValues`,
+//! `postMessage` batches and `Atomics.wait` on the ring's wake word; native tests implement it
+//! with a virtual clock.
+
+/// The two output streams the platform carries to the embedder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutputStream {
+    /// `wasi:cli/stdout`.
+    Stdout,
+    /// `wasi:cli/stderr`.
+    Stderr,
+}
+
+/// Which guest call a wait happens in (telemetry names it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitReason {
+    /// `[method]pollable.block`.
+    PollableBlock,
+    /// `wasi:io/poll.poll`.
+    Poll,
+    /// `[method]input-stream.blocking-read` or `blocking-skip`.
+    BlockingRead,
+    /// A blocking write or flush on an output stream.
+    BlockingWrite,
+}
+
+/// Something the embedder delivered while the guest ran or waited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Bytes for the guest's stdin, in order.
+    Stdin(Vec<u8>),
+    /// The embedder closed stdin: reads return `closed` once the buffer is drained.
+    StdinClosed,
+}
+
+/// The machine under the host.
+pub trait Platform {
+    /// Monotonic time in nanoseconds; never goes backwards.
+    fn monotonic_now(&self) -> u64;
+    /// Wall-clock time as (seconds, nanoseconds) since the Unix epoch.
+    fn wall_now(&self) -> (u64, u32);
+    /// Fills `buf` with cryptographically secure random bytes.
+    fn random_bytes(&mut self, buf: &mut [u8]);
+    /// Takes bytes the guest wrote to stdout or stderr. May batch them.
+    fn write_output(&mut self, stream: OutputStream, bytes: &[u8]);
+    /// Sends any batched output on its way (called before every wait).
+    fn flush_output(&mut self);
+    /// Hands every event that has already arrived to `deliver`, without waiting.
+    fn poll_events(&mut self, deliver: &mut dyn FnMut(Event));
+    /// Waits until the monotonic clock reaches `deadline` (forever when `None`) or an event
+    /// arrives, whichever is first, then delivers the events that arrived. Returns early at any
+    /// time; the caller re-checks what it waits for.
+    fn wait(&mut self, deadline: Option<u64>, reason: WaitReason, deliver: &mut dyn FnMut(Event));
+}

@@ -1,0 +1,1 @@
+//! Browser bindings of the Pollscope host.
