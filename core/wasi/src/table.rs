@@ -148,7 +148,9 @@ fn wrong_type<T>(handle: u32, actual: &str) -> Trap {
 mod tests {
     use super::*;
 
+    #[derive(Debug)]
     struct Stream;
+    #[derive(Debug)]
     struct Pollable;
 
     #[test]
