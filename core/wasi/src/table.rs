@@ -178,6 +178,6 @@ mod tests {
         table.delete::<Pollable>(pollable).unwrap();
         table.delete::<Stream>(stream).unwrap();
         assert!(table.is_empty());
-        assert_eq!(table.push(Stream).unwrap(), pollable);
+        assert_eq!(table.push(Stream).unwrap(), stream, "most recently freed slot first");
     }
 }
