@@ -15,7 +15,7 @@ mod platform;
 mod trap;
 
 pub use memory::{GuestMemory, VecMemory};
-pub use platform::{Event, OutputStream, Platform, WaitReason};
+pub use platform::{Event, Platform, Stdio, WaitReason};
 pub use trap::{Trap, TrapKind};
 
 mod host;

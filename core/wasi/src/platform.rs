@@ -6,7 +6,7 @@
 
 /// The two output streams the platform carries to the embedder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OutputStream {
+pub enum Stdio {
     /// `wasi:cli/stdout`.
     Stdout,
     /// `wasi:cli/stderr`.
@@ -44,7 +44,7 @@ pub trait Platform {
     /// Fills `buf` with cryptographically secure random bytes.
     fn random_bytes(&mut self, buf: &mut [u8]);
     /// Takes bytes the guest wrote to stdout or stderr. May batch them.
-    fn write_output(&mut self, stream: OutputStream, bytes: &[u8]);
+    fn write_output(&mut self, stream: Stdio, bytes: &[u8]);
     /// Sends any batched output on its way (called before every wait).
     fn flush_output(&mut self);
     /// Hands every event that has already arrived to `deliver`, without waiting.
