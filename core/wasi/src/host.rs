@@ -38,19 +38,41 @@ impl HostConfig {
 pub struct Host {
     pub(crate) table: ResourceTable,
     pub(crate) platform: Box<dyn Platform>,
+    #[allow(dead_code)] // read by wasi:cli/environment, which lands next
     pub(crate) config: HostConfig,
+    /// `wasi:filesystem` state (owned by the filesystem module).
+    #[allow(dead_code)] // until the filesystem module uses it
+    pub(crate) fs: crate::filesystem::FsState,
+    /// `wasi:sockets` state (owned by the sockets module).
+    #[allow(dead_code)] // until the sockets module uses it
+    pub(crate) sockets: crate::sockets::SocketsState,
 }
 
 impl Host {
     /// A host for a fresh guest instance.
-    pub fn new(config: HostConfig, platform: Box<dyn Platform>) -> Host {
-        Host { table: ResourceTable::new(), platform, config }
+    ///
+    /// Fails (without panicking) when the configuration cannot be honoured, e.g. a preloaded
+    /// file path the filesystem rejects; the message says which entry and why.
+    pub fn new(config: HostConfig, platform: Box<dyn Platform>) -> Result<Host, String> {
+        let fs = crate::filesystem::FsState::new(&config)?;
+        let sockets = crate::sockets::SocketsState::new(&config)?;
+        Ok(Host {
+            table: ResourceTable::new(),
+            platform,
+            config,
+            fs,
+            sockets,
+        })
     }
 
     /// Runs host function `func` with the guest's flat arguments; returns its flat result
     /// (0 when it has none) or the trap that ends the guest.
-    pub fn call(&mut self, func: HostFunc, args: Args<'_>, memory: &mut dyn GuestMemory)
-        -> Result<i64, Trap> {
+    pub fn call(
+        &mut self,
+        func: HostFunc,
+        args: Args<'_>,
+        memory: &mut dyn GuestMemory,
+    ) -> Result<i64, Trap> {
         if args.len() != func.params().len() {
             return Err(Trap::abi(format!(
                 "{} takes {} core arguments, got {}",

@@ -18,10 +18,17 @@ pub use memory::{GuestMemory, VecMemory};
 pub use platform::{Event, Platform, Stdio, WaitReason};
 pub use trap::{Trap, TrapKind};
 
+mod abi;
+mod filesystem;
 mod host;
+mod io;
 mod registry;
+mod sockets;
 mod table;
 
 pub use host::{Host, HostConfig};
-pub use registry::{all_functions, resolve, split_version, Args, HostFunc, ResolveError, Support, ValType};
+pub use io::streams::{HostInputStream, HostOutputStream, InputStream, OutputStream, StreamError};
+pub use registry::{
+    all_functions, resolve, split_version, Args, HostFunc, ResolveError, Support, ValType,
+};
 pub use table::{ResourceTable, MAX_HANDLES};

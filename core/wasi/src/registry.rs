@@ -51,7 +51,17 @@ pub(crate) struct InterfaceDef {
 }
 
 /// Every interface of the `wasi:cli/command@0.2.x` world.
-pub(crate) const INTERFACES: &[&InterfaceDef] = &[];
+pub(crate) const INTERFACES: &[&InterfaceDef] = &[
+    &crate::filesystem::TYPES,
+    &crate::filesystem::PREOPENS,
+    &crate::sockets::NETWORK,
+    &crate::sockets::INSTANCE_NETWORK,
+    &crate::sockets::UDP,
+    &crate::sockets::UDP_CREATE_SOCKET,
+    &crate::sockets::TCP,
+    &crate::sockets::TCP_CREATE_SOCKET,
+    &crate::sockets::IP_NAME_LOOKUP,
+];
 
 /// A resolved host function: what a lowered import is bound to.
 #[derive(Clone, Copy)]
@@ -114,7 +124,10 @@ impl std::fmt::Display for ResolveError {
                 write!(f, "`{i}` is not an interface of the WASI 0.2 command world")
             }
             ResolveError::UnsupportedVersion(i) => {
-                write!(f, "`{i}`: only 0.2.x versions of WASI interfaces are supported")
+                write!(
+                    f,
+                    "`{i}`: only 0.2.x versions of WASI interfaces are supported"
+                )
             }
             ResolveError::UnknownFunction(i, name) => write!(f, "`{i}` has no function `{name}`"),
         }
@@ -137,7 +150,10 @@ fn is_supported_version(version: Option<&str>) -> bool {
     let mut parts = version.splitn(3, '.');
     matches!((parts.next(), parts.next()), (Some("0"), Some("2")))
         && parts.next().is_some_and(|patch| {
-            patch.split(['-', '+']).next().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            patch
+                .split(['-', '+'])
+                .next()
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
         })
 }
 
@@ -156,14 +172,20 @@ pub fn resolve(interface: &str, name: &str) -> Result<HostFunc, ResolveError> {
         .iter()
         .find(|func| func.name == name)
         .ok_or_else(|| ResolveError::UnknownFunction(interface.to_string(), name.to_string()))?;
-    Ok(HostFunc { interface: def, func })
+    Ok(HostFunc {
+        interface: def,
+        func,
+    })
 }
 
 /// Every function the host knows, for `pollscope inspect` and coverage tests.
 pub fn all_functions() -> impl Iterator<Item = HostFunc> {
-    INTERFACES
-        .iter()
-        .flat_map(|interface| interface.funcs.iter().map(move |func| HostFunc { interface, func }))
+    INTERFACES.iter().flat_map(|interface| {
+        interface
+            .funcs
+            .iter()
+            .map(move |func| HostFunc { interface, func })
+    })
 }
 
 #[cfg(test)]

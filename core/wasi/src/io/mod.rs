@@ -1,0 +1,3 @@
+//! `wasi:io`: errors, pollables and streams.
+
+pub mod streams;
