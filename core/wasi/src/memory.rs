@@ -14,8 +14,13 @@ pub trait GuestMemory {
     fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), Trap>;
     /// Calls the guest's `cabi_realloc(old_ptr, old_size, align, new_size)`.
     /// Traps when the guest has no realloc, or it returns a misaligned or out-of-bounds block.
-    fn realloc(&mut self, old_ptr: u32, old_size: u32, align: u32, new_size: u32)
-        -> Result<u32, Trap>;
+    fn realloc(
+        &mut self,
+        old_ptr: u32,
+        old_size: u32,
+        align: u32,
+        new_size: u32,
+    ) -> Result<u32, Trap>;
 }
 
 /// A `Vec`-backed guest memory with a bump allocator, for native tests.
@@ -31,7 +36,10 @@ impl VecMemory {
     /// A zeroed memory of `size` bytes whose allocator starts at `size / 2`, leaving the lower
     /// half for the test to place arguments in.
     pub fn new(size: u32) -> VecMemory {
-        VecMemory { bytes: vec![0; size as usize], next_free: size / 2 }
+        VecMemory {
+            bytes: vec![0; size as usize],
+            next_free: size / 2,
+        }
     }
 
     fn range(&self, ptr: u32, len: usize) -> Result<std::ops::Range<usize>, Trap> {
@@ -59,8 +67,13 @@ impl GuestMemory for VecMemory {
         Ok(())
     }
 
-    fn realloc(&mut self, _old_ptr: u32, _old_size: u32, align: u32, new_size: u32)
-        -> Result<u32, Trap> {
+    fn realloc(
+        &mut self,
+        _old_ptr: u32,
+        _old_size: u32,
+        align: u32,
+        new_size: u32,
+    ) -> Result<u32, Trap> {
         let align = align.max(1);
         let ptr = self.next_free.div_ceil(align) * align;
         self.range(ptr, new_size as usize)?;

@@ -29,7 +29,11 @@ pub struct ResourceTable {
 impl ResourceTable {
     /// An empty table; handle 0 is reserved.
     pub fn new() -> ResourceTable {
-        ResourceTable { slots: vec![None], free: Vec::new(), live: 0 }
+        ResourceTable {
+            slots: vec![None],
+            free: Vec::new(),
+            live: 0,
+        }
     }
 
     /// Number of live handles.
@@ -55,7 +59,9 @@ impl ResourceTable {
 
     fn insert<T: Any>(&mut self, value: T, parent: Option<u32>) -> Result<u32, Trap> {
         if self.live >= MAX_HANDLES {
-            return Err(Trap::abi(format!("handle table full ({MAX_HANDLES} live handles)")));
+            return Err(Trap::abi(format!(
+                "handle table full ({MAX_HANDLES} live handles)"
+            )));
         }
         let entry = Entry {
             value: Box::new(value),
@@ -64,7 +70,10 @@ impl ResourceTable {
             children: 0,
         };
         if let Some(parent) = parent {
-            self.slots[parent as usize].as_mut().expect("checked above").children += 1;
+            self.slots[parent as usize]
+                .as_mut()
+                .expect("checked above")
+                .children += 1;
         }
         self.live += 1;
         Ok(match self.free.pop() {
@@ -90,7 +99,10 @@ impl ResourceTable {
     pub fn get<T: Any>(&self, handle: u32) -> Result<&T, Trap> {
         let entry = self.entry(handle)?;
         let type_name = entry.type_name;
-        entry.value.downcast_ref().ok_or_else(|| wrong_type::<T>(handle, type_name))
+        entry
+            .value
+            .downcast_ref()
+            .ok_or_else(|| wrong_type::<T>(handle, type_name))
     }
 
     /// Mutably borrows the resource behind `handle`, checking its type.
@@ -101,7 +113,10 @@ impl ResourceTable {
             .and_then(Option::as_mut)
             .ok_or_else(|| Trap::abi(format!("unknown handle {handle}")))?;
         let type_name = entry.type_name;
-        entry.value.downcast_mut().ok_or_else(|| wrong_type::<T>(handle, type_name))
+        entry
+            .value
+            .downcast_mut()
+            .ok_or_else(|| wrong_type::<T>(handle, type_name))
     }
 
     /// The parent handle of a child entry.
@@ -141,7 +156,10 @@ fn short_type_name<T>() -> &'static str {
 
 #[cold]
 fn wrong_type<T>(handle: u32, actual: &str) -> Trap {
-    Trap::abi(format!("handle {handle} is a {actual}, not a {}", short_type_name::<T>()))
+    Trap::abi(format!(
+        "handle {handle} is a {actual}, not a {}",
+        short_type_name::<T>()
+    ))
 }
 
 #[cfg(test)]
@@ -166,7 +184,10 @@ mod tests {
         let h = table.push(Stream).unwrap();
         let err = table.get::<Pollable>(h).unwrap_err();
         assert_eq!(err.to_string(), "handle 1 is a Stream, not a Pollable");
-        assert_eq!(table.get::<Stream>(7).err().unwrap().to_string(), "unknown handle 7");
+        assert_eq!(
+            table.get::<Stream>(7).err().unwrap().to_string(),
+            "unknown handle 7"
+        );
     }
 
     #[test]
@@ -178,6 +199,10 @@ mod tests {
         table.delete::<Pollable>(pollable).unwrap();
         table.delete::<Stream>(stream).unwrap();
         assert!(table.is_empty());
-        assert_eq!(table.push(Stream).unwrap(), stream, "most recently freed slot first");
+        assert_eq!(
+            table.push(Stream).unwrap(),
+            stream,
+            "most recently freed slot first"
+        );
     }
 }

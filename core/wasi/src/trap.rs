@@ -25,12 +25,18 @@ impl Trap {
     /// A canonical ABI violation with a message saying what was wrong and where.
     #[cold]
     pub fn abi(message: impl Into<String>) -> Trap {
-        Trap { kind: TrapKind::Abi(message.into()), import: None }
+        Trap {
+            kind: TrapKind::Abi(message.into()),
+            import: None,
+        }
     }
 
     /// `wasi:cli/exit.exit(code)`.
     pub fn exit(code: i32) -> Trap {
-        Trap { kind: TrapKind::Exit(code), import: None }
+        Trap {
+            kind: TrapKind::Exit(code),
+            import: None,
+        }
     }
 
     /// Names the import the trap happened in, unless already named.
