@@ -1,1 +1,73 @@
-fn main() {}
+//! `cargo xtask <command>`: the build pipeline as code.
+//!
+//! - `demo`    build everything and serve the demo guest (the README's first command)
+//! - `test`    install what is missing, build, lint, run every test (the README's second command)
+//! - `build`   build the browser assets (shim wasm + JS) into `target/web`
+//! - `install` build the assets, then `cargo install` the `pollscope` binary with them embedded
+//! - `setup`   only install prerequisites (rustup targets, Debian's chromium)
+
+mod build;
+mod setup;
+mod test;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context, Result};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup::all(),
+        Some("build") => setup::rust_targets().and_then(|()| build::web_assets()),
+        Some("test") => test::all(&args[1..]),
+        Some("demo") => demo(),
+        Some("install") => install(),
+        _ => {
+            eprintln!("usage: cargo xtask <demo|test|build|install|setup>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The repository root (the parent of `xtask/`).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// Runs `cmd`, failing with its command line when it does not succeed.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+/// `cargo` as the one running us, in the repository root.
+pub fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn demo() -> Result<()> {
+    setup::all()?;
+    build::web_assets()?;
+    let demo = build::guests()?.join("demo_clock.wasm");
+    println!("\nServing the demo guest. Open the printed URL in Chromium or Firefox.");
+    run(cargo().args(["run", "--release", "--package", "pollscope", "--", "serve"]).arg(demo))
+}
+
+fn install() -> Result<()> {
+    setup::rust_targets()?;
+    build::web_assets()?;
+    run(cargo().args(["install", "--locked", "--path", "cli"]))
+}

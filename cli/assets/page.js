@@ -1,0 +1,91 @@
+// The page `pollscope run` and `pollscope serve` open: runs the component with the shim.
+// In run mode the guest's stdio and exit travel to the terminal through the local server;
+// in serve mode this page is the console.
+import { startComponent } from "/pollscope/pollscope.js";
+
+const statusEl = document.getElementById("status");
+const consoleEl = document.getElementById("console");
+
+async function fetchBytes(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`fetching ${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+function appendConsole(bytes, className) {
+  const span = document.createElement("span");
+  if (className) span.className = className;
+  span.textContent = new TextDecoder().decode(bytes);
+  consoleEl.append(span);
+  consoleEl.scrollTop = consoleEl.scrollHeight;
+}
+
+// Output goes out in order, one request at a time.
+let outputChain = Promise.resolve();
+function sendOutput(stream, bytes) {
+  outputChain = outputChain.then(() => fetch(`/output/${stream}`, { method: "POST", body: bytes }));
+}
+
+async function report(outcome) {
+  await outputChain.catch(() => {});
+  await fetch("/exit", { method: "POST", body: JSON.stringify(outcome) });
+}
+
+async function main() {
+  const { mode, guest: config } = await (await fetch("/config.json")).json();
+  const run = mode === "run";
+  document.getElementById("program").textContent = config.args.join(" ");
+  const files = {};
+  for (const [index, path] of config.files.entries()) files[path] = await fetchBytes(`/files/${index}`);
+
+  const guest = startComponent("/app.wasm", {
+    args: config.args,
+    env: Object.fromEntries(config.env),
+    dirs: config.dirs,
+    files,
+    onStdout: (bytes) => (run ? sendOutput(1, bytes) : appendConsole(bytes)),
+    onStderr: (bytes) => (run ? sendOutput(2, bytes) : appendConsole(bytes, "stderr")),
+  });
+  statusEl.textContent = "running";
+
+  if (run) {
+    // Pump the terminal's stdin: each chunk enters the ring before the next is fetched.
+    (async () => {
+      for (;;) {
+        const response = await fetch("/stdin");
+        if (response.status !== 200) break;
+        await guest.writeStdin(new Uint8Array(await response.arrayBuffer()));
+      }
+      guest.closeStdin();
+    })().catch(() => guest.closeStdin());
+  } else {
+    const input = document.getElementById("stdin");
+    document.getElementById("stdin-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      guest.writeStdin(input.value + "\n");
+      appendConsole(new TextEncoder().encode(input.value + "\n"));
+      input.value = "";
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "d" && event.ctrlKey) {
+        event.preventDefault();
+        guest.closeStdin();
+        input.disabled = true;
+      }
+    });
+  }
+
+  try {
+    const outcome = await guest.done;
+    statusEl.textContent = outcome.trap ? `trapped: ${outcome.trap.message}` : `exited with code ${outcome.exitCode}`;
+    if (run) await report({ code: outcome.exitCode, trap: outcome.trap ?? null, error: null });
+  } catch (error) {
+    statusEl.textContent = `error: ${error.message}`;
+    if (run) await report({ code: 2, trap: null, error: error.message });
+  }
+}
+
+main().catch((error) => {
+  statusEl.textContent = `error: ${error.message}`;
+  fetch("/exit", { method: "POST", body: JSON.stringify({ code: 2, trap: null, error: `page: ${error.message}` }) });
+});

@@ -1,0 +1,83 @@
+//! Headless Chromium, started for one page and killed with its profile when done.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, Result};
+
+/// A running headless Chromium.
+pub struct Browser {
+    child: Child,
+    profile: PathBuf,
+}
+
+/// The browser to use: `--browser`, else `chromium` (Debian's) or `chromium-browser` on PATH.
+pub fn find(explicit: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(path) = explicit {
+        return Ok(path);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        if let Some(found) = std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file()) {
+            return Ok(found);
+        }
+    }
+    anyhow::bail!("no Chromium found on PATH: install Debian's `chromium` package or pass --browser PATH")
+}
+
+impl Browser {
+    /// Opens `url` in a fresh headless profile. Chromium's own output goes to a log file in the
+    /// profile so it never mixes with the guest's stdout.
+    pub fn open(binary: &PathBuf, url: &str) -> Result<Browser> {
+        let profile = std::env::temp_dir().join(format!("pollscope-profile-{}-{}", std::process::id(), unique()));
+        std::fs::create_dir_all(&profile)?;
+        let log = std::fs::File::create(profile.join("chromium.log"))?;
+        let child = Command::new(binary)
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-background-timer-throttling",
+                "--disable-renderer-backgrounding",
+                "--disable-backgrounding-occluded-windows",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        Ok(Browser { child, profile })
+    }
+
+    /// Whether the browser process has ended (crashed or was closed).
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// The tail of Chromium's own log, for error messages.
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.profile.join("chromium.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+fn unique() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}

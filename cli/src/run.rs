@@ -1,0 +1,112 @@
+//! `pollscope run`: `wasmtime run`, but inside headless Chromium.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc::{sync_channel, RecvTimeoutError};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::browser::{self, Browser};
+use crate::guest::GuestArgs;
+use crate::server::{self, Mode, Outcome, Site};
+
+/// Exit code for a guest trap (128 + SIGABRT, as native programs and wasmtime report it).
+pub const TRAP_EXIT: u8 = 134;
+/// Exit code when the component could not be run at all.
+pub const LOAD_FAILURE_EXIT: u8 = 2;
+
+/// Chunks of the terminal's stdin buffered ahead of the guest (bounds memory for huge inputs).
+const STDIN_CHUNKS_AHEAD: usize = 8;
+const STDIN_CHUNK: usize = 64 * 1024;
+
+/// `pollscope run`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    guest: GuestArgs,
+    /// The Chromium binary (default: `chromium` on PATH).
+    #[arg(long)]
+    browser: Option<PathBuf>,
+}
+
+/// Runs the component to its end and returns its exit code.
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    crate::assets::require_shim()?;
+    let (component, config) = args.guest.load()?;
+    // Say what is wrong before starting a browser when the bytes are not a usable component.
+    if let Err(problem) = crate::preflight(&component) {
+        eprintln!("error: {}: {problem}", args.guest.component.display());
+        return Ok(ExitCode::from(LOAD_FAILURE_EXIT));
+    }
+    let browser_binary = browser::find(args.browser)?;
+
+    let (stdin_tx, stdin_rx) = sync_channel::<Vec<u8>>(STDIN_CHUNKS_AHEAD);
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        loop {
+            let mut chunk = vec![0; STDIN_CHUNK];
+            match stdin.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    chunk.truncate(n);
+                    if stdin_tx.send(chunk).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let (outcome_tx, outcome_rx) = sync_channel::<Outcome>(1);
+    let url = server::start(
+        Site {
+            mode: Mode::Run,
+            component,
+            config,
+            stdin: Some(Mutex::new(stdin_rx)),
+            outcome: Some(outcome_tx),
+        },
+        0,
+    )?;
+    let mut browser = Browser::open(&browser_binary, &url)?;
+    let outcome = loop {
+        match outcome_rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(outcome) => break outcome,
+            Err(RecvTimeoutError::Timeout) if browser.has_exited() => {
+                eprintln!("error: Chromium exited before the guest finished\n{}", browser.log_tail());
+                return Ok(ExitCode::from(LOAD_FAILURE_EXIT));
+            }
+            Err(_) => continue,
+        }
+    };
+    drop(browser);
+    Ok(report(&outcome))
+}
+
+/// Prints how the guest ended and turns it into the process's exit code.
+fn report(outcome: &Outcome) -> ExitCode {
+    if let Some(error) = &outcome.error {
+        eprintln!("error: {error}");
+        return ExitCode::from(LOAD_FAILURE_EXIT);
+    }
+    if let Some(trap) = &outcome.trap {
+        eprintln!("error: guest trapped: {}", trap.message);
+        for (depth, frame) in trap.frames.iter().enumerate() {
+            let name = frame
+                .name
+                .as_deref()
+                .map(|name| rustc_demangle::demangle(name).to_string())
+                .unwrap_or_else(|| "<unnamed>".into());
+            let place = match (frame.func, frame.offset) {
+                (Some(func), Some(offset)) => format!(" (function {func}, offset {offset:#x})"),
+                _ => String::new(),
+            };
+            eprintln!("  {depth:>2}: {name}{place}");
+        }
+        return ExitCode::from(TRAP_EXIT);
+    }
+    ExitCode::from(outcome.code.clamp(0, 255) as u8)
+}

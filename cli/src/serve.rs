@@ -1,0 +1,35 @@
+//! `pollscope serve`: a page on localhost that runs the component, with a console.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::guest::GuestArgs;
+use crate::server::{self, Mode, Site};
+
+/// `pollscope serve`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    guest: GuestArgs,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+}
+
+/// Serves until interrupted.
+pub fn serve(args: ServeArgs) -> Result<ExitCode> {
+    crate::assets::require_shim()?;
+    let (component, config) = args.guest.load()?;
+    if let Err(problem) = crate::preflight(&component) {
+        eprintln!("error: {}: {problem}", args.guest.component.display());
+        return Ok(ExitCode::from(crate::run::LOAD_FAILURE_EXIT));
+    }
+    let url = server::start(Site { mode: Mode::Serve, component, config, stdin: None, outcome: None }, args.port)?;
+    println!("Serving {} at {url}", args.guest.component.display());
+    println!("(cross-origin isolated: COOP same-origin, COEP require-corp). Ctrl-C to stop.");
+    loop {
+        std::thread::park();
+    }
+}

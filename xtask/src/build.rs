@@ -1,0 +1,57 @@
+//! Builds the browser assets and the test guests.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::{cargo, root, run};
+
+/// Where the browser assets go; the `pollscope` binary embeds this folder.
+pub fn web_dir() -> PathBuf {
+    root().join("target/web")
+}
+
+/// Shim wasm (release, wasm-bindgen `--target web`, name section stripped) plus its JS.
+pub fn web_assets() -> Result<()> {
+    run(cargo().args([
+        "build",
+        "--locked",
+        "--release",
+        "--package",
+        "pollscope-shim",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    let input = root().join("target/wasm32-unknown-unknown/release/pollscope_shim.wasm");
+    let out = web_dir();
+    std::fs::create_dir_all(&out)?;
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&input)
+        .web(true)?
+        .typescript(false)
+        .remove_name_section(true)
+        .remove_producers_section(true)
+        .generate(&out)
+        .with_context(|| format!("wasm-bindgen on {}", input.display()))?;
+    for entry in std::fs::read_dir(root().join("host-shim/js"))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "js" || ext == "html" || ext == "css") {
+            std::fs::copy(&path, out.join(path.file_name().expect("a file")))?;
+        }
+    }
+    println!("xtask: browser assets in {}", out.display());
+    Ok(())
+}
+
+/// Builds every program in `guests/` for `wasm32-wasip2`; returns the folder holding them.
+pub fn guests() -> Result<PathBuf> {
+    run(cargo().args([
+        "build",
+        "--release",
+        "--manifest-path",
+        "guests/Cargo.toml",
+        "--target",
+        "wasm32-wasip2",
+    ]))?;
+    Ok(root().join("guests/target/wasm32-wasip2/release"))
+}

@@ -1,0 +1,61 @@
+//! Installs what the build and the tests need on a fresh machine.
+
+use std::process::Command;
+
+use anyhow::{bail, Result};
+
+use crate::run;
+
+/// Everything: rustup targets and a Chromium to test in.
+pub fn all() -> Result<()> {
+    rust_targets()?;
+    chromium()
+}
+
+/// The shim is built for `wasm32-unknown-unknown`, the test guests for `wasm32-wasip2`.
+pub fn rust_targets() -> Result<()> {
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output()?;
+    let installed = String::from_utf8_lossy(&installed.stdout);
+    let missing: Vec<&str> = ["wasm32-unknown-unknown", "wasm32-wasip2"]
+        .into_iter()
+        .filter(|target| !installed.lines().any(|line| line.trim() == *target))
+        .collect();
+    if !missing.is_empty() {
+        run(Command::new("rustup").args(["target", "add"]).args(&missing))?;
+    }
+    Ok(())
+}
+
+/// Debian's `chromium` package: the browser every end-to-end test runs in.
+pub fn chromium() -> Result<()> {
+    if find_in_path("chromium").is_some() {
+        return Ok(());
+    }
+    println!("xtask: installing Debian's chromium (the end-to-end tests run in it)");
+    let sudo: &[&str] = if is_root() { &[] } else { &["sudo"] };
+    let apt = |args: &[&str]| {
+        let mut cmd = Command::new(sudo.first().copied().unwrap_or("apt-get"));
+        if !sudo.is_empty() {
+            cmd.arg("apt-get");
+        }
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut cmd)
+    };
+    apt(&["update", "-qq"])?;
+    apt(&["install", "-y", "-qq", "chromium"])?;
+    if find_in_path("chromium").is_none() {
+        bail!("installed Debian's chromium, but `chromium` is still not on PATH");
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|out| out.stdout.starts_with(b"0"))
+}
+
+/// The first `name` on PATH.
+pub fn find_in_path(name: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+}
