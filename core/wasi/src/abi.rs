@@ -311,7 +311,10 @@ fn read_bytes(memory: &dyn GuestMemory, ptr: u32, len: u64, what: &str) -> Resul
         let mut last = [0u8];
         read(memory, ptr + (len - 1) as u32, &mut last, what)?;
     }
-    let mut bytes = vec![0; len as usize];
+    // On a 32-bit host a 4 GiB list does not fit in usize.
+    let size = usize::try_from(len)
+        .map_err(|_| Trap::abi(format!("{what}: {len} bytes do not fit in host memory")))?;
+    let mut bytes = vec![0; size];
     read(memory, ptr, &mut bytes, what)?;
     Ok(bytes)
 }

@@ -1,8 +1,13 @@
-//! The host's state for one guest instance, and the call entry point.
+//! The host's state for one guest instance, the call entry point, and the one blocking loop
+//! every waiting import goes through.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::cli::stdio::StdinBuffer;
 use crate::registry::{Args, HostFunc};
 use crate::table::ResourceTable;
-use crate::{GuestMemory, Platform, Trap};
+use crate::{Event, GuestMemory, Platform, Trap, WaitReason};
 
 /// What the embedder decides about the guest's world before it starts.
 #[derive(Debug, Clone, Default)]
@@ -38,7 +43,6 @@ impl HostConfig {
 pub struct Host {
     pub(crate) table: ResourceTable,
     pub(crate) platform: Box<dyn Platform>,
-    #[allow(dead_code)] // read by wasi:cli/environment, which lands next
     pub(crate) config: HostConfig,
     /// `wasi:filesystem` state (owned by the filesystem module).
     #[allow(dead_code)] // until the filesystem module uses it
@@ -46,6 +50,18 @@ pub struct Host {
     /// `wasi:sockets` state (owned by the sockets module).
     #[allow(dead_code)] // until the sockets module uses it
     pub(crate) sockets: crate::sockets::SocketsState,
+    /// Bytes the embedder sent to stdin and not yet read; shared with every stdin stream.
+    pub(crate) stdin: Rc<RefCell<StdinBuffer>>,
+    /// `wasi:random/insecure-seed`, drawn once so every call returns the same seed.
+    pub(crate) insecure_seed: Option<(u64, u64)>,
+}
+
+/// What one look at a blocking operation found.
+pub(crate) enum Step<T> {
+    /// The operation completed (or failed) with this value.
+    Done(T),
+    /// Not yet: wait until this monotonic deadline (forever when `None`) or an event.
+    Wait(Option<u64>),
 }
 
 impl Host {
@@ -62,6 +78,8 @@ impl Host {
             config,
             fs,
             sockets,
+            stdin: Rc::default(),
+            insecure_seed: None,
         })
     }
 
@@ -84,6 +102,36 @@ impl Host {
         (func.call_fn())(self, memory, args).map_err(|trap| trap.in_import(&func.qualified_name()))
     }
 
+    /// Hands every event that has already arrived to the host's state, without waiting.
+    pub(crate) fn pump_events(&mut self) {
+        let stdin = &self.stdin;
+        self.platform
+            .poll_events(&mut |event| deliver(stdin, event));
+    }
+
+    /// Runs `step` until it is done, waiting in between: the blocking import written once on
+    /// top of "ready + non-blocking". Each round is one look and at most one wait, so the
+    /// wait's timeout is the nearest deadline `step` names and nothing busy-loops; output is
+    /// flushed before each wait so a sleeping guest never holds data back.
+    pub(crate) fn block_until<T>(
+        &mut self,
+        reason: WaitReason,
+        mut step: impl FnMut(&mut Host) -> Result<Step<T>, Trap>,
+    ) -> Result<T, Trap> {
+        self.pump_events();
+        loop {
+            match step(self)? {
+                Step::Done(value) => return Ok(value),
+                Step::Wait(deadline) => {
+                    self.platform.flush_output();
+                    let stdin = &self.stdin;
+                    self.platform
+                        .wait(deadline, reason, &mut |event| deliver(stdin, event));
+                }
+            }
+        }
+    }
+
     /// The platform, for the embedder (e.g. to flush output when the guest ends).
     pub fn platform_mut(&mut self) -> &mut dyn Platform {
         &mut *self.platform
@@ -92,5 +140,13 @@ impl Host {
     /// Number of live guest handles.
     pub fn live_handles(&self) -> usize {
         self.table.len()
+    }
+}
+
+/// Applies one embedder event to the host's state.
+fn deliver(stdin: &RefCell<StdinBuffer>, event: Event) {
+    match event {
+        Event::Stdin(bytes) => stdin.borrow_mut().push(&bytes),
+        Event::StdinClosed => stdin.borrow_mut().close(),
     }
 }

@@ -19,14 +19,19 @@ pub use platform::{Event, Platform, Stdio, WaitReason};
 pub use trap::{Trap, TrapKind};
 
 mod abi;
+mod cli;
+mod clocks;
 mod filesystem;
 mod host;
 mod io;
+mod random;
 mod registry;
 mod sockets;
 mod table;
+pub mod testing;
 
 pub use host::{Host, HostConfig};
+pub use io::poll::{PollableInfo, PollableKind};
 pub use io::streams::{HostInputStream, HostOutputStream, InputStream, OutputStream, StreamError};
 pub use registry::{
     all_functions, resolve, split_version, Args, HostFunc, ResolveError, Support, ValType,

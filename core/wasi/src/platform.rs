@@ -41,6 +41,16 @@ pub trait Platform {
     fn monotonic_now(&self) -> u64;
     /// Wall-clock time as (seconds, nanoseconds) since the Unix epoch.
     fn wall_now(&self) -> (u64, u32);
+    /// Resolution of `monotonic_now` in nanoseconds. The default is what browsers give
+    /// `performance.now()` in a cross-origin-isolated worker (coarsened to 5 µs).
+    fn monotonic_resolution(&self) -> u64 {
+        5_000
+    }
+    /// Resolution of `wall_now` in nanoseconds (default as `monotonic_resolution`, since the
+    /// shim derives wall time from `performance.timeOrigin + performance.now()`).
+    fn wall_resolution(&self) -> u64 {
+        5_000
+    }
     /// Fills `buf` with cryptographically secure random bytes.
     fn random_bytes(&mut self, buf: &mut [u8]);
     /// Takes bytes the guest wrote to stdout or stderr. May batch them.

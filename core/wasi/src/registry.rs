@@ -44,6 +44,33 @@ pub(crate) struct FuncDef {
     pub call: HostFn,
 }
 
+impl FuncDef {
+    /// An implemented function.
+    pub(crate) const fn new(
+        name: &'static str,
+        params: &'static [ValType],
+        results: &'static [ValType],
+        call: HostFn,
+    ) -> FuncDef {
+        FuncDef {
+            name,
+            params,
+            results,
+            support: Support::Implemented,
+            call,
+        }
+    }
+
+    /// Marks the function as answering only with the spec's error for the case, saying why.
+    #[allow(dead_code)] // for the sockets interfaces
+    pub(crate) const fn errors_only(self, why: &'static str) -> FuncDef {
+        FuncDef {
+            support: Support::ErrorsOnly(why),
+            ..self
+        }
+    }
+}
+
 /// One WASI interface, e.g. `wasi:io/poll`.
 pub(crate) struct InterfaceDef {
     pub name: &'static str,
@@ -52,6 +79,24 @@ pub(crate) struct InterfaceDef {
 
 /// Every interface of the `wasi:cli/command@0.2.x` world.
 pub(crate) const INTERFACES: &[&InterfaceDef] = &[
+    &crate::io::error::INTERFACE,
+    &crate::io::poll::INTERFACE,
+    &crate::io::streams::INTERFACE,
+    &crate::clocks::monotonic_clock::INTERFACE,
+    &crate::clocks::wall_clock::INTERFACE,
+    &crate::random::random::INTERFACE,
+    &crate::random::insecure::INTERFACE,
+    &crate::random::insecure_seed::INTERFACE,
+    &crate::cli::environment::INTERFACE,
+    &crate::cli::exit::INTERFACE,
+    &crate::cli::stdio::STDIN,
+    &crate::cli::stdio::STDOUT,
+    &crate::cli::stdio::STDERR,
+    &crate::cli::terminal::TERMINAL_INPUT,
+    &crate::cli::terminal::TERMINAL_OUTPUT,
+    &crate::cli::terminal::TERMINAL_STDIN,
+    &crate::cli::terminal::TERMINAL_STDOUT,
+    &crate::cli::terminal::TERMINAL_STDERR,
     &crate::filesystem::TYPES,
     &crate::filesystem::PREOPENS,
     &crate::sockets::NETWORK,

@@ -119,6 +119,15 @@ impl ResourceTable {
             .ok_or_else(|| wrong_type::<T>(handle, type_name))
     }
 
+    /// Every live entry of type `T` with its handle, in handle order. Scans the whole table:
+    /// for telemetry snapshots, never for a guest call.
+    pub fn iter<T: Any>(&self) -> impl Iterator<Item = (u32, &T)> {
+        self.slots.iter().enumerate().filter_map(|(handle, slot)| {
+            let value = slot.as_ref()?.value.downcast_ref::<T>()?;
+            Some((handle as u32, value))
+        })
+    }
+
     /// The parent handle of a child entry.
     pub fn parent(&self, handle: u32) -> Result<Option<u32>, Trap> {
         Ok(self.entry(handle)?.parent)
