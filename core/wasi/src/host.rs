@@ -118,10 +118,16 @@ impl Host {
         reason: WaitReason,
         mut step: impl FnMut(&mut Host) -> Result<Step<T>, Trap>,
     ) -> Result<T, Trap> {
-        self.pump_events();
+        // Events that already arrived are taken only when the first look finds nothing, so a
+        // ready stream (stdout on every TinyGo print) costs no trip to the event ring.
+        let mut pumped = false;
         loop {
             match step(self)? {
                 Step::Done(value) => return Ok(value),
+                Step::Wait(_) if !pumped => {
+                    self.pump_events();
+                    pumped = true;
+                }
                 Step::Wait(deadline) => {
                     self.platform.flush_output();
                     let stdin = &self.stdin;
@@ -132,7 +138,8 @@ impl Host {
         }
     }
 
-    /// The platform, for the embedder (e.g. to flush output when the guest ends).
+    /// The platform, for the embedder: flush its output when the guest ends, whether
+    /// normally, by trap or by `exit` ([`TrapKind::Exit`](crate::TrapKind::Exit)).
     pub fn platform_mut(&mut self) -> &mut dyn Platform {
         &mut *self.platform
     }
@@ -148,5 +155,98 @@ fn deliver(stdin: &RefCell<StdinBuffer>, event: Event) {
     match event {
         Event::Stdin(bytes) => stdin.borrow_mut().push(&bytes),
         Event::StdinClosed => stdin.borrow_mut().close(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{call, host_with, FakePlatform};
+    use crate::{resolve, PollableKind};
+
+    #[test]
+    fn wrong_argument_count_traps_naming_the_import() {
+        let fake = FakePlatform::new();
+        let (mut host, mut memory) = host_with(&fake);
+        let func = resolve("wasi:io/poll@0.2.0", "poll").unwrap();
+        let err = host.call(func, &[0, 0], &mut memory).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "wasi:io/poll#poll takes 3 core arguments, got 2"
+        );
+    }
+
+    #[test]
+    fn block_until_waits_once_per_wake_and_flushes_before_each_wait() {
+        let fake = FakePlatform::new();
+        let (mut host, _) = host_with(&fake);
+        for (i, at) in [10, 20, 30].into_iter().enumerate() {
+            fake.script(at, Event::Stdin(vec![i as u8]));
+        }
+        let got = host
+            .block_until(WaitReason::BlockingRead, |host| {
+                let len = host.stdin.borrow().data_len();
+                Ok(if len >= 3 {
+                    Step::Done(len)
+                } else {
+                    Step::Wait(Some(1_000))
+                })
+            })
+            .unwrap();
+        assert_eq!(got, 3);
+        let woke: Vec<u64> = fake.waits().iter().map(|w| w.woke_at).collect();
+        assert_eq!(woke, [10, 20, 30]);
+        assert_eq!(fake.flushes(), 3);
+        assert_eq!(
+            fake.event_polls(),
+            1,
+            "pending events are taken once, before the first wait"
+        );
+    }
+
+    #[test]
+    fn a_ready_operation_neither_polls_events_nor_waits() {
+        let fake = FakePlatform::new();
+        let (mut host, _) = host_with(&fake);
+        let got = host
+            .block_until(WaitReason::BlockingWrite, |_| Ok(Step::Done(7)))
+            .unwrap();
+        assert_eq!(got, 7);
+        assert_eq!(
+            (fake.event_polls(), fake.waits().len(), fake.flushes()),
+            (0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn pollables_snapshot_lists_leaked_ones_with_counters() {
+        let fake = FakePlatform::new();
+        let (mut host, mut memory) = host_with(&fake);
+        let clock = "wasi:clocks/monotonic-clock@0.2.0";
+        for _ in 0..3 {
+            let p = call(&mut host, &mut memory, clock, "subscribe-duration", &[100]).unwrap();
+            call(
+                &mut host,
+                &mut memory,
+                "wasi:io/poll@0.2.0",
+                "[method]pollable.block",
+                &[p],
+            )
+            .unwrap();
+        }
+        let snapshot = host.pollables();
+        assert_eq!(snapshot.len(), 3);
+        assert_eq!(snapshot[2].kind, PollableKind::Timer { deadline: 300 });
+        assert_eq!(
+            (
+                snapshot[2].created_at,
+                snapshot[2].blocked,
+                snapshot[2].polled
+            ),
+            (200, 1, 0)
+        );
+        assert!(snapshot
+            .iter()
+            .all(|p| p.created_by.ends_with("#subscribe-duration")));
     }
 }

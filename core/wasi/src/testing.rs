@@ -45,6 +45,7 @@ struct State {
     stderr: Vec<u8>,
     writes: Vec<(Stdio, usize)>,
     flushes: usize,
+    event_polls: usize,
 }
 
 impl State {
@@ -117,6 +118,11 @@ impl FakePlatform {
         self.0.borrow().flushes
     }
 
+    /// How many times `poll_events` was called.
+    pub fn event_polls(&self) -> usize {
+        self.0.borrow().event_polls
+    }
+
     /// Scripted events not delivered yet.
     pub fn pending_events(&self) -> usize {
         self.0.borrow().script.len()
@@ -166,7 +172,11 @@ impl Platform for FakePlatform {
     }
 
     fn poll_events(&mut self, deliver: &mut dyn FnMut(Event)) {
-        let due = self.0.borrow_mut().take_due();
+        let due = {
+            let mut state = self.0.borrow_mut();
+            state.event_polls += 1;
+            state.take_due()
+        };
         due.into_iter().for_each(deliver);
     }
 

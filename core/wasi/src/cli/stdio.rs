@@ -29,6 +29,12 @@ impl StdinBuffer {
         }
     }
 
+    /// Bytes waiting to be read.
+    #[cfg(test)]
+    pub(crate) fn data_len(&self) -> usize {
+        self.data.len()
+    }
+
     /// No more bytes will come; reads return `closed` once the buffer is drained.
     pub(crate) fn close(&mut self) {
         self.closed = true;
