@@ -7,6 +7,19 @@
 //! The shim resolves each lowered import once with [`resolve`] (which also yields the core
 //! signature the import must have) and then calls [`Host::call`] with the flat core arguments,
 //! widened to `i64`, exactly as the canonical ABI passes them.
+//!
+//! One module per WASI package, one file per interface:
+//! - `io`: `wasi:io/error`, `wasi:io/poll`, `wasi:io/streams`
+//! - `clocks`: `wasi:clocks/monotonic-clock`, `wasi:clocks/wall-clock`
+//! - `random`: `wasi:random/random`, `wasi:random/insecure`, `wasi:random/insecure-seed`
+//! - `cli`: `wasi:cli/environment`, `exit`, `stdin`, `stdout`, `stderr`, `terminal-input`,
+//!   `terminal-output`, `terminal-stdin`, `terminal-stdout`, `terminal-stderr`
+//! - `filesystem`: `wasi:filesystem/types`, `wasi:filesystem/preopens`
+//! - `sockets`: `wasi:sockets/*`
+//!
+//! Every import that waits goes through one loop (look, then at most one
+//! [`Platform::wait`] with the nearest absolute deadline). [`testing`] has a platform with a
+//! virtual clock for native tests.
 
 #![deny(missing_docs)]
 
