@@ -1,0 +1,118 @@
+//! `io_*` guests: stdin (piped, small, absent), stdout volume, and `poll` readiness.
+
+use crate::data::{fnv1a64, noise};
+use crate::harness::{guest, Invocation};
+
+#[test]
+fn io_stdin_reads_several_kb_of_binary_input() {
+    // More than one ring packet, every byte value, and no trailing newline.
+    let input = noise(48 * 1024 + 7);
+    let run = Invocation::new(guest("io_stdin"))
+        .stdin(input.clone())
+        .run();
+    run.assert(
+        0,
+        &format!("bytes={} fnv1a64={:016x}\n", input.len(), fnv1a64(&input)),
+    );
+}
+
+#[test]
+fn io_stdin_sees_eof_when_stdin_is_null() {
+    let run = Invocation::new(guest("io_stdin")).run();
+    run.assert(0, "bytes=0 fnv1a64=cbf29ce484222325\n");
+}
+
+#[test]
+fn io_stdin_lines_echoes_a_small_line() {
+    let run = Invocation::new(guest("io_stdin_lines"))
+        .stdin("hello from stdin\n")
+        .run();
+    run.assert(0, "line 1: \"hello from stdin\"\neof after 1 lines\n");
+}
+
+#[test]
+fn io_stdin_lines_keeps_empty_and_unterminated_lines() {
+    let run = Invocation::new(guest("io_stdin_lines"))
+        .stdin("first\n\nthird")
+        .run();
+    run.assert(
+        0,
+        "line 1: \"first\"\nline 2: \"\"\nline 3: \"third\"\neof after 3 lines\n",
+    );
+}
+
+/// Timers fire in deadline order with the indices they had in the `poll` list, stdin stays
+/// unready until written, and writing it wakes a `poll` that also holds a 30 s timer. The test
+/// writes only after the guest says it is waiting, so the outcome does not depend on timing.
+#[test]
+fn io_poll_reports_the_right_indices() {
+    let mut running = Invocation::new(guest("io_poll")).spawn();
+    running.wait_for_line("waiting for stdin");
+    running.write_stdin(b"ping\n");
+    running.close_stdin();
+    let run = running.finish();
+    run.assert(
+        0,
+        concat!(
+            "phase 1: 6 pollables\n",
+            "ready 2 timer-past\n",
+            "ready 5 timer-zero\n",
+            "ready 1 timer-50ms\n",
+            "ready 4 timer-150ms\n",
+            "ready 0 timer-300ms\n",
+            "phase 1 done, stdin ready: false\n",
+            "waiting for stdin\n",
+            "stdin: \"ping\\n\" then eof\n",
+        ),
+    );
+}
+
+#[test]
+fn io_stdout_flood_arrives_whole_and_in_order() {
+    let run = Invocation::new(guest("io_stdout_flood")).run();
+    let expected = flood();
+    // Not run.assert/fail: they would print a megabyte of stdout.
+    let checksum = format!(
+        "bytes={} fnv1a64={:016x}\n",
+        expected.len(),
+        fnv1a64(&expected)
+    );
+    assert!(
+        run.code() == 0 && run.stderr() == checksum,
+        "expected exit code 0 and stderr {checksum:?}; got {} and stderr:\n{}",
+        run.status,
+        run.stderr()
+    );
+    if run.stdout != expected {
+        let at = run
+            .stdout
+            .iter()
+            .zip(&expected)
+            .position(|(a, b)| a != b)
+            .unwrap_or(run.stdout.len().min(expected.len()));
+        panic!(
+            "stdout differs from what the guest wrote: {} bytes received, {} written, first difference at byte {at}",
+            run.stdout.len(),
+            expected.len()
+        );
+    }
+}
+
+/// What `io_stdout_flood` writes (same generator).
+fn flood() -> Vec<u8> {
+    const TOTAL: usize = (1 << 20) + 123;
+    let mut data = Vec::with_capacity(TOTAL);
+    let mut line = 0;
+    while data.len() < TOTAL {
+        line += 1;
+        data.extend(
+            format!(
+                "line {line:06} {}\n",
+                "abcdefghijklmnopqrstuvwxyz".repeat(line % 7)
+            )
+            .bytes(),
+        );
+    }
+    data.truncate(TOTAL);
+    data
+}
