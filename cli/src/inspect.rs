@@ -32,7 +32,7 @@ fn render(t: &Translation) -> String {
         "size",
         "imports",
         "exports",
-        "names",
+        "name-section",
         "dwarf",
         "producers",
     ])];
@@ -377,7 +377,12 @@ mod tests {
             .lines()
             .find(|l| l.trim_start().starts_with("0 "))
             .unwrap();
-        assert!(module0.contains("yes    yes"), "{module0}");
+        // Name section and DWARF both present.
+        assert_eq!(
+            module0.split_whitespace().filter(|w| *w == "yes").count(),
+            2,
+            "{module0}"
+        );
         assert!(
             module0.contains("language: Go 1.22.0; processed-by: TinyGo 0.33.0"),
             "{module0}"
