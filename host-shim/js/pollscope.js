@@ -11,7 +11,7 @@
 
 const here = new URL(".", import.meta.url);
 
-/** Default ring capacity (bytes of packet data). */
+/** Default ring capacity (bytes of packet data, a power of two). */
 export const DEFAULT_RING_CAPACITY = 1 << 20;
 
 /** Explains what a page needs for SharedArrayBuffer, or returns null when it has it. */
@@ -96,10 +96,20 @@ export function startComponent(source, options = {}) {
     }
     options.onMessage?.(data);
   };
+  let resolveRing;
+  const ringReady = new Promise((resolve) => (resolveRing = resolve));
   eventWorker.onmessage = ({ data }) => {
-    if (data?.type === "stdin-ack") {
-      pendingAcks.get(data.id)?.();
-      pendingAcks.delete(data.id);
+    switch (data?.type) {
+      case "ring":
+        resolveRing(data.ring);
+        break;
+      case "stdin-ack":
+        pendingAcks.get(data.id)?.();
+        pendingAcks.delete(data.id);
+        break;
+      case "error":
+        finish(new Error(data.message), true);
+        break;
     }
   };
   const workerFailed = (which) => (event) =>
@@ -108,14 +118,13 @@ export function startComponent(source, options = {}) {
   eventWorker.onerror = workerFailed("event");
 
   (async () => {
-    const ring = new SharedArrayBuffer(options.ringBytes ?? ringBytesFor(ringCapacity));
-    eventWorker.postMessage({ type: "init", ring, ringCapacity });
-    const component = await componentBytes(source);
+    // The event thread creates the ring (its layout lives in Rust) and hands it back.
+    eventWorker.postMessage({ type: "init", ringCapacity });
+    const [component, ring] = await Promise.all([componentBytes(source), ringReady]);
     wasmWorker.postMessage(
       {
         type: "init",
         ring,
-        ringCapacity,
         component,
         args: options.args ?? ["app.wasm"],
         env: Object.entries(options.env ?? {}),
@@ -151,10 +160,4 @@ export function startComponent(source, options = {}) {
 /** Runs a component to completion; resolves with { exitCode, trap? }. */
 export function runComponent(source, options = {}) {
   return startComponent(source, options).done;
-}
-
-// Header plus data area: the shim computes the same layout (pollscope-ring); it is passed
-// explicitly so the two can never disagree.
-function ringBytesFor(capacity) {
-  return 256 + capacity;
 }

@@ -1,0 +1,170 @@
+//! The event thread: takes stdin from the page and writes it into the ring, applying
+//! backpressure by acknowledging each write only once its bytes are in the ring.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use js_sys::{Atomics, Reflect, SharedArrayBuffer, Uint8Array};
+use pollscope_ring::{Config, Flush, Kind, Producer};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::DedicatedWorkerGlobalScope;
+
+use crate::js_object;
+use crate::shared_memory::JsSharedMemory;
+use crate::streams;
+
+/// The event worker's state; JS forwards every message to [`EventThread::message`].
+#[wasm_bindgen]
+pub struct EventThread {
+    inner: Rc<RefCell<Inner>>,
+}
+
+struct Inner {
+    scope: DedicatedWorkerGlobalScope,
+    producer: Option<Producer<JsSharedMemory>>,
+    /// Stdin writes whose bytes are not all in the ring yet, oldest first: (ack id, the value
+    /// `pushed` had right after it). A write is in once `pushed - backlog` reaches that value.
+    unacked: VecDeque<(f64, u64)>,
+    /// Payload bytes pushed so far.
+    pushed: u64,
+    /// Whether a `waitAsync` for space is already pending.
+    waiting: bool,
+}
+
+#[wasm_bindgen]
+impl EventThread {
+    /// A fresh event thread for the worker it runs in.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> EventThread {
+        let scope = js_sys::global().unchecked_into();
+        EventThread {
+            inner: Rc::new(RefCell::new(Inner { scope, producer: None, unacked: VecDeque::new(), pushed: 0, waiting: false })),
+        }
+    }
+
+    /// Handles one message from the page: `init` (creates the ring and returns it to the page),
+    /// `stdin` (bytes, acknowledged once in the ring) or `stdin-close`.
+    pub fn message(&self, data: JsValue) {
+        let kind = Reflect::get(&data, &"type".into()).ok().and_then(|t| t.as_string());
+        let result = match kind.as_deref() {
+            Some("init") => self.init(&data),
+            Some("stdin") => self.stdin(&data),
+            Some("stdin-close") => {
+                self.push(streams::STDIN, Kind::End, &[], None);
+                Ok(())
+            }
+            // Messages from a page are not trusted: anything else is dropped.
+            _ => Ok(()),
+        };
+        if let Err(message) = result {
+            let scope = self.inner.borrow().scope.clone();
+            let _ = scope.post_message(&js_object(&[("type", "error".into()), ("message", message.into())]));
+        }
+    }
+}
+
+impl Default for EventThread {
+    fn default() -> EventThread {
+        EventThread::new()
+    }
+}
+
+impl EventThread {
+    fn init(&self, data: &JsValue) -> Result<(), String> {
+        let capacity = Reflect::get(data, &"ringCapacity".into())
+            .ok()
+            .and_then(|c| c.as_f64())
+            .map(|c| c as u32)
+            .unwrap_or(pollscope_ring::layout::DEFAULT_CAPACITY);
+        let config = Config { capacity, ..Config::default() };
+        config.validate().map_err(|err| format!("ring: {err}"))?;
+        let buffer = SharedArrayBuffer::new(config.total_bytes() as u32);
+        let memory = JsSharedMemory::new(&buffer)?;
+        pollscope_ring::init(&memory, config).map_err(|err| format!("ring: {err}"))?;
+        let producer = Producer::new(memory).map_err(|err| format!("ring: {err}"))?;
+        let mut inner = self.inner.borrow_mut();
+        inner.producer = Some(producer);
+        let _ = inner.scope.post_message(&js_object(&[("type", "ring".into()), ("ring", buffer.into())]));
+        Ok(())
+    }
+
+    fn stdin(&self, data: &JsValue) -> Result<(), String> {
+        let id = Reflect::get(data, &"id".into()).ok().and_then(|id| id.as_f64());
+        let bytes = Reflect::get(data, &"data".into())
+            .ok()
+            .and_then(|bytes| bytes.dyn_into::<Uint8Array>().ok())
+            .ok_or("stdin message without a Uint8Array `data`")?;
+        self.push(streams::STDIN, Kind::Data, &bytes.to_vec(), id);
+        Ok(())
+    }
+
+    fn push(&self, stream: u16, kind: Kind, payload: &[u8], ack: Option<f64>) {
+        {
+            let mut inner = self.inner.borrow_mut();
+            let Some(producer) = inner.producer.as_mut() else { return };
+            producer.push(stream, kind, payload);
+            inner.pushed += payload.len() as u64;
+            if let Some(id) = ack {
+                let end = inner.pushed;
+                inner.unacked.push_back((id, end));
+            }
+        }
+        flush(&self.inner);
+    }
+}
+
+/// Publishes what fits, acknowledges writes that are fully in, and if the ring is full waits
+/// (asynchronously: this worker keeps taking messages) for the wasm thread to free space.
+fn flush(inner_rc: &Rc<RefCell<Inner>>) {
+    let mut inner = inner_rc.borrow_mut();
+    let Some(producer) = inner.producer.as_mut() else { return };
+    let outcome = producer.flush();
+    let backlog = producer.backlog();
+    let words = producer.memory().words().clone();
+    let in_ring = inner.pushed - backlog as u64;
+    let mut acked = Vec::new();
+    while let Some(&(id, end)) = inner.unacked.front() {
+        if end > in_ring {
+            break;
+        }
+        acked.push(id);
+        inner.unacked.pop_front();
+    }
+    for id in acked {
+        let _ = inner.scope.post_message(&js_object(&[("type", "stdin-ack".into()), ("id", id.into())]));
+    }
+    if let Flush::Blocked(wait_on) = outcome {
+        if inner.waiting {
+            return;
+        }
+        inner.waiting = true;
+        drop(inner);
+        let result = Atomics::wait_async(&words, wait_on.word as u32, wait_on.value as i32);
+        let promise = result
+            .ok()
+            .and_then(|result| Reflect::get(&result, &"value".into()).ok())
+            .and_then(|value| value.dyn_into::<js_sys::Promise>().ok());
+        let again = Rc::clone(inner_rc);
+        let on_space: js_sys::Function = Closure::once(move |_: JsValue| {
+            again.borrow_mut().waiting = false;
+            flush(&again);
+        })
+        .into_js_value()
+        .unchecked_into();
+        match promise {
+            Some(promise) => then(&promise, &on_space),
+            // `waitAsync` answered synchronously (the tail already moved): flush again in a
+            // microtask rather than recursing.
+            None => then(&js_sys::Promise::resolve(&JsValue::NULL), &on_space),
+        }
+    }
+}
+
+/// `promise.then(callback)` with a one-shot JS function (it frees itself when called).
+fn then(promise: &js_sys::Promise, callback: &js_sys::Function) {
+    if let Ok(then) = Reflect::get(promise, &"then".into()).and_then(|f| f.dyn_into::<js_sys::Function>().map_err(Into::into)) {
+        let _ = then.call1(promise, callback);
+    }
+}

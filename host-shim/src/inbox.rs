@@ -1,0 +1,80 @@
+//! The wasm thread's end of the ring: turns packets into host events and sleeps on the wake word.
+
+use js_sys::Atomics;
+use pollscope_ring::{Consumer, Kind, Packet};
+use pollscope_wasi::Event;
+use wasm_bindgen::JsValue;
+
+use crate::shared_memory::JsSharedMemory;
+use crate::streams;
+
+/// What arrives for the wasm thread.
+pub struct Inbox {
+    consumer: Consumer<JsSharedMemory>,
+    /// Set once the producer wrote something no producer writes; stdin then ends.
+    corrupt: Option<String>,
+}
+
+impl Inbox {
+    /// Attaches to the ring the event thread created in `ring` (a SharedArrayBuffer).
+    pub fn new(ring: &JsValue) -> Result<Inbox, String> {
+        let memory = JsSharedMemory::new(ring)?;
+        let consumer = Consumer::new(memory).map_err(|err| format!("attaching to the ring: {err}"))?;
+        Ok(Inbox { consumer, corrupt: None })
+    }
+
+    /// Delivers everything already in the ring; returns whether anything was delivered.
+    pub fn drain(&mut self, deliver: &mut dyn FnMut(Event)) -> bool {
+        if self.corrupt.is_some() {
+            return false;
+        }
+        let mut delivered = false;
+        let result = self.consumer.drain(|packet| {
+            delivered |= to_events(packet, deliver);
+        });
+        if let Err(err) = result {
+            // A broken ring must not hang a guest reading stdin: end stdin, say why once.
+            self.corrupt = Some(err.to_string());
+            deliver(Event::StdinClosed);
+            delivered = true;
+        }
+        delivered
+    }
+
+    /// Sleeps until a packet arrives or `timeout_ms` passes (forever when `None`), then delivers
+    /// what arrived. No lost wake-ups: the wake word is read before the ring is checked.
+    pub fn wait(&mut self, timeout_ms: Option<f64>, deliver: &mut dyn FnMut(Event)) {
+        let wait_on = self.consumer.prepare_wait();
+        if self.drain(deliver) {
+            return;
+        }
+        let words = self.consumer.memory().words();
+        let word = wait_on.word as u32;
+        let value = wait_on.value as i32;
+        // `Atomics.wait` only throws off a worker or on a non-shared buffer, both ruled out.
+        let _ = match timeout_ms {
+            Some(timeout) => Atomics::wait_with_timeout(words, word, value, timeout),
+            None => Atomics::wait(words, word, value),
+        };
+        self.drain(deliver);
+    }
+}
+
+/// Maps one ring message to host events; returns whether it produced any.
+fn to_events(packet: Packet<'_>, deliver: &mut dyn FnMut(Event)) -> bool {
+    match (packet.stream, packet.kind) {
+        (streams::STDIN, Kind::Data) => {
+            deliver(Event::Stdin(packet.payload.to_vec()));
+            true
+        }
+        (streams::STDIN, Kind::End) => {
+            if !packet.payload.is_empty() {
+                deliver(Event::Stdin(packet.payload.to_vec()));
+            }
+            deliver(Event::StdinClosed);
+            true
+        }
+        // Control commands arrive with the telemetry work; unknown streams are ignored.
+        _ => false,
+    }
+}

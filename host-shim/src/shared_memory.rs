@@ -1,0 +1,69 @@
+//! The ring's [`SharedMemory`] over a real `SharedArrayBuffer`: `Atomics.*` on an `Int32Array`
+//! for header words, `Uint8Array` copies for packet bytes.
+
+use js_sys::{Atomics, Int32Array, SharedArrayBuffer, Uint8Array};
+use pollscope_ring::SharedMemory;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// One SharedArrayBuffer shared by the page, the event thread and the wasm thread.
+#[derive(Clone)]
+pub struct JsSharedMemory {
+    words: Int32Array,
+    bytes: Uint8Array,
+    byte_len: usize,
+}
+
+impl JsSharedMemory {
+    /// Views `buffer`, which must be a `SharedArrayBuffer`.
+    pub fn new(buffer: &JsValue) -> Result<JsSharedMemory, String> {
+        let buffer: &SharedArrayBuffer = buffer
+            .dyn_ref()
+            .ok_or("the ring must be a SharedArrayBuffer (is the page cross-origin isolated?)")?;
+        let byte_len = buffer.byte_length() as usize;
+        Ok(JsSharedMemory {
+            words: Int32Array::new(buffer),
+            bytes: Uint8Array::new(buffer),
+            byte_len,
+        })
+    }
+
+    /// The `Int32Array` view, for `Atomics.wait` / `waitAsync`.
+    pub fn words(&self) -> &Int32Array {
+        &self.words
+    }
+}
+
+impl SharedMemory for JsSharedMemory {
+    fn byte_len(&self) -> usize {
+        self.byte_len
+    }
+
+    fn load(&self, word: usize) -> u32 {
+        // Indices are in range: the ring checks the buffer's size when it attaches.
+        Atomics::load(&self.words, word as u32).unwrap_or(0) as u32
+    }
+
+    fn store(&self, word: usize, value: u32) {
+        let _ = Atomics::store(&self.words, word as u32, value as i32);
+    }
+
+    fn add(&self, word: usize, value: u32) -> u32 {
+        Atomics::add(&self.words, word as u32, value as i32).unwrap_or(0) as u32
+    }
+
+    fn read_bytes(&self, offset: usize, dst: &mut [u8]) {
+        if !dst.is_empty() {
+            self.bytes.subarray(offset as u32, (offset + dst.len()) as u32).copy_to(dst);
+        }
+    }
+
+    fn write_bytes(&self, offset: usize, src: &[u8]) {
+        if !src.is_empty() {
+            self.bytes.subarray(offset as u32, (offset + src.len()) as u32).copy_from(src);
+        }
+    }
+
+    fn notify(&self, word: usize) {
+        let _ = Atomics::notify(&self.words, word as u32);
+    }
+}

@@ -1,0 +1,269 @@
+//! The wasm thread: from component bytes to a finished guest.
+
+use std::collections::HashMap;
+
+use js_sys::{Function, Object, Reflect, Uint8Array, WebAssembly};
+use pollscope_component::{ExportRef, Item, Plan, Step, StringEncoding};
+use pollscope_wasi::{Host, HostConfig, Trap, TrapKind, ValType};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::DedicatedWorkerGlobalScope;
+
+use crate::adapter::{self, Signature};
+use crate::dispatch::{self, Binding, WasmThread};
+use crate::frames::{parse_stack, Frame};
+use crate::guest_memory::{as_memory, JsGuestMemory};
+use crate::inbox::Inbox;
+use crate::platform::BrowserPlatform;
+use crate::{js_error_message, js_object};
+
+/// How the guest ended.
+enum Ended {
+    Exit(i32),
+    Trap { message: String, frames: Vec<Frame> },
+}
+
+/// The plain part of the page's init message (bytes travel as typed arrays beside it).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Init {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    cwd: Option<String>,
+    preopens: Vec<String>,
+    dirs: Vec<String>,
+}
+
+/// Entry point of the wasm worker: runs the component described by the page's `init`
+/// message to its end, then posts `exit`, `trap` or `error` to the page.
+#[wasm_bindgen]
+pub fn wasm_thread_main(init: JsValue) {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let message = match run(&scope, &init) {
+        Ok(Ended::Exit(code)) => {
+            js_object(&[("type", "exit".into()), ("code", code.into())])
+        }
+        Ok(Ended::Trap { message, frames }) => js_object(&[
+            ("type", "trap".into()),
+            ("message", message.into()),
+            ("frames", serde_wasm_bindgen::to_value(&frames).unwrap_or(JsValue::NULL)),
+        ]),
+        Err(message) => js_object(&[("type", "error".into()), ("message", message.into())]),
+    };
+    // Output written just before the end must reach the page before the exit does.
+    dispatch::with_state(|state| state.host.platform_mut().flush_output());
+    let _ = scope.post_message(&message);
+}
+
+fn field(init: &JsValue, name: &str) -> Result<JsValue, String> {
+    Reflect::get(init, &name.into()).map_err(|_| format!("init message has no `{name}`"))
+}
+
+fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, String> {
+    let bytes = field(init, "component")?
+        .dyn_into::<Uint8Array>()
+        .map_err(|_| "init.component must be a Uint8Array")?
+        .to_vec();
+    let options: Init = serde_wasm_bindgen::from_value(init.clone()).map_err(|e| format!("init message: {e}"))?;
+    let ring = field(init, "ring")?;
+
+    let plan = pollscope_component::translate(&bytes).map_err(|err| err.to_string())?.plan;
+    let (bindings, memory_refs, signatures) = bind_imports(&plan)?;
+
+    let mut config = HostConfig::new(options.args.first().map(String::as_str).unwrap_or("app.wasm"));
+    config.args = options.args;
+    config.env = options.env;
+    config.cwd = options.cwd;
+    config.preopens = options.preopens;
+    config.dirs = options.dirs;
+    config.files = files(init)?;
+    let platform = BrowserPlatform::new(scope.clone(), Inbox::new(&ring)?)?;
+    let host = Host::new(config, Box::new(platform)).map_err(|err| format!("setting up the guest's world: {err}"))?;
+    dispatch::install(WasmThread { host, bindings, memories: memory_refs.iter().map(|_| None).collect() });
+
+    let adapter = instantiate_adapter(&signatures)?;
+    let mut instances: HashMap<u32, Object> = HashMap::new();
+    for step in &plan.steps {
+        let Step::Instantiate { instance, module, imports } = step;
+        let imports_object = Object::new();
+        for binding in imports {
+            let value = match &binding.item {
+                Item::Export { instance, name } => {
+                    export_of(&instances, &ExportRef { instance: *instance, name: name.clone() })?
+                }
+                Item::Host { func } => Reflect::get(&adapter, &func.to_string().into())
+                    .map_err(|_| format!("adapter lacks host function {func}"))?,
+            };
+            let namespace = match Reflect::get(&imports_object, &binding.module.as_str().into()) {
+                Ok(existing) if existing.is_object() => existing,
+                _ => {
+                    let fresh: JsValue = Object::new().into();
+                    let _ = Reflect::set(&imports_object, &binding.module.as_str().into(), &fresh);
+                    fresh
+                }
+            };
+            let _ = Reflect::set(&namespace, &binding.name.as_str().into(), &value);
+        }
+        let range = &plan.modules[*module as usize].range;
+        let compiled = WebAssembly::Module::new(&Uint8Array::from(&bytes[range.start as usize..range.end as usize]))
+            .map_err(|err| format!("compiling core module {module}: {}", js_error_message(&err)))?;
+        let created = match WebAssembly::Instance::new(&compiled, &imports_object) {
+            Ok(created) => created,
+            // A start function may already run guest code that traps or exits.
+            Err(err) => return Ok(ended_by(&err)),
+        };
+        instances.insert(*instance, created.exports());
+        resolve_memories(&instances, &memory_refs)?;
+    }
+
+    let run = export_of(&instances, &plan.run.func)?
+        .dyn_into::<Function>()
+        .map_err(|_| "the run export is not a function".to_string())?;
+    match run.call0(&JsValue::UNDEFINED) {
+        // `result<_, _>`: 0 is ok, 1 is err (exit code 1, as wasmtime reports it).
+        Ok(value) => Ok(Ended::Exit(if value.as_f64() == Some(0.0) { 0 } else { 1 })),
+        Err(err) => Ok(ended_by(&err)),
+    }
+}
+
+/// Resolves every lowered import against the host; lists *all* that are missing or mistyped.
+fn bind_imports(plan: &Plan) -> Result<(Vec<Binding>, Vec<(ExportRef, Option<ExportRef>)>, Vec<Signature>), String> {
+    let mut bindings = Vec::new();
+    let mut memories: Vec<(ExportRef, Option<ExportRef>)> = Vec::new();
+    let mut signatures = Vec::new();
+    let mut problems = Vec::new();
+    for import in &plan.host_funcs {
+        let func = match pollscope_wasi::resolve(&import.interface, &import.name) {
+            Ok(func) => func,
+            Err(err) => {
+                problems.push(format!("{}#{}: {err}", import.interface, import.name));
+                continue;
+            }
+        };
+        let params = core_types(&import.params);
+        let results = core_types(&import.results);
+        if params.as_deref() != Some(func.params()) || results.as_deref() != Some(func.results()) {
+            problems.push(format!(
+                "{}#{}: the guest imports it as {:?} -> {:?}, the host implements {:?} -> {:?}",
+                import.interface, import.name, import.params, import.results, func.params(), func.results()
+            ));
+            continue;
+        }
+        if import.string_encoding != StringEncoding::Utf8 {
+            problems.push(format!(
+                "{}#{}: strings are lowered as {:?}; the host supports utf-8 only",
+                import.interface, import.name, import.string_encoding
+            ));
+            continue;
+        }
+        let memory = import.memory.clone().map(|memory| {
+            let key = (memory, import.realloc.clone());
+            memories.iter().position(|known| *known == key).unwrap_or_else(|| {
+                memories.push(key);
+                memories.len() - 1
+            })
+        });
+        signatures.push(Signature { params: func.params().to_vec(), results: func.results().to_vec() });
+        bindings.push(Binding { func, memory });
+    }
+    if !problems.is_empty() {
+        return Err(format!(
+            "the component needs {} import(s) this host does not provide:\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        ));
+    }
+    Ok((bindings, memories, signatures))
+}
+
+/// The plan's core types as the host's, or `None` when one has no host equivalent (v128, refs).
+fn core_types(types: &[pollscope_component::ValType]) -> Option<Vec<ValType>> {
+    use pollscope_component::ValType as Core;
+    types
+        .iter()
+        .map(|ty| match ty {
+            Core::I32 => Some(ValType::I32),
+            Core::I64 => Some(ValType::I64),
+            Core::F32 => Some(ValType::F32),
+            Core::F64 => Some(ValType::F64),
+            Core::V128 | Core::Ref(_) => None,
+        })
+        .collect()
+}
+
+fn instantiate_adapter(signatures: &[Signature]) -> Result<JsValue, String> {
+    let bytes = adapter::encode(signatures).map_err(|err| err.0)?;
+    let shim = wasm_bindgen::exports();
+    let host = Object::new();
+    for name in [adapter::HOST_CALL, adapter::TRAP_PENDING] {
+        let func = Reflect::get(&shim, &name.into()).map_err(|_| format!("shim lacks its export {name}"))?;
+        let _ = Reflect::set(&host, &name.into(), &func);
+    }
+    let imports = js_object(&[(adapter::HOST_MODULE, host.into())]);
+    let module = WebAssembly::Module::new(&Uint8Array::from(bytes.as_slice()))
+        .map_err(|err| format!("compiling the adapter: {}", js_error_message(&err)))?;
+    let instance = WebAssembly::Instance::new(&module, &imports)
+        .map_err(|err| format!("instantiating the adapter: {}", js_error_message(&err)))?;
+    Ok(instance.exports().into())
+}
+
+fn export_of(instances: &HashMap<u32, Object>, export: &ExportRef) -> Result<JsValue, String> {
+    let exports = instances
+        .get(&export.instance)
+        .ok_or_else(|| format!("core instance {} is used before it exists", export.instance))?;
+    let value = Reflect::get(exports, &export.name.as_str().into()).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() {
+        return Err(format!("core instance {} has no export `{}`", export.instance, export.name));
+    }
+    Ok(value)
+}
+
+/// Gives each binding's memory its JS objects as soon as the instance exporting them exists.
+fn resolve_memories(instances: &HashMap<u32, Object>, refs: &[(ExportRef, Option<ExportRef>)]) -> Result<(), String> {
+    for (index, (memory, realloc)) in refs.iter().enumerate() {
+        let ready = instances.contains_key(&memory.instance)
+            && realloc.as_ref().is_none_or(|realloc| instances.contains_key(&realloc.instance));
+        let missing = dispatch::with_state(|state| state.memories[index].is_none()).unwrap_or(false);
+        if ready && missing {
+            let memory = as_memory(export_of(instances, memory)?, "the lowered memory")?;
+            let realloc = match realloc {
+                Some(realloc) => Some(
+                    export_of(instances, realloc)?
+                        .dyn_into::<Function>()
+                        .map_err(|_| "cabi_realloc is not a function".to_string())?,
+                ),
+                None => None,
+            };
+            dispatch::with_state(|state| state.memories[index] = Some(JsGuestMemory::new(memory, realloc)));
+        }
+    }
+    Ok(())
+}
+
+/// Turns what the guest threw into exit or trap, preferring what the host recorded.
+fn ended_by(thrown: &JsValue) -> Ended {
+    let frames = Reflect::get(thrown, &"stack".into())
+        .ok()
+        .and_then(|stack| stack.as_string())
+        .map(|stack| parse_stack(&stack))
+        .unwrap_or_default();
+    match dispatch::take_trap() {
+        Some(Trap { kind: TrapKind::Exit(code), .. }) => Ended::Exit(code),
+        Some(trap) => Ended::Trap { message: trap.to_string(), frames },
+        None => Ended::Trap { message: js_error_message(thrown), frames },
+    }
+}
+
+/// `init.files`: `[[path, Uint8Array], …]`.
+fn files(init: &JsValue) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let list = field(init, "files")?;
+    let mut files = Vec::new();
+    for entry in js_sys::Array::from(&list).iter() {
+        let pair = js_sys::Array::from(&entry);
+        let path = pair.get(0).as_string().ok_or("init.files: a path is not a string")?;
+        let bytes = pair.get(1).dyn_into::<Uint8Array>().map_err(|_| format!("init.files: {path} is not a Uint8Array"))?;
+        files.push((path, bytes.to_vec()));
+    }
+    Ok(files)
+}
