@@ -31,9 +31,8 @@ pub(crate) struct DescriptorFlags(pub u8);
 impl DescriptorFlags {
     pub(crate) const READ: u8 = 1 << 0;
     pub(crate) const WRITE: u8 = 1 << 1;
-    pub(crate) const FILE_INTEGRITY_SYNC: u8 = 1 << 2;
-    pub(crate) const DATA_INTEGRITY_SYNC: u8 = 1 << 3;
-    pub(crate) const REQUESTED_WRITE_SYNC: u8 = 1 << 4;
+    // Bits 2..=4 ask for synchronized writes (file-integrity, data-integrity, read-sync):
+    // writes to memory are synchronous already, so the bits are kept and reported as given.
     pub(crate) const MUTATE_DIRECTORY: u8 = 1 << 5;
     const ALL: u8 = (1 << 6) - 1;
 
