@@ -116,6 +116,20 @@ impl Descriptor {
         resolve(self.dir()?, path, follow)
     }
 
+    /// Resolves the entry `path` names itself, for operations on entries (mkdir, rmdir,
+    /// unlink, rename, link and symlink targets): a final symbolic link is never followed,
+    /// and a trailing slash is left for the caller to check, as Linux does. Following it would let
+    /// `rmdir("link/")` remove the link's target.
+    fn resolve_entry(&self, path: &str) -> Result<Located, ErrorCode> {
+        let trimmed = path.trim_end_matches('/');
+        if trimmed.len() == path.len() || trimmed.is_empty() {
+            return self.resolve(path, false);
+        }
+        let mut located = self.resolve(trimmed, false)?;
+        located.trailing_slash = true;
+        Ok(located)
+    }
+
     /// `get-flags`.
     pub(crate) fn get_flags(&self) -> DescriptorFlags {
         self.flags
@@ -209,7 +223,7 @@ impl Descriptor {
         path: &str,
         now: Timestamp,
     ) -> Result<(), ErrorCode> {
-        let located = self.resolve(path, false)?;
+        let located = self.resolve_entry(path)?;
         let name = creatable(&located)?;
         self.require_mutate()?;
         let dir = fs.new_dir(now);
@@ -250,12 +264,16 @@ impl Descriptor {
         now: Timestamp,
     ) -> Result<(), ErrorCode> {
         let old = self.resolve(old_path, follow)?.existing()?;
-        let new = new_dir.resolve(new_path, false)?;
+        let new = new_dir.resolve_entry(new_path)?;
         // POSIX forbids hard links to directories (EPERM): they would make cycles.
         if old.borrow().is_dir() {
             return Err(ErrorCode::NotPermitted);
         }
         let name = creatable(&new)?;
+        // Linux: a new link named `x/` would have to be a directory (ENOENT).
+        if new.trailing_slash {
+            return Err(ErrorCode::NoEntry);
+        }
         self.require_mutate()?;
         new_dir.require_mutate()?;
         attach(&new.parent, &name, old, now);
@@ -345,7 +363,7 @@ impl Descriptor {
 
     /// `remove-directory-at`.
     pub(crate) fn remove_directory_at(&self, path: &str, now: Timestamp) -> Result<(), ErrorCode> {
-        let located = self.resolve(path, false)?;
+        let located = self.resolve_entry(path)?;
         // `.` and `..` name a directory that is in use as a path base (POSIX EINVAL).
         let name = located.name.clone().ok_or(ErrorCode::Invalid)?;
         let node = located.existing()?;
@@ -372,14 +390,14 @@ impl Descriptor {
         new_path: &str,
         now: Timestamp,
     ) -> Result<(), ErrorCode> {
-        let old = self.resolve(old_path, false)?;
-        let new = new_dir.resolve(new_path, false)?;
+        let old = self.resolve_entry(old_path)?;
+        let new = new_dir.resolve_entry(new_path)?;
         let (Some(old_name), Some(new_name)) = (old.name.clone(), new.name.clone()) else {
             return Err(ErrorCode::Invalid);
         };
         let source = old.existing()?;
         let source_is_dir = source.borrow().is_dir();
-        if new.trailing_slash && !source_is_dir {
+        if (old.trailing_slash || new.trailing_slash) && !source_is_dir {
             return Err(ErrorCode::NotDirectory);
         }
         if new.parent.borrow().is_removed_dir() {
@@ -433,8 +451,11 @@ impl Descriptor {
         if target.is_empty() {
             return Err(ErrorCode::NoEntry);
         }
-        let located = self.resolve(new_path, false)?;
+        let located = self.resolve_entry(new_path)?;
         let name = creatable(&located)?;
+        if located.trailing_slash {
+            return Err(ErrorCode::NoEntry);
+        }
         self.require_mutate()?;
         let link = fs.new_symlink(target, now);
         attach(&located.parent, &name, link, now);
@@ -443,13 +464,16 @@ impl Descriptor {
 
     /// `unlink-file-at`.
     pub(crate) fn unlink_file_at(&self, path: &str, now: Timestamp) -> Result<(), ErrorCode> {
-        let located = self.resolve(path, false)?;
+        let located = self.resolve_entry(path)?;
         let node = located.existing()?;
         let Some(name) = located.name.clone() else {
             return Err(ErrorCode::IsDirectory);
         };
         if node.borrow().is_dir() {
             return Err(ErrorCode::IsDirectory);
+        }
+        if located.trailing_slash {
+            return Err(ErrorCode::NotDirectory);
         }
         self.require_mutate()?;
         detach(&located.parent, &name, now);
@@ -949,6 +973,52 @@ mod tests {
         );
         root.unlink_file_at("link", t(4)).unwrap();
         assert_eq!(root.stat_at(false, "target").unwrap().link_count, 3);
+    }
+
+    #[test]
+    fn trailing_slashes_never_act_on_a_link_target() {
+        let (mut fs, root) = setup();
+        root.create_directory_at(&mut fs, "d", t(2)).unwrap();
+        create(&mut fs, &root, "f");
+        root.symlink_at(&mut fs, "d", "dl", t(2)).unwrap();
+        root.symlink_at(&mut fs, "gone", "dangling", t(2)).unwrap();
+        let err = |r: Result<(), ErrorCode>| r.unwrap_err();
+        assert_eq!(
+            err(root.remove_directory_at("dl/", t(3))),
+            ErrorCode::NotDirectory
+        );
+        assert_eq!(
+            err(root.unlink_file_at("dl/", t(3))),
+            ErrorCode::NotDirectory
+        );
+        assert_eq!(
+            err(root.unlink_file_at("f/", t(3))),
+            ErrorCode::NotDirectory
+        );
+        assert_eq!(
+            err(root.rename_at("dl/", &root, "x", t(3))),
+            ErrorCode::NotDirectory
+        );
+        assert_eq!(
+            err(root.create_directory_at(&mut fs, "dangling/", t(3))),
+            ErrorCode::Exist
+        );
+        assert_eq!(
+            err(root.symlink_at(&mut fs, "f", "new/", t(3))),
+            ErrorCode::NoEntry
+        );
+        assert_eq!(
+            err(root.link_at(false, "f", &root, "new/", t(3))),
+            ErrorCode::NoEntry
+        );
+        assert!(
+            root.stat_at(false, "d").is_ok(),
+            "the link's target is untouched"
+        );
+        root.create_directory_at(&mut fs, "e/", t(3)).unwrap();
+        root.rename_at("e/", &root, "e2/", t(3)).unwrap();
+        root.remove_directory_at("e2/", t(3)).unwrap();
+        assert_eq!(names(&root), ["d", "dangling", "dl", "f"]);
     }
 
     #[test]
