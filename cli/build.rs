@@ -28,6 +28,9 @@ fn main() {
     println!("cargo::rerun-if-changed={}", web.display());
     if all_present {
         println!("cargo::rustc-cfg=pollscope_web_assets");
-        println!("cargo::rustc-env=POLLSCOPE_WEB_DIR={}", web.canonicalize().unwrap().display());
+        println!(
+            "cargo::rustc-env=POLLSCOPE_WEB_DIR={}",
+            web.canonicalize().unwrap().display()
+        );
     }
 }

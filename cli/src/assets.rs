@@ -3,11 +3,29 @@
 /// (path under `/pollscope/`, bytes) of every embedded shim asset.
 #[cfg(pollscope_web_assets)]
 pub const SHIM: &[(&str, &[u8])] = &[
-    ("pollscope_shim.js", include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/pollscope_shim.js"))),
-    ("pollscope_shim_bg.wasm", include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/pollscope_shim_bg.wasm"))),
-    ("pollscope.js", include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/pollscope.js"))),
-    ("wasm-worker.js", include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/wasm-worker.js"))),
-    ("event-worker.js", include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/event-worker.js"))),
+    (
+        "pollscope_shim.js",
+        include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/pollscope_shim.js")),
+    ),
+    (
+        "pollscope_shim_bg.wasm",
+        include_bytes!(concat!(
+            env!("POLLSCOPE_WEB_DIR"),
+            "/pollscope_shim_bg.wasm"
+        )),
+    ),
+    (
+        "pollscope.js",
+        include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/pollscope.js")),
+    ),
+    (
+        "wasm-worker.js",
+        include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/wasm-worker.js")),
+    ),
+    (
+        "event-worker.js",
+        include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/event-worker.js")),
+    ),
 ];
 
 /// Built without assets: browser commands explain how to build them.

@@ -18,18 +18,27 @@ pub fn find(explicit: Option<PathBuf>) -> Result<PathBuf> {
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for name in ["chromium", "chromium-browser", "google-chrome"] {
-        if let Some(found) = std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file()) {
+        if let Some(found) = std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+        {
             return Ok(found);
         }
     }
-    anyhow::bail!("no Chromium found on PATH: install Debian's `chromium` package or pass --browser PATH")
+    anyhow::bail!(
+        "no Chromium found on PATH: install Debian's `chromium` package or pass --browser PATH"
+    )
 }
 
 impl Browser {
     /// Opens `url` in a fresh headless profile. Chromium's own output goes to a log file in the
     /// profile so it never mixes with the guest's stdout.
     pub fn open(binary: &PathBuf, url: &str) -> Result<Browser> {
-        let profile = std::env::temp_dir().join(format!("pollscope-profile-{}-{}", std::process::id(), unique()));
+        let profile = std::env::temp_dir().join(format!(
+            "pollscope-profile-{}-{}",
+            std::process::id(),
+            unique()
+        ));
         std::fs::create_dir_all(&profile)?;
         let log = std::fs::File::create(profile.join("chromium.log"))?;
         let child = Command::new(binary)
@@ -79,5 +88,8 @@ impl Drop for Browser {
 }
 
 fn unique() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }

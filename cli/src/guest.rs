@@ -62,7 +62,9 @@ impl GuestArgs {
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_else(|| "app.wasm".into());
         let mut config = GuestConfig {
-            args: std::iter::once(program).chain(self.args.iter().cloned()).collect(),
+            args: std::iter::once(program)
+                .chain(self.args.iter().cloned())
+                .collect(),
             env: self.env.clone(),
             dirs: Vec::new(),
             files: Vec::new(),

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use pollscope_component::{
-    translate, Error, HostFunc, Item, Module, Plan, ProducersField, Step, Translation, ValType,
+    translate, Error, HostFunc, Item, Module, Plan, ProducersField, Step, Translation,
 };
 use pollscope_wasi::Support;
 
@@ -160,67 +160,22 @@ fn imports(out: &mut String, plan: &Plan) {
 }
 
 /// `supported`, `errors-only: <why>`, `MISSING: <reason>` or `MISMATCH: …`; and whether the
-/// function can be bound.
+/// function can be bound. Used functions go through the same check the shim makes.
 fn status(interface: &str, name: &str, lowered: Option<&HostFunc>) -> (String, bool) {
-    let host = match pollscope_wasi::resolve(interface, name) {
-        Ok(host) => host,
-        Err(err) => return (format!("MISSING: {err}"), false),
+    let bound = match lowered {
+        Some(guest) => pollscope_link::bind(guest),
+        None => pollscope_wasi::resolve(interface, name).map_err(pollscope_link::Problem::Missing),
     };
-    // The guest's core import must have the host's flat signature, or the call would trap.
-    if let Some(guest) = lowered {
-        let want = (host.params(), host.results());
-        if !same_types(&guest.params, want.0) || !same_types(&guest.results, want.1) {
-            return (
-                format!(
-                    "MISMATCH: guest imports {}, host has {}",
-                    signature(&guest.params, &guest.results),
-                    wasi_signature(want.0, want.1)
-                ),
-                false,
-            );
+    match bound {
+        Ok(host) => match host.support() {
+            Support::Implemented => ("supported".to_string(), true),
+            Support::ErrorsOnly(why) => (format!("errors-only: {why}"), true),
+        },
+        Err(problem @ pollscope_link::Problem::Missing(_)) => {
+            (format!("MISSING: {problem}"), false)
         }
+        Err(problem) => (format!("MISMATCH: {problem}"), false),
     }
-    match host.support() {
-        Support::Implemented => ("supported".to_string(), true),
-        Support::ErrorsOnly(why) => (format!("errors-only: {why}"), true),
-    }
-}
-
-fn same_types(guest: &[ValType], host: &[pollscope_wasi::ValType]) -> bool {
-    guest.len() == host.len()
-        && guest.iter().zip(host).all(|(g, h)| {
-            matches!(
-                (g, h),
-                (ValType::I32, pollscope_wasi::ValType::I32)
-                    | (ValType::I64, pollscope_wasi::ValType::I64)
-                    | (ValType::F32, pollscope_wasi::ValType::F32)
-                    | (ValType::F64, pollscope_wasi::ValType::F64)
-            )
-        })
-}
-
-fn signature(params: &[ValType], results: &[ValType]) -> String {
-    let list = |tys: &[ValType]| {
-        tys.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    format!("({}) -> ({})", list(params), list(results))
-}
-
-fn wasi_signature(
-    params: &[pollscope_wasi::ValType],
-    results: &[pollscope_wasi::ValType],
-) -> String {
-    let name = |ty: &pollscope_wasi::ValType| match ty {
-        pollscope_wasi::ValType::I32 => "i32",
-        pollscope_wasi::ValType::I64 => "i64",
-        pollscope_wasi::ValType::F32 => "f32",
-        pollscope_wasi::ValType::F64 => "f64",
-    };
-    let list = |tys: &[pollscope_wasi::ValType]| tys.iter().map(name).collect::<Vec<_>>().join(" ");
-    format!("({}) -> ({})", list(params), list(results))
 }
 
 /// The plan's steps with every binding, then the run call.

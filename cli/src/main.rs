@@ -3,6 +3,7 @@
 mod assets;
 mod browser;
 mod guest;
+mod inspect;
 mod run;
 mod serve;
 mod server;
@@ -46,11 +47,24 @@ fn main() -> ExitCode {
 }
 
 fn inspect(path: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let _bytes = std::fs::read(path)?;
-    anyhow::bail!("inspect is not wired yet")
+    use anyhow::Context;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    match inspect::inspect(&bytes) {
+        Ok(report) => {
+            print!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("error: {}: {err}", path.display());
+            Ok(ExitCode::from(run::LOAD_FAILURE_EXIT))
+        }
+    }
 }
 
-/// Checks, before any browser starts, that `bytes` is a component the shim can run.
-fn preflight(_bytes: &[u8]) -> Result<(), String> {
+/// Checks, before any browser starts, what the shim would check first: the bytes are a
+/// component it can translate, and the host provides every import (all missing ones listed).
+fn preflight(bytes: &[u8]) -> Result<(), String> {
+    let translation = pollscope_component::translate(bytes).map_err(|err| err.to_string())?;
+    pollscope_link::link(&translation.plan).map_err(|err| err.to_string())?;
     Ok(())
 }

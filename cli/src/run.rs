@@ -76,7 +76,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         match outcome_rx.recv_timeout(Duration::from_millis(200)) {
             Ok(outcome) => break outcome,
             Err(RecvTimeoutError::Timeout) if browser.has_exited() => {
-                eprintln!("error: Chromium exited before the guest finished\n{}", browser.log_tail());
+                eprintln!(
+                    "error: Chromium exited before the guest finished\n{}",
+                    browser.log_tail()
+                );
                 return Ok(ExitCode::from(LOAD_FAILURE_EXIT));
             }
             Err(_) => continue,

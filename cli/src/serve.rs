@@ -26,7 +26,16 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         eprintln!("error: {}: {problem}", args.guest.component.display());
         return Ok(ExitCode::from(crate::run::LOAD_FAILURE_EXIT));
     }
-    let url = server::start(Site { mode: Mode::Serve, component, config, stdin: None, outcome: None }, args.port)?;
+    let url = server::start(
+        Site {
+            mode: Mode::Serve,
+            component,
+            config,
+            stdin: None,
+            outcome: None,
+        },
+        args.port,
+    )?;
     println!("Serving {} at {url}", args.guest.component.display());
     println!("(cross-origin isolated: COOP same-origin, COEP require-corp). Ctrl-C to stop.");
     loop {

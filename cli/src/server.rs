@@ -74,8 +74,13 @@ pub struct Site {
 /// Binds 127.0.0.1:`port` (0 = any free port) and serves `site` on background threads.
 /// Returns the page's URL.
 pub fn start(site: Site, port: u16) -> Result<String> {
-    let server = Server::http(("127.0.0.1", port)).map_err(|err| anyhow!("binding 127.0.0.1:{port}: {err}"))?;
-    let port = server.server_addr().to_ip().map(|addr| addr.port()).unwrap_or(port);
+    let server = Server::http(("127.0.0.1", port))
+        .map_err(|err| anyhow!("binding 127.0.0.1:{port}: {err}"))?;
+    let port = server
+        .server_addr()
+        .to_ip()
+        .map(|addr| addr.port())
+        .unwrap_or(port);
     let site = Arc::new(site);
     std::thread::spawn(move || {
         for request in server.incoming_requests() {
@@ -109,7 +114,10 @@ fn handle(site: &Site, mut request: Request) {
             }
         }
         (Method::Get, path) if path.starts_with("/files/") => {
-            let source = path["/files/".len()..].parse::<usize>().ok().and_then(|i| site.config.file_sources.get(i));
+            let source = path["/files/".len()..]
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| site.config.file_sources.get(i));
             match source.map(std::fs::read) {
                 Some(Ok(bytes)) => ok(bytes, "file"),
                 _ => status(404),
@@ -169,7 +177,8 @@ fn header(name: &str, value: &str) -> Header {
 }
 
 fn ok(body: Vec<u8>, name: &str) -> Response<std::io::Cursor<Vec<u8>>> {
-    let mut response = Response::from_data(body).with_header(header("Content-Type", assets::content_type(name)));
+    let mut response =
+        Response::from_data(body).with_header(header("Content-Type", assets::content_type(name)));
     for h in isolation_headers() {
         response.add_header(h);
     }

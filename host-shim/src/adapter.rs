@@ -54,8 +54,9 @@ pub fn encode(signatures: &[Signature]) -> Result<Vec<u8>, AdapterError> {
     let mut code = CodeSection::new();
 
     // Type 0: host_call; type 1: trap_pending.
-    let host_call_params: Vec<WasmType> =
-        std::iter::once(WasmType::I32).chain(std::iter::repeat_n(WasmType::I64, MAX_ARGS)).collect();
+    let host_call_params: Vec<WasmType> = std::iter::once(WasmType::I32)
+        .chain(std::iter::repeat_n(WasmType::I64, MAX_ARGS))
+        .collect();
     types.ty().function(host_call_params, [WasmType::I64]);
     types.ty().function([], [WasmType::I32]);
     imports.import(HOST_MODULE, HOST_CALL, EntityType::Function(0));
@@ -109,7 +110,12 @@ pub fn encode(signatures: &[Signature]) -> Result<Vec<u8>, AdapterError> {
     }
 
     let mut module = Module::new();
-    module.section(&types).section(&imports).section(&functions).section(&exports).section(&code);
+    module
+        .section(&types)
+        .section(&imports)
+        .section(&functions)
+        .section(&exports)
+        .section(&code);
     Ok(module.finish())
 }
 
@@ -118,9 +124,9 @@ fn widen(body: &mut Function, ty: ValType) {
     match ty {
         ValType::I32 => body.instruction(&Instruction::I64ExtendI32U),
         ValType::I64 => body,
-        ValType::F32 => {
-            body.instruction(&Instruction::I32ReinterpretF32).instruction(&Instruction::I64ExtendI32U)
-        }
+        ValType::F32 => body
+            .instruction(&Instruction::I32ReinterpretF32)
+            .instruction(&Instruction::I64ExtendI32U),
         ValType::F64 => body.instruction(&Instruction::I64ReinterpretF64),
     };
 }
@@ -130,18 +136,35 @@ mod tests {
     use super::*;
 
     fn validate(bytes: &[u8]) -> wasmparser::types::Types {
-        wasmparser::Validator::new().validate_all(bytes).expect("adapter validates")
+        wasmparser::Validator::new()
+            .validate_all(bytes)
+            .expect("adapter validates")
     }
 
     #[test]
     fn every_export_has_the_requested_type() {
         use ValType::*;
         let signatures = vec![
-            Signature { params: vec![], results: vec![I64] },
-            Signature { params: vec![I32], results: vec![] },
-            Signature { params: vec![I32, I64, I32], results: vec![I32] },
-            Signature { params: vec![F32, F64], results: vec![F64] },
-            Signature { params: vec![I32; MAX_ARGS], results: vec![F32] },
+            Signature {
+                params: vec![],
+                results: vec![I64],
+            },
+            Signature {
+                params: vec![I32],
+                results: vec![],
+            },
+            Signature {
+                params: vec![I32, I64, I32],
+                results: vec![I32],
+            },
+            Signature {
+                params: vec![F32, F64],
+                results: vec![F64],
+            },
+            Signature {
+                params: vec![I32; MAX_ARGS],
+                results: vec![F32],
+            },
         ];
         let bytes = encode(&signatures).unwrap();
         validate(&bytes);
@@ -158,7 +181,10 @@ mod tests {
 
     #[test]
     fn too_many_params_is_an_error_not_a_bad_module() {
-        let signature = Signature { params: vec![ValType::I32; MAX_ARGS + 1], results: vec![] };
+        let signature = Signature {
+            params: vec![ValType::I32; MAX_ARGS + 1],
+            results: vec![],
+        };
         assert!(encode(&[signature]).is_err());
     }
 }

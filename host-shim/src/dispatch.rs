@@ -60,11 +60,17 @@ fn record(trap: Trap) {
 
 fn call(func: u32, args: &[i64]) -> Result<i64, Trap> {
     STATE.with(|cell| {
-        let mut guard = cell
-            .try_borrow_mut()
-            .map_err(|_| Trap::abi("host re-entered from a guest call it made (e.g. cabi_realloc)"))?;
-        let state = guard.as_mut().ok_or_else(|| Trap::abi("host call before the host was set up"))?;
-        let WasmThread { host, bindings, memories } = state;
+        let mut guard = cell.try_borrow_mut().map_err(|_| {
+            Trap::abi("host re-entered from a guest call it made (e.g. cabi_realloc)")
+        })?;
+        let state = guard
+            .as_mut()
+            .ok_or_else(|| Trap::abi("host call before the host was set up"))?;
+        let WasmThread {
+            host,
+            bindings,
+            memories,
+        } = state;
         let binding = bindings
             .get(func as usize)
             .ok_or_else(|| Trap::abi(format!("no host function {func}")))?;
@@ -86,10 +92,27 @@ fn call(func: u32, args: &[i64]) -> Result<i64, Trap> {
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn pollscope_host_call(
     func: u32,
-    a0: i64, a1: i64, a2: i64, a3: i64, a4: i64, a5: i64, a6: i64, a7: i64, a8: i64,
-    a9: i64, a10: i64, a11: i64, a12: i64, a13: i64, a14: i64, a15: i64, a16: i64,
+    a0: i64,
+    a1: i64,
+    a2: i64,
+    a3: i64,
+    a4: i64,
+    a5: i64,
+    a6: i64,
+    a7: i64,
+    a8: i64,
+    a9: i64,
+    a10: i64,
+    a11: i64,
+    a12: i64,
+    a13: i64,
+    a14: i64,
+    a15: i64,
+    a16: i64,
 ) -> i64 {
-    let args = [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16];
+    let args = [
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16,
+    ];
     match call(func, &args) {
         Ok(result) => result,
         Err(trap) => {

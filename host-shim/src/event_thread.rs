@@ -40,14 +40,22 @@ impl EventThread {
     pub fn new() -> EventThread {
         let scope = js_sys::global().unchecked_into();
         EventThread {
-            inner: Rc::new(RefCell::new(Inner { scope, producer: None, unacked: VecDeque::new(), pushed: 0, waiting: false })),
+            inner: Rc::new(RefCell::new(Inner {
+                scope,
+                producer: None,
+                unacked: VecDeque::new(),
+                pushed: 0,
+                waiting: false,
+            })),
         }
     }
 
     /// Handles one message from the page: `init` (creates the ring and returns it to the page),
     /// `stdin` (bytes, acknowledged once in the ring) or `stdin-close`.
     pub fn message(&self, data: JsValue) {
-        let kind = Reflect::get(&data, &"type".into()).ok().and_then(|t| t.as_string());
+        let kind = Reflect::get(&data, &"type".into())
+            .ok()
+            .and_then(|t| t.as_string());
         let result = match kind.as_deref() {
             Some("init") => self.init(&data),
             Some("stdin") => self.stdin(&data),
@@ -60,7 +68,10 @@ impl EventThread {
         };
         if let Err(message) = result {
             let scope = self.inner.borrow().scope.clone();
-            let _ = scope.post_message(&js_object(&[("type", "error".into()), ("message", message.into())]));
+            let _ = scope.post_message(&js_object(&[
+                ("type", "error".into()),
+                ("message", message.into()),
+            ]));
         }
     }
 }
@@ -78,7 +89,10 @@ impl EventThread {
             .and_then(|c| c.as_f64())
             .map(|c| c as u32)
             .unwrap_or(pollscope_ring::layout::DEFAULT_CAPACITY);
-        let config = Config { capacity, ..Config::default() };
+        let config = Config {
+            capacity,
+            ..Config::default()
+        };
         config.validate().map_err(|err| format!("ring: {err}"))?;
         let buffer = SharedArrayBuffer::new(config.total_bytes() as u32);
         let memory = JsSharedMemory::new(&buffer)?;
@@ -86,12 +100,17 @@ impl EventThread {
         let producer = Producer::new(memory).map_err(|err| format!("ring: {err}"))?;
         let mut inner = self.inner.borrow_mut();
         inner.producer = Some(producer);
-        let _ = inner.scope.post_message(&js_object(&[("type", "ring".into()), ("ring", buffer.into())]));
+        let _ = inner.scope.post_message(&js_object(&[
+            ("type", "ring".into()),
+            ("ring", buffer.into()),
+        ]));
         Ok(())
     }
 
     fn stdin(&self, data: &JsValue) -> Result<(), String> {
-        let id = Reflect::get(data, &"id".into()).ok().and_then(|id| id.as_f64());
+        let id = Reflect::get(data, &"id".into())
+            .ok()
+            .and_then(|id| id.as_f64());
         let bytes = Reflect::get(data, &"data".into())
             .ok()
             .and_then(|bytes| bytes.dyn_into::<Uint8Array>().ok())
@@ -103,7 +122,9 @@ impl EventThread {
     fn push(&self, stream: u16, kind: Kind, payload: &[u8], ack: Option<f64>) {
         {
             let mut inner = self.inner.borrow_mut();
-            let Some(producer) = inner.producer.as_mut() else { return };
+            let Some(producer) = inner.producer.as_mut() else {
+                return;
+            };
             producer.push(stream, kind, payload);
             inner.pushed += payload.len() as u64;
             if let Some(id) = ack {
@@ -119,7 +140,9 @@ impl EventThread {
 /// (asynchronously: this worker keeps taking messages) for the wasm thread to free space.
 fn flush(inner_rc: &Rc<RefCell<Inner>>) {
     let mut inner = inner_rc.borrow_mut();
-    let Some(producer) = inner.producer.as_mut() else { return };
+    let Some(producer) = inner.producer.as_mut() else {
+        return;
+    };
     let outcome = producer.flush();
     let backlog = producer.backlog();
     let words = producer.memory().words().clone();
@@ -133,7 +156,10 @@ fn flush(inner_rc: &Rc<RefCell<Inner>>) {
         inner.unacked.pop_front();
     }
     for id in acked {
-        let _ = inner.scope.post_message(&js_object(&[("type", "stdin-ack".into()), ("id", id.into())]));
+        let _ = inner.scope.post_message(&js_object(&[
+            ("type", "stdin-ack".into()),
+            ("id", id.into()),
+        ]));
     }
     if let Flush::Blocked(wait_on) = outcome {
         if inner.waiting {
@@ -164,7 +190,9 @@ fn flush(inner_rc: &Rc<RefCell<Inner>>) {
 
 /// `promise.then(callback)` with a one-shot JS function (it frees itself when called).
 fn then(promise: &js_sys::Promise, callback: &js_sys::Function) {
-    if let Ok(then) = Reflect::get(promise, &"then".into()).and_then(|f| f.dyn_into::<js_sys::Function>().map_err(Into::into)) {
+    if let Ok(then) = Reflect::get(promise, &"then".into())
+        .and_then(|f| f.dyn_into::<js_sys::Function>().map_err(Into::into))
+    {
         let _ = then.call1(promise, callback);
     }
 }

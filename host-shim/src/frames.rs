@@ -32,13 +32,17 @@ fn parse_line(line: &str) -> Option<Frame> {
     let offset = after[close + 1..]
         .strip_prefix(":0x")
         .map(|rest| rest.trim_end_matches(')').trim())
-        .and_then(|hex| u32::from_str_radix(hex.split(|c: char| !c.is_ascii_hexdigit()).next()?, 16).ok());
+        .and_then(|hex| {
+            u32::from_str_radix(hex.split(|c: char| !c.is_ascii_hexdigit()).next()?, 16).ok()
+        });
     let name = if let Some(rest) = line.strip_prefix("at ") {
         // V8: `at NAME (LOCATION)`; an unnamed function has only `at LOCATION`.
         rest.find(" (").map(|paren| rest[..paren].to_string())
     } else {
         // SpiderMonkey: `NAME@LOCATION`.
-        line.find('@').map(|at| line[..at].to_string()).filter(|name| !name.is_empty())
+        line.find('@')
+            .map(|at| line[..at].to_string())
+            .filter(|name| !name.is_empty())
     };
     Some(Frame { name, func, offset })
 }
@@ -53,8 +57,16 @@ mod tests {
         assert_eq!(
             parse_stack(stack),
             vec![
-                Frame { name: Some("trap_unreachable::boom".into()), func: Some(12), offset: Some(0x4d2) },
-                Frame { name: None, func: Some(13), offset: Some(0x500) },
+                Frame {
+                    name: Some("trap_unreachable::boom".into()),
+                    func: Some(12),
+                    offset: Some(0x4d2)
+                },
+                Frame {
+                    name: None,
+                    func: Some(13),
+                    offset: Some(0x500)
+                },
             ]
         );
     }
@@ -62,6 +74,13 @@ mod tests {
     #[test]
     fn spidermonkey_stack() {
         let stack = "main.main@wasm://wasm/8a3f:wasm-function[3]:0x10\n@http://x/y.js:1:2";
-        assert_eq!(parse_stack(stack), vec![Frame { name: Some("main.main".into()), func: Some(3), offset: Some(0x10) }]);
+        assert_eq!(
+            parse_stack(stack),
+            vec![Frame {
+                name: Some("main.main".into()),
+                func: Some(3),
+                offset: Some(0x10)
+            }]
+        );
     }
 }

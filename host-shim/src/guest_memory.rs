@@ -21,7 +21,11 @@ impl JsGuestMemory {
     /// Wraps `memory`, with the guest's `cabi_realloc` when the import was lowered with one.
     pub fn new(memory: WebAssembly::Memory, realloc: Option<Function>) -> JsGuestMemory {
         let view = Uint8Array::new(&memory.buffer());
-        JsGuestMemory { memory, realloc, view: RefCell::new(view) }
+        JsGuestMemory {
+            memory,
+            realloc,
+            view: RefCell::new(view),
+        }
     }
 
     /// A view covering `ptr..ptr+len`, refreshed if the memory grew; traps when out of bounds.
@@ -60,8 +64,13 @@ impl GuestMemory for JsGuestMemory {
         Ok(())
     }
 
-    fn realloc(&mut self, old_ptr: u32, old_size: u32, align: u32, new_size: u32)
-        -> Result<u32, Trap> {
+    fn realloc(
+        &mut self,
+        old_ptr: u32,
+        old_size: u32,
+        align: u32,
+        new_size: u32,
+    ) -> Result<u32, Trap> {
         let realloc = self
             .realloc
             .as_ref()
@@ -72,12 +81,17 @@ impl GuestMemory for JsGuestMemory {
             &JsValue::from(align),
             &JsValue::from(new_size),
         );
-        let result = realloc
-            .apply(&JsValue::UNDEFINED, &args)
-            .map_err(|err| Trap::abi(format!("cabi_realloc failed: {}", crate::js_error_message(&err))))?;
+        let result = realloc.apply(&JsValue::UNDEFINED, &args).map_err(|err| {
+            Trap::abi(format!(
+                "cabi_realloc failed: {}",
+                crate::js_error_message(&err)
+            ))
+        })?;
         let ptr = result.as_f64().unwrap_or(-1.0) as i64 as u32;
         if align > 1 && ptr % align != 0 {
-            return Err(Trap::abi(format!("cabi_realloc returned {ptr:#x}, not aligned to {align}")));
+            return Err(Trap::abi(format!(
+                "cabi_realloc returned {ptr:#x}, not aligned to {align}"
+            )));
         }
         self.view_for(ptr, new_size as usize)?;
         Ok(ptr)
@@ -89,17 +103,25 @@ pub struct NoMemory;
 
 impl GuestMemory for NoMemory {
     fn read(&self, ptr: u32, _: &mut [u8]) -> Result<(), Trap> {
-        Err(Trap::abi(format!("read at {ptr:#x} by an import lowered without a memory")))
+        Err(Trap::abi(format!(
+            "read at {ptr:#x} by an import lowered without a memory"
+        )))
     }
     fn write(&mut self, ptr: u32, _: &[u8]) -> Result<(), Trap> {
-        Err(Trap::abi(format!("write at {ptr:#x} by an import lowered without a memory")))
+        Err(Trap::abi(format!(
+            "write at {ptr:#x} by an import lowered without a memory"
+        )))
     }
     fn realloc(&mut self, _: u32, _: u32, _: u32, _: u32) -> Result<u32, Trap> {
-        Err(Trap::abi("realloc by an import lowered without a realloc option"))
+        Err(Trap::abi(
+            "realloc by an import lowered without a realloc option",
+        ))
     }
 }
 
 /// `memory` as a `WebAssembly.Memory`, or a clear error.
 pub fn as_memory(value: JsValue, what: &str) -> Result<WebAssembly::Memory, String> {
-    value.dyn_into().map_err(|_| format!("{what} is not a WebAssembly.Memory"))
+    value
+        .dyn_into()
+        .map_err(|_| format!("{what} is not a WebAssembly.Memory"))
 }

@@ -19,8 +19,12 @@ impl Inbox {
     /// Attaches to the ring the event thread created in `ring` (a SharedArrayBuffer).
     pub fn new(ring: &JsValue) -> Result<Inbox, String> {
         let memory = JsSharedMemory::new(ring)?;
-        let consumer = Consumer::new(memory).map_err(|err| format!("attaching to the ring: {err}"))?;
-        Ok(Inbox { consumer, corrupt: None })
+        let consumer =
+            Consumer::new(memory).map_err(|err| format!("attaching to the ring: {err}"))?;
+        Ok(Inbox {
+            consumer,
+            corrupt: None,
+        })
     }
 
     /// Delivers everything already in the ring; returns whether anything was delivered.

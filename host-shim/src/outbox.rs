@@ -25,7 +25,12 @@ pub struct Outbox {
 impl Outbox {
     /// An empty outbox posting to the page through `scope`.
     pub fn new(scope: DedicatedWorkerGlobalScope) -> Outbox {
-        Outbox { scope, chunks: Vec::new(), bytes: 0, oldest_ms: None }
+        Outbox {
+            scope,
+            chunks: Vec::new(),
+            bytes: 0,
+            oldest_ms: None,
+        }
     }
 
     /// Queues `bytes` for `stream`; sends the batch if it is large or old.
@@ -59,7 +64,10 @@ impl Outbox {
         }
         self.bytes = 0;
         self.oldest_ms = None;
-        let message = crate::js_object(&[("type", JsValue::from_str("output")), ("chunks", chunks.into())]);
+        let message = crate::js_object(&[
+            ("type", JsValue::from_str("output")),
+            ("chunks", chunks.into()),
+        ]);
         // Posting only fails for uncloneable values; ours are plain arrays and buffers.
         let _ = self.scope.post_message_with_transfer(&message, &transfer);
     }

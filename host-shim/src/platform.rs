@@ -20,9 +20,16 @@ pub struct BrowserPlatform {
 impl BrowserPlatform {
     /// The platform of the worker `scope`, fed by `inbox`.
     pub fn new(scope: DedicatedWorkerGlobalScope, inbox: Inbox) -> Result<BrowserPlatform, String> {
-        let performance = scope.performance().ok_or("this worker has no `performance`")?;
+        let performance = scope
+            .performance()
+            .ok_or("this worker has no `performance`")?;
         let crypto = scope.crypto().map_err(|_| "this worker has no `crypto`")?;
-        Ok(BrowserPlatform { performance, crypto, outbox: Outbox::new(scope), inbox })
+        Ok(BrowserPlatform {
+            performance,
+            crypto,
+            outbox: Outbox::new(scope),
+            inbox,
+        })
     }
 
     fn now_ms(&self) -> f64 {

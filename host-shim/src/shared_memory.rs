@@ -53,13 +53,17 @@ impl SharedMemory for JsSharedMemory {
 
     fn read_bytes(&self, offset: usize, dst: &mut [u8]) {
         if !dst.is_empty() {
-            self.bytes.subarray(offset as u32, (offset + dst.len()) as u32).copy_to(dst);
+            self.bytes
+                .subarray(offset as u32, (offset + dst.len()) as u32)
+                .copy_to(dst);
         }
     }
 
     fn write_bytes(&self, offset: usize, src: &[u8]) {
         if !src.is_empty() {
-            self.bytes.subarray(offset as u32, (offset + src.len()) as u32).copy_from(src);
+            self.bytes
+                .subarray(offset as u32, (offset + src.len()) as u32)
+                .copy_from(src);
         }
     }
 

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use js_sys::{Function, Object, Reflect, Uint8Array, WebAssembly};
-use pollscope_component::{ExportRef, Item, Plan, Step, StringEncoding};
-use pollscope_wasi::{Host, HostConfig, Trap, TrapKind, ValType};
+use pollscope_component::{ExportRef, Item, Plan, Step};
+use pollscope_wasi::{Host, HostConfig, Trap, TrapKind};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -41,13 +41,14 @@ struct Init {
 pub fn wasm_thread_main(init: JsValue) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let message = match run(&scope, &init) {
-        Ok(Ended::Exit(code)) => {
-            js_object(&[("type", "exit".into()), ("code", code.into())])
-        }
+        Ok(Ended::Exit(code)) => js_object(&[("type", "exit".into()), ("code", code.into())]),
         Ok(Ended::Trap { message, frames }) => js_object(&[
             ("type", "trap".into()),
             ("message", message.into()),
-            ("frames", serde_wasm_bindgen::to_value(&frames).unwrap_or(JsValue::NULL)),
+            (
+                "frames",
+                serde_wasm_bindgen::to_value(&frames).unwrap_or(JsValue::NULL),
+            ),
         ]),
         Err(message) => js_object(&[("type", "error".into()), ("message", message.into())]),
     };
@@ -65,13 +66,22 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
         .dyn_into::<Uint8Array>()
         .map_err(|_| "init.component must be a Uint8Array")?
         .to_vec();
-    let options: Init = serde_wasm_bindgen::from_value(init.clone()).map_err(|e| format!("init message: {e}"))?;
+    let options: Init =
+        serde_wasm_bindgen::from_value(init.clone()).map_err(|e| format!("init message: {e}"))?;
     let ring = field(init, "ring")?;
 
-    let plan = pollscope_component::translate(&bytes).map_err(|err| err.to_string())?.plan;
+    let plan = pollscope_component::translate(&bytes)
+        .map_err(|err| err.to_string())?
+        .plan;
     let (bindings, memory_refs, signatures) = bind_imports(&plan)?;
 
-    let mut config = HostConfig::new(options.args.first().map(String::as_str).unwrap_or("app.wasm"));
+    let mut config = HostConfig::new(
+        options
+            .args
+            .first()
+            .map(String::as_str)
+            .unwrap_or("app.wasm"),
+    );
     config.args = options.args;
     config.env = options.env;
     config.cwd = options.cwd;
@@ -79,19 +89,32 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
     config.dirs = options.dirs;
     config.files = files(init)?;
     let platform = BrowserPlatform::new(scope.clone(), Inbox::new(&ring)?)?;
-    let host = Host::new(config, Box::new(platform)).map_err(|err| format!("setting up the guest's world: {err}"))?;
-    dispatch::install(WasmThread { host, bindings, memories: memory_refs.iter().map(|_| None).collect() });
+    let host = Host::new(config, Box::new(platform))
+        .map_err(|err| format!("setting up the guest's world: {err}"))?;
+    dispatch::install(WasmThread {
+        host,
+        bindings,
+        memories: memory_refs.iter().map(|_| None).collect(),
+    });
 
     let adapter = instantiate_adapter(&signatures)?;
     let mut instances: HashMap<u32, Object> = HashMap::new();
     for step in &plan.steps {
-        let Step::Instantiate { instance, module, imports } = step;
+        let Step::Instantiate {
+            instance,
+            module,
+            imports,
+        } = step;
         let imports_object = Object::new();
         for binding in imports {
             let value = match &binding.item {
-                Item::Export { instance, name } => {
-                    export_of(&instances, &ExportRef { instance: *instance, name: name.clone() })?
-                }
+                Item::Export { instance, name } => export_of(
+                    &instances,
+                    &ExportRef {
+                        instance: *instance,
+                        name: name.clone(),
+                    },
+                )?,
                 Item::Host { func } => Reflect::get(&adapter, &func.to_string().into())
                     .map_err(|_| format!("adapter lacks host function {func}"))?,
             };
@@ -106,8 +129,10 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
             let _ = Reflect::set(&namespace, &binding.name.as_str().into(), &value);
         }
         let range = &plan.modules[*module as usize].range;
-        let compiled = WebAssembly::Module::new(&Uint8Array::from(&bytes[range.start as usize..range.end as usize]))
-            .map_err(|err| format!("compiling core module {module}: {}", js_error_message(&err)))?;
+        let compiled = WebAssembly::Module::new(&Uint8Array::from(
+            &bytes[range.start as usize..range.end as usize],
+        ))
+        .map_err(|err| format!("compiling core module {module}: {}", js_error_message(&err)))?;
         let created = match WebAssembly::Instance::new(&compiled, &imports_object) {
             Ok(created) => created,
             // A start function may already run guest code that traps or exits.
@@ -127,69 +152,40 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
     }
 }
 
-/// Resolves every lowered import against the host; lists *all* that are missing or mistyped.
-fn bind_imports(plan: &Plan) -> Result<(Vec<Binding>, Vec<(ExportRef, Option<ExportRef>)>, Vec<Signature>), String> {
-    let mut bindings = Vec::new();
+/// Binds every lowered import to the host (listing *all* that cannot be), and gathers the
+/// distinct memories they use and the adapter's signatures.
+fn bind_imports(
+    plan: &Plan,
+) -> Result<
+    (
+        Vec<Binding>,
+        Vec<(ExportRef, Option<ExportRef>)>,
+        Vec<Signature>,
+    ),
+    String,
+> {
+    let funcs = pollscope_link::link(plan).map_err(|err| err.to_string())?;
     let mut memories: Vec<(ExportRef, Option<ExportRef>)> = Vec::new();
-    let mut signatures = Vec::new();
-    let mut problems = Vec::new();
-    for import in &plan.host_funcs {
-        let func = match pollscope_wasi::resolve(&import.interface, &import.name) {
-            Ok(func) => func,
-            Err(err) => {
-                problems.push(format!("{}#{}: {err}", import.interface, import.name));
-                continue;
-            }
-        };
-        let params = core_types(&import.params);
-        let results = core_types(&import.results);
-        if params.as_deref() != Some(func.params()) || results.as_deref() != Some(func.results()) {
-            problems.push(format!(
-                "{}#{}: the guest imports it as {:?} -> {:?}, the host implements {:?} -> {:?}",
-                import.interface, import.name, import.params, import.results, func.params(), func.results()
-            ));
-            continue;
-        }
-        if import.string_encoding != StringEncoding::Utf8 {
-            problems.push(format!(
-                "{}#{}: strings are lowered as {:?}; the host supports utf-8 only",
-                import.interface, import.name, import.string_encoding
-            ));
-            continue;
-        }
+    let mut bindings = Vec::with_capacity(funcs.len());
+    let mut signatures = Vec::with_capacity(funcs.len());
+    for (import, func) in plan.host_funcs.iter().zip(funcs) {
         let memory = import.memory.clone().map(|memory| {
             let key = (memory, import.realloc.clone());
-            memories.iter().position(|known| *known == key).unwrap_or_else(|| {
-                memories.push(key);
-                memories.len() - 1
-            })
+            memories
+                .iter()
+                .position(|known| *known == key)
+                .unwrap_or_else(|| {
+                    memories.push(key);
+                    memories.len() - 1
+                })
         });
-        signatures.push(Signature { params: func.params().to_vec(), results: func.results().to_vec() });
+        signatures.push(Signature {
+            params: func.params().to_vec(),
+            results: func.results().to_vec(),
+        });
         bindings.push(Binding { func, memory });
     }
-    if !problems.is_empty() {
-        return Err(format!(
-            "the component needs {} import(s) this host does not provide:\n  {}",
-            problems.len(),
-            problems.join("\n  ")
-        ));
-    }
     Ok((bindings, memories, signatures))
-}
-
-/// The plan's core types as the host's, or `None` when one has no host equivalent (v128, refs).
-fn core_types(types: &[pollscope_component::ValType]) -> Option<Vec<ValType>> {
-    use pollscope_component::ValType as Core;
-    types
-        .iter()
-        .map(|ty| match ty {
-            Core::I32 => Some(ValType::I32),
-            Core::I64 => Some(ValType::I64),
-            Core::F32 => Some(ValType::F32),
-            Core::F64 => Some(ValType::F64),
-            Core::V128 | Core::Ref(_) => None,
-        })
-        .collect()
 }
 
 fn instantiate_adapter(signatures: &[Signature]) -> Result<JsValue, String> {
@@ -197,7 +193,8 @@ fn instantiate_adapter(signatures: &[Signature]) -> Result<JsValue, String> {
     let shim = wasm_bindgen::exports();
     let host = Object::new();
     for name in [adapter::HOST_CALL, adapter::TRAP_PENDING] {
-        let func = Reflect::get(&shim, &name.into()).map_err(|_| format!("shim lacks its export {name}"))?;
+        let func = Reflect::get(&shim, &name.into())
+            .map_err(|_| format!("shim lacks its export {name}"))?;
         let _ = Reflect::set(&host, &name.into(), &func);
     }
     let imports = js_object(&[(adapter::HOST_MODULE, host.into())]);
@@ -214,17 +211,26 @@ fn export_of(instances: &HashMap<u32, Object>, export: &ExportRef) -> Result<JsV
         .ok_or_else(|| format!("core instance {} is used before it exists", export.instance))?;
     let value = Reflect::get(exports, &export.name.as_str().into()).unwrap_or(JsValue::UNDEFINED);
     if value.is_undefined() {
-        return Err(format!("core instance {} has no export `{}`", export.instance, export.name));
+        return Err(format!(
+            "core instance {} has no export `{}`",
+            export.instance, export.name
+        ));
     }
     Ok(value)
 }
 
 /// Gives each binding's memory its JS objects as soon as the instance exporting them exists.
-fn resolve_memories(instances: &HashMap<u32, Object>, refs: &[(ExportRef, Option<ExportRef>)]) -> Result<(), String> {
+fn resolve_memories(
+    instances: &HashMap<u32, Object>,
+    refs: &[(ExportRef, Option<ExportRef>)],
+) -> Result<(), String> {
     for (index, (memory, realloc)) in refs.iter().enumerate() {
         let ready = instances.contains_key(&memory.instance)
-            && realloc.as_ref().is_none_or(|realloc| instances.contains_key(&realloc.instance));
-        let missing = dispatch::with_state(|state| state.memories[index].is_none()).unwrap_or(false);
+            && realloc
+                .as_ref()
+                .is_none_or(|realloc| instances.contains_key(&realloc.instance));
+        let missing =
+            dispatch::with_state(|state| state.memories[index].is_none()).unwrap_or(false);
         if ready && missing {
             let memory = as_memory(export_of(instances, memory)?, "the lowered memory")?;
             let realloc = match realloc {
@@ -235,7 +241,9 @@ fn resolve_memories(instances: &HashMap<u32, Object>, refs: &[(ExportRef, Option
                 ),
                 None => None,
             };
-            dispatch::with_state(|state| state.memories[index] = Some(JsGuestMemory::new(memory, realloc)));
+            dispatch::with_state(|state| {
+                state.memories[index] = Some(JsGuestMemory::new(memory, realloc))
+            });
         }
     }
     Ok(())
@@ -249,9 +257,18 @@ fn ended_by(thrown: &JsValue) -> Ended {
         .map(|stack| parse_stack(&stack))
         .unwrap_or_default();
     match dispatch::take_trap() {
-        Some(Trap { kind: TrapKind::Exit(code), .. }) => Ended::Exit(code),
-        Some(trap) => Ended::Trap { message: trap.to_string(), frames },
-        None => Ended::Trap { message: js_error_message(thrown), frames },
+        Some(Trap {
+            kind: TrapKind::Exit(code),
+            ..
+        }) => Ended::Exit(code),
+        Some(trap) => Ended::Trap {
+            message: trap.to_string(),
+            frames,
+        },
+        None => Ended::Trap {
+            message: js_error_message(thrown),
+            frames,
+        },
     }
 }
 
@@ -261,8 +278,14 @@ fn files(init: &JsValue) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut files = Vec::new();
     for entry in js_sys::Array::from(&list).iter() {
         let pair = js_sys::Array::from(&entry);
-        let path = pair.get(0).as_string().ok_or("init.files: a path is not a string")?;
-        let bytes = pair.get(1).dyn_into::<Uint8Array>().map_err(|_| format!("init.files: {path} is not a Uint8Array"))?;
+        let path = pair
+            .get(0)
+            .as_string()
+            .ok_or("init.files: a path is not a string")?;
+        let bytes = pair
+            .get(1)
+            .dyn_into::<Uint8Array>()
+            .map_err(|_| format!("init.files: {path} is not a Uint8Array"))?;
         files.push((path, bytes.to_vec()));
     }
     Ok(files)
