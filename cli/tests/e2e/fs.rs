@@ -27,12 +27,14 @@ fn fs_ops_transcript_with_preloaded_dir() {
             "stat work: file=false dir=true\n",
             "list work: a.txt(file) b.txt(file) sub(dir)\n",
             "rename work/a.txt -> work/c.txt: ok\n",
-            "read work/a.txt: error NotFound\n",
+            "read work/a.txt: error NotFound (errno 44)\n",
             "read work/c.txt: \"HELLO, fs\\nsecond\"\n",
             "list work: b.txt(file) c.txt(file) sub(dir)\n",
-            "mkdir work again: error AlreadyExists\n",
-            "rmdir work/sub (not empty): error DirectoryNotEmpty\n",
-            "open missing.txt: error NotFound\n",
+            "mkdir work again: error AlreadyExists (errno 20)\n",
+            // errno 55 is wasi-libc's ENOTEMPTY: the host answered `not-empty`; Rust std 1.95
+            // does not map it to DirectoryNotEmpty on wasip2.
+            "rmdir work/sub (not empty): error Uncategorized (errno 55)\n",
+            "open missing.txt: error NotFound (errno 44)\n",
             "list work: (empty)\n",
             "rmdir work: ok, exists now: false\n",
             "list data: input.txt(file) nested(dir)\n",

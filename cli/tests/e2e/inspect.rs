@@ -54,10 +54,15 @@ fn inspect_marks_missing_imports() {
         Some(0),
         "inspect reports missing imports, it does not fail on them\n{stdout}\n{stderr}"
     );
-    let marked = |name: &str, mark: &str| {
-        stdout
+    // Each interface is a header line; its functions follow, indented, with their status.
+    let marked = |interface: &str, mark: &str| {
+        let mut lines = stdout
             .lines()
-            .any(|line| line.contains(name) && line.contains(mark))
+            .skip_while(|line| !line.trim_start().starts_with(interface));
+        lines.next().is_some()
+            && lines
+                .take_while(|line| line.starts_with("    "))
+                .any(|line| line.contains(mark))
     };
     for name in ["pollscope:missing/alpha", "pollscope:missing/beta"] {
         assert!(

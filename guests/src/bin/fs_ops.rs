@@ -146,7 +146,11 @@ fn list(dir: &str) -> String {
 fn err_kind(err: Option<std::io::Error>) -> String {
     match err {
         Some(err) if err.kind() == ErrorKind::Other => format!("error {err}"),
-        Some(err) => format!("error {:?}", err.kind()),
+        // The errno is the host's exact answer (wasi-libc numbering); the kind is std's reading.
+        Some(err) => match err.raw_os_error() {
+            Some(errno) => format!("error {:?} (errno {errno})", err.kind()),
+            None => format!("error {:?}", err.kind()),
+        },
         None => "unexpectedly ok".to_string(),
     }
 }
