@@ -35,7 +35,10 @@ pub fn web_assets() -> Result<()> {
         .with_context(|| format!("wasm-bindgen on {}", input.display()))?;
     for entry in std::fs::read_dir(root().join("host-shim/js"))? {
         let path = entry?.path();
-        if path.extension().is_some_and(|ext| ext == "js" || ext == "html" || ext == "css") {
+        if path
+            .extension()
+            .is_some_and(|ext| ext == "js" || ext == "html" || ext == "css")
+        {
             std::fs::copy(&path, out.join(path.file_name().expect("a file")))?;
         }
     }

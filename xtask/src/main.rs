@@ -39,7 +39,10 @@ fn main() -> ExitCode {
 
 /// The repository root (the parent of `xtask/`).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 /// Runs `cmd`, failing with its command line when it does not succeed.
@@ -63,7 +66,9 @@ fn demo() -> Result<()> {
     build::web_assets()?;
     let demo = build::guests()?.join("demo_clock.wasm");
     println!("\nServing the demo guest. Open the printed URL in Chromium or Firefox.");
-    run(cargo().args(["run", "--release", "--package", "pollscope", "--", "serve"]).arg(demo))
+    run(cargo()
+        .args(["run", "--release", "--package", "pollscope", "--", "serve"])
+        .arg(demo))
 }
 
 fn install() -> Result<()> {

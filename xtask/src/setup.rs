@@ -14,14 +14,18 @@ pub fn all() -> Result<()> {
 
 /// The shim is built for `wasm32-unknown-unknown`, the test guests for `wasm32-wasip2`.
 pub fn rust_targets() -> Result<()> {
-    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output()?;
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()?;
     let installed = String::from_utf8_lossy(&installed.stdout);
     let missing: Vec<&str> = ["wasm32-unknown-unknown", "wasm32-wasip2"]
         .into_iter()
         .filter(|target| !installed.lines().any(|line| line.trim() == *target))
         .collect();
     if !missing.is_empty() {
-        run(Command::new("rustup").args(["target", "add"]).args(&missing))?;
+        run(Command::new("rustup")
+            .args(["target", "add"])
+            .args(&missing))?;
     }
     Ok(())
 }
@@ -50,7 +54,10 @@ pub fn chromium() -> Result<()> {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|out| out.stdout.starts_with(b"0"))
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.starts_with(b"0"))
 }
 
 /// The first `name` on PATH.

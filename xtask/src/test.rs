@@ -10,6 +10,16 @@ pub fn all(extra: &[String]) -> Result<()> {
     setup::all()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     build::web_assets()?;
-    run(cargo().args(["clippy", "--locked", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
-    run(cargo().args(["test", "--locked", "--workspace"]).args(extra))
+    run(cargo().args([
+        "clippy",
+        "--locked",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo()
+        .args(["test", "--locked", "--workspace"])
+        .args(extra))
 }
