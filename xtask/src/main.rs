@@ -64,7 +64,7 @@ pub fn cargo() -> Command {
 fn demo() -> Result<()> {
     setup::all()?;
     build::web_assets()?;
-    let demo = build::guests()?.join("demo_clock.wasm");
+    let demo = build::guests()?.join("io_ticker.wasm");
     println!("\nServing the demo guest. Open the printed URL in Chromium or Firefox.");
     run(cargo()
         .args(["run", "--release", "--package", "pollscope", "--", "serve"])

@@ -1,5 +1,7 @@
 //! `io_*` guests: stdin (piped, small, absent), stdout volume, and `poll` readiness.
 
+use std::time::Duration;
+
 use crate::data::{fnv1a64, noise};
 use crate::harness::{guest, Invocation};
 
@@ -115,4 +117,41 @@ fn flood() -> Vec<u8> {
     }
     data.truncate(TOTAL);
     data
+}
+
+#[test]
+fn io_ticker_echoes_a_line_and_ends_at_stdin_eof() {
+    let run = Invocation::new(guest("io_ticker"))
+        .args(["60000"])
+        .stdin("hello\n")
+        .run();
+    run.assert(
+        0,
+        "ticker: every 60000 ms; type a line (quit to stop)\necho: hello\nstdin closed\n",
+    );
+}
+
+#[test]
+fn io_ticker_ticks_on_time_while_stdin_stays_open() {
+    let mut running = Invocation::new(guest("io_ticker"))
+        .args(["20", "3"])
+        .spawn();
+    running.wait_for_line("ticker: every 20 ms; type a line (quit to stop)");
+    let mut ticks = Vec::new();
+    while ticks.len() < 3 {
+        let line = running
+            .next_line(Duration::from_secs(10))
+            .expect("a tick within 10 s");
+        ticks.push(line);
+    }
+    for (i, line) in ticks.iter().enumerate() {
+        let n = i as u64 + 1;
+        let rest = line
+            .strip_prefix(&format!("tick {n} at "))
+            .unwrap_or_else(|| panic!("{ticks:?}"));
+        let ms: u64 = rest.trim_end().trim_end_matches(" ms").parse().unwrap();
+        assert!(ms >= 20 * n, "tick {n} came before its deadline: {line}");
+    }
+    let finished = running.finish();
+    assert_eq!(finished.code(), 0, "{}", finished.stderr());
 }
