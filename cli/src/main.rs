@@ -1,7 +1,6 @@
 //! `pollscope`: run, serve and inspect WASI 0.2 command components in a real browser.
 
 mod assets;
-mod browser;
 mod guest;
 mod inspect;
 mod run;

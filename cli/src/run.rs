@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 
-use crate::browser::{self, Browser};
+use pollscope::browser::{self, Browser};
 use crate::guest::GuestArgs;
 use crate::server::{self, Mode, Outcome, Site};
 
