@@ -144,7 +144,8 @@ impl Host {
         &mut *self.platform
     }
 
-    /// Number of live guest handles.
+    /// Number of live guest handles. Retired pollables the guest still holds are not
+    /// included: [`Host::retired_pollables`] counts those.
     pub fn live_handles(&self) -> usize {
         self.table.len()
     }

@@ -44,9 +44,9 @@ mod table;
 pub mod testing;
 
 pub use host::{Host, HostConfig};
-pub use io::poll::{PollableInfo, PollableKind};
+pub use io::poll::{PollableInfo, PollableKind, RetiredPollables};
 pub use io::streams::{HostInputStream, HostOutputStream, InputStream, OutputStream, StreamError};
 pub use registry::{
     all_functions, resolve, split_version, Args, HostFunc, ResolveError, Support, ValType,
 };
-pub use table::{ResourceTable, MAX_HANDLES};
+pub use table::{Lookup, ResourceTable, RetiredCount, MAX_HANDLES};

@@ -2,13 +2,24 @@
 //!
 //! A pollable is a table entry with a kind; readiness is computed on demand from the kind (a
 //! timer's absolute deadline, a stream's `ready`). Only the pollables a call names are looked
-//! at, so pollables the guest never drops (TinyGo leaks one per idle sleep) cost nothing.
+//! at, so pollables the guest never drops (TinyGo leaks one per idle sleep) cost no time.
+//!
+//! They cost no memory either, past a point: a pollable that is ready forever (a timer whose
+//! deadline passed, or a `Ready` one) and has no parent is *retired* by a sweep that runs when
+//! a pollable is made and the table's live entries have doubled since the last sweep (at least
+//! 1024; see [`ResourceTable::sweep_due`]), so the sweep costs O(1) per pollable, amortised.
+//! A retired pollable keeps only its handle number (one bit, less once a run of 4096 is all
+//! retired) and its creator's count; for the guest it is a ready timer: `ready` says true,
+//! `block` returns at once, `poll` reports it, and `[resource-drop]pollable` frees its number.
+//! Telemetry lists live pollables with [`Host::pollables`] and counts the retired ones with
+//! [`Host::retired_pollables`]. Until its sweep a leaked pollable stays live and listed, so a
+//! program that sleeps a few times shows each sleep's pollable.
 
 use crate::abi::{self, Lowered};
 use crate::host::Step;
 use crate::io::streams::{InputStream, OutputStream};
 use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
-use crate::table::ResourceTable;
+use crate::table::{Lookup, ResourceTable};
 use crate::{GuestMemory, Host, Trap, WaitReason};
 
 /// What a pollable waits for.
@@ -59,9 +70,23 @@ pub struct PollableInfo {
     pub blocked: u64,
 }
 
+/// Pollables the host retired (see the module doc): counts only, however many there are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetiredPollables {
+    /// Retired pollables the guest still holds: it never dropped them (TinyGo's idle sleeps).
+    /// The guest holds `held` plus [`Host::pollables`]`().len()` pollable handles in all.
+    pub held: u64,
+    /// Pollables retired since the guest started, including ones it dropped afterwards.
+    pub total: u64,
+    /// `held` per import that made them, e.g.
+    /// `("wasi:clocks/monotonic-clock#subscribe-duration", 3_600_000)`.
+    pub by_creator: Vec<(&'static str, u64)>,
+}
+
 impl Host {
-    /// Every live pollable, in handle order. Pollables the guest never dropped are here too
-    /// (TinyGo leaks one per idle sleep). Scans the table: call it for a snapshot, not per wait.
+    /// Every live pollable, in handle order. Pollables the guest never dropped are here until
+    /// they are retired (see [`Host::retired_pollables`]). Scans the live entries: call it for
+    /// a snapshot, not per wait.
     pub fn pollables(&self) -> Vec<PollableInfo> {
         self.table
             .iter::<Pollable>()
@@ -74,6 +99,18 @@ impl Host {
                 blocked: p.blocked,
             })
             .collect()
+    }
+
+    /// How many pollables were retired and how many of those the guest still holds. Cheap
+    /// (no scan of the handles): telemetry may call it at every snapshot to show the
+    /// never-dropped count growing.
+    pub fn retired_pollables(&self) -> RetiredPollables {
+        let counts = self.table.retired_counts::<Pollable>();
+        RetiredPollables {
+            held: counts.iter().map(|c| c.held).sum(),
+            total: counts.iter().map(|c| c.total).sum(),
+            by_creator: counts.iter().map(|c| (c.tag, c.held)).collect(),
+        }
     }
 }
 
@@ -94,10 +131,14 @@ pub(crate) fn push_pollable(
     parent: Option<u32>,
     created_by: &'static str,
 ) -> Result<u32, Trap> {
+    let now = host.platform.monotonic_now();
+    if host.table.sweep_due() {
+        retire_final(&mut host.table, now);
+    }
     let pollable = Pollable {
         kind,
         created_by,
-        created_at: host.platform.monotonic_now(),
+        created_at: now,
         polled: 0,
         blocked: 0,
     };
@@ -107,10 +148,31 @@ pub(crate) fn push_pollable(
     }
 }
 
-/// Readiness of the pollable with `handle` (traps when it is not a pollable).
-pub(crate) fn readiness(host: &Host, handle: u32) -> Result<Readiness, Trap> {
-    let kind = host.table.get::<Pollable>(handle)?.kind;
-    kind_readiness(&host.table, host.platform.monotonic_now(), kind)
+/// Retires every pollable without parent that is ready forever at `now`, under its creator's
+/// name; returns how many. Behaviour is unchanged for the guest: the monotonic clock never
+/// goes back, so a passed deadline stays passed.
+fn retire_final(table: &mut ResourceTable, now: u64) -> usize {
+    table.retire_where::<Pollable>(|p| match p.kind {
+        PollableKind::Timer { deadline } if deadline <= now => Some(p.created_by),
+        PollableKind::Ready => Some(p.created_by),
+        _ => None,
+    })
+}
+
+/// The kind of the pollable with `handle` (traps when it is not a pollable), after `count`
+/// updated its counters. A retired pollable is ready forever: `Ready`.
+fn touch(
+    table: &mut ResourceTable,
+    handle: u32,
+    count: impl FnOnce(&mut Pollable),
+) -> Result<PollableKind, Trap> {
+    Ok(match table.get_mut_or_retired::<Pollable>(handle)? {
+        Lookup::Live(pollable) => {
+            count(pollable);
+            pollable.kind
+        }
+        Lookup::Retired(_) => PollableKind::Ready,
+    })
 }
 
 fn kind_readiness(table: &ResourceTable, now: u64, kind: PollableKind) -> Result<Readiness, Trap> {
@@ -130,17 +192,21 @@ fn kind_readiness(table: &ResourceTable, now: u64, kind: PollableKind) -> Result
 
 fn ready(host: &mut Host, _: &mut dyn GuestMemory, args: Args<'_>) -> Result<i64, Trap> {
     let handle = abi::arg_handle(args, 0)?;
-    host.table.get_mut::<Pollable>(handle)?.polled += 1;
+    let kind = touch(&mut host.table, handle, |p| p.polled += 1)?;
     // Let stdin that already arrived count, without waiting.
     host.pump_events();
-    Ok(i64::from(readiness(host, handle)? == Readiness::Ready))
+    let now = host.platform.monotonic_now();
+    Ok(i64::from(
+        kind_readiness(&host.table, now, kind)? == Readiness::Ready,
+    ))
 }
 
 fn block(host: &mut Host, _: &mut dyn GuestMemory, args: Args<'_>) -> Result<i64, Trap> {
     let handle = abi::arg_handle(args, 0)?;
-    host.table.get_mut::<Pollable>(handle)?.blocked += 1;
+    let kind = touch(&mut host.table, handle, |p| p.blocked += 1)?;
     host.block_until(WaitReason::PollableBlock, |host| {
-        Ok(match readiness(host, handle)? {
+        let now = host.platform.monotonic_now();
+        Ok(match kind_readiness(&host.table, now, kind)? {
             Readiness::Ready => Step::Done(()),
             Readiness::Pending(deadline) => Step::Wait(deadline),
         })
@@ -165,9 +231,7 @@ fn poll(host: &mut Host, memory: &mut dyn GuestMemory, args: Args<'_>) -> Result
     // only the kinds, never the table's other entries.
     let mut kinds = Vec::with_capacity(handles.len());
     for &handle in &handles {
-        let pollable = host.table.get_mut::<Pollable>(handle)?;
-        pollable.polled += 1;
-        kinds.push(pollable.kind);
+        kinds.push(touch(&mut host.table, handle, |p| p.polled += 1)?);
     }
     let ready = host.block_until(WaitReason::Poll, |host| {
         let now = host.platform.monotonic_now();
@@ -196,7 +260,8 @@ fn poll(host: &mut Host, memory: &mut dyn GuestMemory, args: Args<'_>) -> Result
 }
 
 fn drop_pollable(host: &mut Host, _: &mut dyn GuestMemory, args: Args<'_>) -> Result<i64, Trap> {
-    host.table.delete::<Pollable>(abi::arg_handle(args, 0)?)?;
+    host.table
+        .delete_or_retired::<Pollable>(abi::arg_handle(args, 0)?)?;
     Ok(0)
 }
 
@@ -466,6 +531,247 @@ mod tests {
         }
         // 1000 sleeps, 1000 waits: each block looked at its own pollable only.
         assert_eq!(fake.waits().len(), 1000);
+        // Below the first sweep every leaked pollable is still live and listed.
         assert_eq!(host.live_handles(), 1000);
+        assert_eq!(host.pollables().len(), 1000);
+        assert_eq!(host.retired_pollables(), RetiredPollables::default());
+    }
+
+    fn block_on(host: &mut Host, memory: &mut VecMemory, p: i64) {
+        call(host, memory, POLL, "[method]pollable.block", &[p]).unwrap();
+    }
+
+    /// `n` TinyGo idle sleeps of `d` ns: subscribe-duration then block, never dropped.
+    fn leak_sleeps(host: &mut Host, memory: &mut VecMemory, n: usize, d: u64) -> Vec<i64> {
+        (0..n)
+            .map(|_| {
+                let p = timer(host, memory, d);
+                block_on(host, memory, p);
+                p
+            })
+            .collect()
+    }
+
+    #[test]
+    fn leaked_expired_timers_are_retired_and_still_behave_as_ready_timers() {
+        let fake = FakePlatform::new();
+        let (mut host, mut memory) = host_with(&fake);
+        let sleeps = leak_sleeps(&mut host, &mut memory, 1500, 1_000);
+        let retired = host.retired_pollables();
+        // The sweep ran when the 1025th pollable was made: the 1024 before it had expired.
+        assert_eq!(
+            retired,
+            RetiredPollables {
+                held: 1024,
+                total: 1024,
+                by_creator: vec![("wasi:clocks/monotonic-clock#subscribe-duration", 1024)],
+            }
+        );
+        assert_eq!(host.live_handles(), 1500 - 1024);
+        assert_eq!(host.pollables().len(), 1500 - 1024);
+        assert_eq!(host.pollables()[0].handle, sleeps[1024] as u32);
+        let old = sleeps[0];
+
+        // ready, block and poll answer as for an expired timer, without waiting.
+        let waits = fake.waits().len();
+        assert_eq!(
+            call(
+                &mut host,
+                &mut memory,
+                POLL,
+                "[method]pollable.ready",
+                &[old]
+            )
+            .unwrap(),
+            1
+        );
+        block_on(&mut host, &mut memory, old);
+        let pending = timer(&mut host, &mut memory, 5_000);
+        assert_eq!(
+            poll_list(&mut host, &mut memory, &[pending, old, sleeps[1], old]).unwrap(),
+            vec![1, 2, 3]
+        );
+        assert_eq!(fake.waits().len(), waits, "no wait for a retired pollable");
+        // A pending timer next to retired ones still waits for its own deadline.
+        let deadline = fake.now() + 5_000;
+        assert_eq!(
+            poll_list(&mut host, &mut memory, &[pending]).unwrap(),
+            vec![0]
+        );
+        assert_eq!(fake.now(), deadline);
+
+        // Dropping a retired pollable frees its number; a second drop is a bad handle.
+        call(
+            &mut host,
+            &mut memory,
+            POLL,
+            "[resource-drop]pollable",
+            &[old],
+        )
+        .unwrap();
+        assert_eq!(host.retired_pollables().held, 1023);
+        assert_eq!(host.retired_pollables().total, 1024);
+        for name in ["[resource-drop]pollable", "[method]pollable.block"] {
+            let err = call(&mut host, &mut memory, POLL, name, &[old]).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("unknown handle {old} (in wasi:io/poll#{name})")
+            );
+        }
+        // The number is reissued to a fresh timer, which is not ready yet.
+        let reused = timer(&mut host, &mut memory, 1_000);
+        assert_eq!(reused, old);
+        assert_eq!(
+            call(
+                &mut host,
+                &mut memory,
+                POLL,
+                "[method]pollable.ready",
+                &[reused]
+            )
+            .unwrap(),
+            0
+        );
+        // A retired pollable is not a stream.
+        let err = call(
+            &mut host,
+            &mut memory,
+            "wasi:io/streams@0.2.0",
+            "[method]output-stream.check-write",
+            &[sleeps[1], 0x80],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("is a Pollable, not a OutputStream"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pending_timers_and_stream_pollables_are_never_retired() {
+        let fake = FakePlatform::new();
+        let (mut host, mut memory) = host_with(&fake);
+        let stdin = call(
+            &mut host,
+            &mut memory,
+            "wasi:cli/stdin@0.2.0",
+            "get-stdin",
+            &[],
+        )
+        .unwrap();
+        let read = call(
+            &mut host,
+            &mut memory,
+            "wasi:io/streams@0.2.0",
+            "[method]input-stream.subscribe",
+            &[stdin],
+        )
+        .unwrap();
+        let later = timer(&mut host, &mut memory, u64::MAX);
+        leak_sleeps(&mut host, &mut memory, 3000, 10);
+        assert!(host.retired_pollables().held >= 2000);
+        let live: Vec<u32> = host.pollables().iter().map(|p| p.handle).collect();
+        assert!(live.contains(&(read as u32)) && live.contains(&(later as u32)));
+        // The stream keeps its child, so it still cannot be dropped first.
+        let err = call(
+            &mut host,
+            &mut memory,
+            "wasi:io/streams@0.2.0",
+            "[resource-drop]input-stream",
+            &[stdin],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("cannot drop"), "{err}");
+        assert_eq!(
+            call(
+                &mut host,
+                &mut memory,
+                POLL,
+                "[method]pollable.ready",
+                &[later]
+            )
+            .unwrap(),
+            0
+        );
+    }
+
+    /// TinyGo sleeping 1 ms in a loop for 83 virtual minutes: 5 000 000 subscribe-duration +
+    /// block cycles, no drop. The guest must keep working and the table must stay small.
+    #[test]
+    fn five_million_leaked_sleeps_keep_the_table_small() {
+        const SLEEPS: usize = 5_000_000;
+        const MS: u64 = 1_000_000;
+        let fake = FakePlatform::new();
+        let (mut host, mut memory) = host_with(&fake);
+        let subscribe = crate::resolve(CLOCK, "subscribe-duration").unwrap();
+        let block = crate::resolve(POLL, "[method]pollable.block").unwrap();
+        let stdout = call(
+            &mut host,
+            &mut memory,
+            "wasi:cli/stdout@0.2.0",
+            "get-stdout",
+            &[],
+        )
+        .unwrap();
+        // Largest table footprint seen in the first million sleeps and in the other four.
+        let mut max_first = 0;
+        let mut max_rest = 0;
+        for i in 0..SLEEPS {
+            let p = host.call(subscribe, &[MS as i64], &mut memory).unwrap();
+            // One sleep in 100 waits on the platform; for the others the guest computed for
+            // the whole millisecond, so the block finds the timer ready (the fake allows 100k
+            // waits).
+            if i % 100 != 0 {
+                fake.advance(MS);
+            }
+            host.call(block, &[p], &mut memory).unwrap();
+            if i % 4096 == 0 {
+                let max = if i < 1_000_000 {
+                    &mut max_first
+                } else {
+                    &mut max_rest
+                };
+                *max = (*max).max(host.table.footprint_bytes());
+            }
+        }
+        assert_eq!(fake.now(), SLEEPS as u64 * MS);
+        assert_eq!(fake.waits().len(), SLEEPS / 100);
+
+        // Every pollable is still held, nearly all of them retired.
+        let retired = host.retired_pollables();
+        let live = host.pollables();
+        assert_eq!(retired.held as usize + live.len(), SLEEPS);
+        assert!(live.len() <= 2048, "{} live pollables", live.len());
+        assert_eq!(retired.by_creator.len(), 1);
+
+        // Bounded: 5M leaked handles in well under 2 MiB at every point of the run. Flat: the
+        // last 4M sleeps added at most the retired set's 16 bytes per 4096 handles (about
+        // 16 KiB, 32 KiB with the vector's doubling), nothing per sleep.
+        assert!(max_rest < 2 << 20, "{max_rest} bytes");
+        assert!(
+            max_rest <= max_first + 48 * 1024,
+            "grew from {max_first} to {max_rest} bytes"
+        );
+
+        // The guest keeps working: sleeps wait for their deadline, old handles answer, output
+        // flows.
+        let p = host.call(subscribe, &[MS as i64], &mut memory).unwrap();
+        host.call(block, &[p], &mut memory).unwrap();
+        assert_eq!(fake.now(), (SLEEPS as u64 + 1) * MS);
+        assert_eq!(
+            call(&mut host, &mut memory, POLL, "[method]pollable.ready", &[2]).unwrap(),
+            1
+        );
+        memory.bytes[0x200..0x203].copy_from_slice(b"ok\n");
+        call(
+            &mut host,
+            &mut memory,
+            "wasi:io/streams@0.2.0",
+            "[method]output-stream.blocking-write-and-flush",
+            &[stdout, 0x200, 3, 0x80],
+        )
+        .unwrap();
+        assert_eq!(fake.stdout(), b"ok\n");
     }
 }
