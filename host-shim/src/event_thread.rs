@@ -190,8 +190,8 @@ fn flush(inner_rc: &Rc<RefCell<Inner>>) {
 
 /// `promise.then(callback)` with a one-shot JS function (it frees itself when called).
 fn then(promise: &js_sys::Promise, callback: &js_sys::Function) {
-    if let Ok(then) = Reflect::get(promise, &"then".into())
-        .and_then(|f| f.dyn_into::<js_sys::Function>().map_err(Into::into))
+    if let Ok(then) =
+        Reflect::get(promise, &"then".into()).and_then(|f| f.dyn_into::<js_sys::Function>())
     {
         let _ = then.call1(promise, callback);
     }

@@ -88,7 +88,7 @@ impl GuestMemory for JsGuestMemory {
             ))
         })?;
         let ptr = result.as_f64().unwrap_or(-1.0) as i64 as u32;
-        if align > 1 && ptr % align != 0 {
+        if align > 1 && !ptr.is_multiple_of(align) {
             return Err(Trap::abi(format!(
                 "cabi_realloc returned {ptr:#x}, not aligned to {align}"
             )));

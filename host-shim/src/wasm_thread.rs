@@ -152,18 +152,17 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
     }
 }
 
+/// Host functions by adapter index, the distinct (memory, realloc) pairs they use, and the
+/// adapter's signatures.
+type Bound = (
+    Vec<Binding>,
+    Vec<(ExportRef, Option<ExportRef>)>,
+    Vec<Signature>,
+);
+
 /// Binds every lowered import to the host (listing *all* that cannot be), and gathers the
 /// distinct memories they use and the adapter's signatures.
-fn bind_imports(
-    plan: &Plan,
-) -> Result<
-    (
-        Vec<Binding>,
-        Vec<(ExportRef, Option<ExportRef>)>,
-        Vec<Signature>,
-    ),
-    String,
-> {
+fn bind_imports(plan: &Plan) -> Result<Bound, String> {
     let funcs = pollscope_link::link(plan).map_err(|err| err.to_string())?;
     let mut memories: Vec<(ExportRef, Option<ExportRef>)> = Vec::new();
     let mut bindings = Vec::with_capacity(funcs.len());

@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn lists_every_problem() {
-        let plan_funcs = vec![
+        let plan_funcs = [
             import(
                 "wasi:clocks/monotonic-clock@0.2.0",
                 "now",
