@@ -22,6 +22,7 @@ mod inspect;
 mod io;
 mod load;
 mod random;
+mod serve;
 mod trap;
 
 use std::collections::BTreeSet;
