@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::layout::{self, Geometry, PACKET_HEADER};
+use crate::layout::{self, ConsumerCounters, Counters, Geometry, PACKET_HEADER};
 use crate::packet::Header;
 use crate::{Error, Kind, Packet, SharedMemory, Snapshot, WaitOn};
 
@@ -31,8 +31,8 @@ pub struct Consumer<M: SharedMemory> {
     mem: M,
     geo: Geometry,
     tail: u32,
-    packets_out: u64,
-    bytes_out: u64,
+    counters: ConsumerCounters,
+    shared_counters: Counters<{ layout::CONSUMER_SLOT_WORDS }>,
     /// Receives single-frame messages.
     scratch: Vec<u8>,
     partial: HashMap<u16, Partial>,
@@ -55,8 +55,8 @@ impl<M: SharedMemory> Consumer<M> {
         Ok(Consumer {
             geo,
             tail: mem.load(layout::TAIL),
-            packets_out: layout::load_u64(&mem, layout::PACKETS_OUT),
-            bytes_out: layout::load_u64(&mem, layout::BYTES_OUT),
+            counters: ConsumerCounters::read(&mem),
+            shared_counters: Counters::attach(&mem, layout::CONSUMER_SEQ, layout::CONSUMER_SLOTS),
             scratch: Vec::new(),
             partial: HashMap::new(),
             pending: 0,
@@ -122,16 +122,10 @@ impl<M: SharedMemory> Consumer<M> {
         if pos != self.tail {
             self.mem.store(layout::TAIL, pos);
             self.tail = pos;
-            let (old_packets, old_bytes) = (self.packets_out, self.bytes_out);
-            self.packets_out += packets;
-            self.bytes_out += bytes;
-            layout::store_u64(
-                &self.mem,
-                layout::PACKETS_OUT,
-                old_packets,
-                self.packets_out,
-            );
-            layout::store_u64(&self.mem, layout::BYTES_OUT, old_bytes, self.bytes_out);
+            self.counters.packets += packets;
+            self.counters.bytes += bytes;
+            self.shared_counters
+                .write(&self.mem, self.counters.to_words());
             // After the TAIL store: either the producer armed WANT_SPACE before this load (and
             // is woken), or its own TAIL load after arming sees the new tail.
             if self.mem.load(layout::WANT_SPACE) != 0 {

@@ -3,11 +3,11 @@
 //! ```text
 //! byte 0    word 0..16   configuration, written once by `init` before the ring is shared
 //!                        MAGIC, VERSION, CAPACITY, MTU
-//! byte 64   word 16..32  written by the producer (its own cache line)
-//!                        HEAD, WAKE, WANT_SPACE, HIGH_WATER, PACKETS_IN, BYTES_IN, STALLS
-//! byte 128  word 32..48  written by the consumer (its own cache line)
-//!                        TAIL, PACKETS_OUT, BYTES_OUT
-//! byte 192  DATA_OFFSET  data area, CAPACITY bytes (a power of two), packets 8-byte aligned
+//! byte 64   word 16..48  written by the producer (cache lines of its own)
+//!                        HEAD, WAKE, WANT_SPACE, PRODUCER_SEQ, PRODUCER_SLOTS (2 x 7 words)
+//! byte 192  word 48..64  written by the consumer (a cache line of its own)
+//!                        TAIL, CONSUMER_SEQ, CONSUMER_SLOTS (2 x 4 words)
+//! byte 256  DATA_OFFSET  data area, CAPACITY bytes (a power of two), packets 8-byte aligned
 //! ```
 //!
 //! `HEAD` and `TAIL` are free-running `u32` byte counters: the producer has written `HEAD` bytes
@@ -17,11 +17,15 @@
 //! ring (`HEAD - TAIL == CAPACITY`) is told apart from an empty one (`HEAD == TAIL`) without
 //! wasting a slot.
 //!
-//! The 64-bit counters (`PACKETS_IN`, `BYTES_IN`, `STALLS`, `PACKETS_OUT`, `BYTES_OUT`) take three
-//! words each: low half, high half, high half again. Each has a single writer, which stores
-//! `hi, lo, hi` (only `lo` when the high half does not change) and readers load them in the
-//! opposite order, retrying when the two high halves differ. So a reader on another thread never
-//! sees a torn value, without a lock and without the writer ever waiting.
+//! Counters (packets, bytes, stalls, high-water mark) are double-buffered per side so that any
+//! thread can read them at any moment without a lock, without tearing a 64-bit value, and
+//! without ever waiting for a writer that was descheduled halfway through an update. The side's
+//! single writer bumps its sequence word `s` to `s + 1` by first filling slot `(s + 1) & 1`
+//! with all of its counters and then storing `s + 1`. A reader loads `s`, reads slot `s & 1`
+//! and loads the sequence again: if it is still `s`, nobody touched that slot meanwhile (the
+//! writer only rewrites it after storing `s + 1`), so the values are one consistent update.
+//! Otherwise the writer finished an update in between, and the reader tries again. 64-bit
+//! counters are two words, low half first.
 
 use crate::{Error, SharedMemory};
 
@@ -42,25 +46,34 @@ pub const WAKE: usize = 17;
 /// Word (producer): 1 while the producer waits for space, so the consumer knows to notify
 /// [`TAIL`].
 pub const WANT_SPACE: usize = 18;
-/// Word (producer): most bytes ever in use, as seen when publishing.
-pub const HIGH_WATER: usize = 19;
-/// Three words (producer): packets published (`u64`).
-pub const PACKETS_IN: usize = 20;
-/// Three words (producer): payload bytes published (`u64`).
-pub const BYTES_IN: usize = 23;
-/// Three words (producer): times the producer found the ring full (`u64`).
-pub const STALLS: usize = 26;
+/// Word (producer): update count of the producer's counters; slot `seq & 1` is the current one.
+pub const PRODUCER_SEQ: usize = 19;
+/// First word of the producer's two counter slots, [`PRODUCER_SLOT_WORDS`] words each.
+pub const PRODUCER_SLOTS: usize = 20;
+/// Words per producer slot: packets in (`u64`), bytes in (`u64`), stalls (`u64`), high water.
+pub const PRODUCER_SLOT_WORDS: usize = 7;
 
 /// Word (consumer): total bytes of packets consumed, modulo 2³². A stalled producer waits on it
 /// with `Atomics.waitAsync`.
-pub const TAIL: usize = 32;
-/// Three words (consumer): packets consumed (`u64`).
-pub const PACKETS_OUT: usize = 33;
-/// Three words (consumer): payload bytes consumed (`u64`).
-pub const BYTES_OUT: usize = 36;
+pub const TAIL: usize = 48;
+/// Word (consumer): update count of the consumer's counters; slot `seq & 1` is the current one.
+pub const CONSUMER_SEQ: usize = 49;
+/// First word of the consumer's two counter slots, [`CONSUMER_SLOT_WORDS`] words each.
+pub const CONSUMER_SLOTS: usize = 50;
+/// Words per consumer slot: packets out (`u64`), bytes out (`u64`).
+pub const CONSUMER_SLOT_WORDS: usize = 4;
+
+/// Offset in a slot of the packet count (`u64`, low word first).
+pub const SLOT_PACKETS: usize = 0;
+/// Offset in a slot of the payload byte count (`u64`, low word first).
+pub const SLOT_BYTES: usize = 2;
+/// Offset in a producer slot of the stall count (`u64`, low word first).
+pub const SLOT_STALLS: usize = 4;
+/// Offset in a producer slot of the high-water mark (bytes in use, `u32`).
+pub const SLOT_HIGH_WATER: usize = 6;
 
 /// Number of header words.
-pub const HEADER_WORDS: usize = 48;
+pub const HEADER_WORDS: usize = 64;
 /// Byte offset of the data area (64-byte aligned).
 pub const DATA_OFFSET: usize = HEADER_WORDS * 4;
 /// Bytes of a packet header in the data area (length, stream, kind, flags).
@@ -217,32 +230,114 @@ impl Geometry {
     }
 }
 
-/// Publishes a single-writer 64-bit counter at `base` that used to hold `old`.
-pub(crate) fn store_u64(mem: &impl SharedMemory, base: usize, old: u64, new: u64) {
-    let hi = (new >> 32) as u32;
-    if hi != (old >> 32) as u32 {
-        mem.store(base + 1, hi);
-        mem.store(base, new as u32);
-        mem.store(base + 2, hi);
-    } else {
-        mem.store(base, new as u32);
+/// The counters one side publishes, as written by its single writer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counters<const N: usize> {
+    seq_word: usize,
+    slots: usize,
+    seq: u32,
+}
+
+/// Splits a `u64` into the two words of a slot (low first).
+pub(crate) fn split(v: u64) -> [u32; 2] {
+    [v as u32, (v >> 32) as u32]
+}
+
+/// Joins two slot words (low first) into a `u64`.
+pub(crate) fn join(words: &[u32]) -> u64 {
+    u64::from(words[0]) | (u64::from(words[1]) << 32)
+}
+
+impl<const N: usize> Counters<N> {
+    /// The writer's handle on the counters at `seq_word` / `slots`, carrying on from memory.
+    pub fn attach(mem: &impl SharedMemory, seq_word: usize, slots: usize) -> Counters<N> {
+        Counters {
+            seq_word,
+            slots,
+            seq: mem.load(seq_word),
+        }
+    }
+
+    /// Publishes `values` as one update.
+    pub fn write(&mut self, mem: &impl SharedMemory, values: [u32; N]) {
+        let seq = self.seq.wrapping_add(1);
+        let base = self.slots + (seq & 1) as usize * N;
+        for (i, v) in values.into_iter().enumerate() {
+            mem.store(base + i, v);
+        }
+        mem.store(self.seq_word, seq);
+        self.seq = seq;
+    }
+
+    /// Reads the last complete update (see the module docs).
+    pub fn read(mem: &impl SharedMemory, seq_word: usize, slots: usize) -> [u32; N] {
+        let mut values = [0; N];
+        // Each retry means the writer completed an update meanwhile, which takes longer than
+        // this read; so retries are rare and short. The cap only guards against a writer
+        // scribbling on its sequence word in a loop.
+        for _ in 0..1000 {
+            let seq = mem.load(seq_word);
+            let base = slots + (seq & 1) as usize * N;
+            for (i, v) in values.iter_mut().enumerate() {
+                *v = mem.load(base + i);
+            }
+            if mem.load(seq_word) == seq {
+                break;
+            }
+        }
+        values
     }
 }
 
-/// Reads a 64-bit counter at `base` without tearing (see the module docs).
-pub(crate) fn load_u64(mem: &impl SharedMemory, base: usize) -> u64 {
-    // The two high halves differ only while the writer is between its first and last store of a
-    // carry, once every 2³² counts; a few retries always suffice unless the writer died right
-    // there, and then the first high half goes with the low half more often than not.
-    for _ in 0..16 {
-        let second = mem.load(base + 2);
-        let lo = mem.load(base);
-        let first = mem.load(base + 1);
-        if first == second {
-            return (u64::from(first) << 32) | u64::from(lo);
+/// The producer's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ProducerCounters {
+    pub packets: u64,
+    pub bytes: u64,
+    pub stalls: u64,
+    pub high_water: u32,
+}
+
+impl ProducerCounters {
+    pub fn to_words(self) -> [u32; PRODUCER_SLOT_WORDS] {
+        let [p0, p1] = split(self.packets);
+        let [b0, b1] = split(self.bytes);
+        let [s0, s1] = split(self.stalls);
+        [p0, p1, b0, b1, s0, s1, self.high_water]
+    }
+
+    pub fn read(mem: &impl SharedMemory) -> ProducerCounters {
+        let w = Counters::<PRODUCER_SLOT_WORDS>::read(mem, PRODUCER_SEQ, PRODUCER_SLOTS);
+        ProducerCounters {
+            packets: join(&w[SLOT_PACKETS..]),
+            bytes: join(&w[SLOT_BYTES..]),
+            stalls: join(&w[SLOT_STALLS..]),
+            high_water: w[SLOT_HIGH_WATER],
         }
     }
-    (u64::from(mem.load(base + 1)) << 32) | u64::from(mem.load(base))
+}
+
+/// The consumer's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ConsumerCounters {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+impl ConsumerCounters {
+    pub fn to_words(self) -> [u32; CONSUMER_SLOT_WORDS] {
+        let [p0, p1] = split(self.packets);
+        let [b0, b1] = split(self.bytes);
+        [p0, p1, b0, b1]
+    }
+
+    pub fn read(mem: &impl SharedMemory) -> ConsumerCounters {
+        let w = Counters::<CONSUMER_SLOT_WORDS>::read(mem, CONSUMER_SEQ, CONSUMER_SLOTS);
+        ConsumerCounters {
+            packets: join(&w[SLOT_PACKETS..]),
+            bytes: join(&w[SLOT_BYTES..]),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -252,39 +347,36 @@ mod tests {
 
     #[test]
     fn words_do_not_overlap_and_sides_have_their_own_lines() {
-        let producer = [HEAD, WAKE, WANT_SPACE, HIGH_WATER];
-        let producer64 = [PACKETS_IN, BYTES_IN, STALLS];
-        let consumer64 = [PACKETS_OUT, BYTES_OUT];
         let mut used = [false; HEADER_WORDS];
-        let mut take = |w: usize| {
+        let mut take = |w: usize, lines: std::ops::Range<usize>| {
+            assert!(lines.contains(&w), "word {w} outside {lines:?}");
             assert!(!used[w], "word {w} used twice");
             used[w] = true;
         };
         for w in [MAGIC, VERSION, CAPACITY, MTU] {
-            assert!(w < 16);
-            take(w);
+            take(w, 0..16);
         }
-        for w in producer {
-            assert!((16..32).contains(&w));
-            take(w);
+        for w in [HEAD, WAKE, WANT_SPACE, PRODUCER_SEQ] {
+            take(w, 16..48);
         }
-        for base in producer64 {
-            assert!((16..30).contains(&base));
-            (base..base + 3).for_each(&mut take);
+        for w in PRODUCER_SLOTS..PRODUCER_SLOTS + 2 * PRODUCER_SLOT_WORDS {
+            take(w, 16..48);
         }
-        assert_eq!(TAIL, 32);
-        take(TAIL);
-        for base in consumer64 {
-            assert!((32..46).contains(&base));
-            (base..base + 3).for_each(&mut take);
+        for w in [TAIL, CONSUMER_SEQ] {
+            take(w, 48..64);
         }
+        for w in CONSUMER_SLOTS..CONSUMER_SLOTS + 2 * CONSUMER_SLOT_WORDS {
+            take(w, 48..64);
+        }
+        assert_eq!(SLOT_HIGH_WATER + 1, PRODUCER_SLOT_WORDS);
+        assert_eq!(SLOT_BYTES + 2, CONSUMER_SLOT_WORDS);
         assert_eq!(DATA_OFFSET % 64, 0);
     }
 
     #[test]
     fn config_limits() {
         assert_eq!(Config::default().validate(), Ok(()));
-        assert_eq!(Config::default().total_bytes(), 192 + (1 << 20));
+        assert_eq!(Config::default().total_bytes(), 256 + (1 << 20));
         for bad in [0, 8, 24, 1000, 1 << 31] {
             let c = Config {
                 capacity: bad,
@@ -354,13 +446,29 @@ mod tests {
     }
 
     #[test]
-    fn u64_counters_carry() {
+    fn counters_alternate_slots_and_carry() {
         let mem = AtomicMemory::new(total_bytes(16));
-        let mut old = 0;
-        for new in [5, u64::from(u32::MAX), 1 << 32, (1 << 32) + 9, 7 << 40] {
-            store_u64(&mem, PACKETS_IN, old, new);
-            assert_eq!(load_u64(&mem, PACKETS_IN), new);
-            old = new;
+        let mut c = Counters::<CONSUMER_SLOT_WORDS>::attach(&mem, CONSUMER_SEQ, CONSUMER_SLOTS);
+        for (n, v) in [5, u64::from(u32::MAX), 1 << 32, (1 << 32) + 9, 7 << 40]
+            .into_iter()
+            .enumerate()
+        {
+            let [lo, hi] = split(v);
+            c.write(&mem, [lo, hi, 1, 2]);
+            assert_eq!(mem.load(CONSUMER_SEQ), n as u32 + 1);
+            let read = Counters::<CONSUMER_SLOT_WORDS>::read(&mem, CONSUMER_SEQ, CONSUMER_SLOTS);
+            assert_eq!(join(&read), v);
+            assert_eq!(read[2..], [1, 2]);
         }
+        // A writer stopped halfway through filling the next slot does not disturb readers.
+        let next =
+            CONSUMER_SLOTS + CONSUMER_SLOT_WORDS * ((mem.load(CONSUMER_SEQ) as usize + 1) & 1);
+        mem.store(next, 0xdead);
+        let read = Counters::<CONSUMER_SLOT_WORDS>::read(&mem, CONSUMER_SEQ, CONSUMER_SLOTS);
+        assert_eq!(join(&read), 7 << 40);
+        // Carrying on after re-attaching.
+        let mut again = Counters::<CONSUMER_SLOT_WORDS>::attach(&mem, CONSUMER_SEQ, CONSUMER_SLOTS);
+        again.write(&mem, [1, 0, 0, 0]);
+        assert_eq!(mem.load(CONSUMER_SEQ), 6);
     }
 }

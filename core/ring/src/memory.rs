@@ -294,8 +294,8 @@ mod tests {
         let waker = {
             let mem = mem.clone();
             thread::spawn(move || {
-                // Keep notifying until the waiter has seen it; a notify before it sleeps is
-                // harmless because the value changes first.
+                // Whether this lands before the waiter sleeps (NotEqual) or after (Ok), the
+                // waiter never sleeps through it.
                 mem.store(0, 1);
                 mem.notify(0);
             })

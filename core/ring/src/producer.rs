@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use crate::layout::{self, Geometry, PACKET_HEADER};
+use crate::layout::{self, Counters, Geometry, ProducerCounters, PACKET_HEADER};
 use crate::packet::Header;
 use crate::{Error, Full, Kind, SharedMemory, Snapshot, WaitOn};
 
@@ -50,13 +50,10 @@ pub struct Producer<M: SharedMemory> {
     tail: u32,
     /// Whether `WANT_SPACE` is 1.
     want_space: bool,
-    packets_in: u64,
-    bytes_in: u64,
-    stalls: u64,
-    high_water: u32,
-    /// `packets_in` and `bytes_in` as last stored (for the 64-bit counter protocol).
-    shown_packets: u64,
-    shown_bytes: u64,
+    counters: ProducerCounters,
+    /// Whether `counters` changed since they were last published.
+    counters_dirty: bool,
+    shared_counters: Counters<{ layout::PRODUCER_SLOT_WORDS }>,
     backlog: VecDeque<Queued>,
     backlog_bytes: usize,
 }
@@ -69,20 +66,15 @@ impl<M: SharedMemory> Producer<M> {
     pub fn new(mem: M) -> Result<Producer<M>, Error> {
         let geo = Geometry::attach(&mem)?;
         let head = mem.load(layout::HEAD);
-        let packets_in = layout::load_u64(&mem, layout::PACKETS_IN);
-        let bytes_in = layout::load_u64(&mem, layout::BYTES_IN);
         Ok(Producer {
             geo,
             head,
             published: head,
             tail: mem.load(layout::TAIL),
             want_space: mem.load(layout::WANT_SPACE) != 0,
-            packets_in,
-            bytes_in,
-            stalls: layout::load_u64(&mem, layout::STALLS),
-            high_water: mem.load(layout::HIGH_WATER),
-            shown_packets: packets_in,
-            shown_bytes: bytes_in,
+            counters: ProducerCounters::read(&mem),
+            counters_dirty: false,
+            shared_counters: Counters::attach(&mem, layout::PRODUCER_SEQ, layout::PRODUCER_SLOTS),
             backlog: VecDeque::new(),
             backlog_bytes: 0,
             mem,
@@ -169,6 +161,7 @@ impl<M: SharedMemory> Producer<M> {
                 continue;
             }
             self.stall();
+            self.write_counters();
             return Flush::Blocked(WaitOn {
                 word: layout::TAIL,
                 value: seen,
@@ -240,40 +233,40 @@ impl<M: SharedMemory> Producer<M> {
         self.geo
             .write(&self.mem, self.head.wrapping_add(PACKET_HEADER), payload);
         self.head = self.head.wrapping_add(layout::packet_size(len));
-        self.packets_in += 1;
-        self.bytes_in += u64::from(len);
+        self.counters.packets += 1;
+        self.counters.bytes += u64::from(len);
+        self.counters_dirty = true;
     }
 
     /// Makes everything written visible and wakes the consumer.
     fn publish(&mut self) {
         if self.head == self.published {
+            self.write_counters();
             return;
         }
         self.refresh_tail();
         let used = self.head.wrapping_sub(self.tail);
-        if used > self.high_water {
-            self.high_water = used;
-            self.mem.store(layout::HIGH_WATER, used);
-        }
+        self.counters.high_water = self.counters.high_water.max(used);
         // Counters before HEAD, so a snapshot never shows more packets out than in.
-        layout::store_u64(
-            &self.mem,
-            layout::PACKETS_IN,
-            self.shown_packets,
-            self.packets_in,
-        );
-        layout::store_u64(&self.mem, layout::BYTES_IN, self.shown_bytes, self.bytes_in);
-        self.shown_packets = self.packets_in;
-        self.shown_bytes = self.bytes_in;
+        self.counters_dirty = true;
+        self.write_counters();
         self.mem.store(layout::HEAD, self.head);
         self.published = self.head;
         self.mem.add(layout::WAKE, 1);
         self.mem.notify(layout::WAKE);
     }
 
+    fn write_counters(&mut self) {
+        if self.counters_dirty {
+            self.counters_dirty = false;
+            self.shared_counters
+                .write(&self.mem, self.counters.to_words());
+        }
+    }
+
     fn stall(&mut self) {
-        layout::store_u64(&self.mem, layout::STALLS, self.stalls, self.stalls + 1);
-        self.stalls += 1;
+        self.counters.stalls += 1;
+        self.counters_dirty = true;
     }
 
     fn refresh_tail(&mut self) {

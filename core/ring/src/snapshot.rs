@@ -1,13 +1,13 @@
 //! The ring's occupancy and counters, readable from any thread at any time.
 
-use crate::layout::{self, Geometry};
+use crate::layout::{self, ConsumerCounters, Geometry, ProducerCounters};
 use crate::{Error, SharedMemory};
 
 /// The ring's counters at one moment, read without stopping either side.
 ///
-/// Each field is read atomically (64-bit counters included) but not all at the same instant.
-/// The consumer's counters are read before the producer's, so `packets_out <= packets_in` and
-/// `bytes_out <= bytes_in` always hold.
+/// Each side's counters come from one update of that side (never torn, 64-bit values
+/// included). The consumer's are read before the producer's, so `packets_out <= packets_in`
+/// and `bytes_out <= bytes_in` always hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Snapshot {
     /// Size of the data area in bytes.
@@ -39,11 +39,9 @@ impl Snapshot {
 
     pub(crate) fn read_attached(mem: &impl SharedMemory, geo: Geometry) -> Snapshot {
         // Consumer side first: whatever it has counted, the producer counted before.
-        let packets_out = layout::load_u64(mem, layout::PACKETS_OUT);
-        let bytes_out = layout::load_u64(mem, layout::BYTES_OUT);
+        let out = ConsumerCounters::read(mem);
         let tail = mem.load(layout::TAIL);
-        let packets_in = layout::load_u64(mem, layout::PACKETS_IN);
-        let bytes_in = layout::load_u64(mem, layout::BYTES_IN);
+        let into = ProducerCounters::read(mem);
         let head = mem.load(layout::HEAD);
         Snapshot {
             capacity: geo.capacity,
@@ -51,12 +49,12 @@ impl Snapshot {
             // Tail was read first, so head - tail is not negative; it can exceed the capacity
             // only if the consumer moved on in between (or a side wrote nonsense).
             used: head.wrapping_sub(tail).min(geo.capacity),
-            high_water: mem.load(layout::HIGH_WATER).min(geo.capacity),
-            packets_in,
-            bytes_in,
-            packets_out,
-            bytes_out,
-            stalls: layout::load_u64(mem, layout::STALLS),
+            high_water: into.high_water.min(geo.capacity),
+            packets_in: into.packets,
+            bytes_in: into.bytes,
+            packets_out: out.packets,
+            bytes_out: out.bytes,
+            stalls: into.stalls,
         }
     }
 
@@ -119,7 +117,7 @@ mod tests {
         )
         .unwrap();
         mem.store(layout::TAIL, 1000);
-        mem.store(layout::HIGH_WATER, u32::MAX);
+        mem.store(layout::PRODUCER_SLOTS + layout::SLOT_HIGH_WATER, u32::MAX);
         let s = Snapshot::read(&mem).unwrap();
         assert_eq!((s.used, s.high_water, s.free()), (64, 64, 0));
     }
