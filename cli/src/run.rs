@@ -10,9 +10,9 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 
-use pollscope::browser::{self, Browser};
 use crate::guest::GuestArgs;
 use crate::server::{self, Mode, Outcome, Site};
+use pollscope::browser::{self, Browser};
 
 /// Exit code for a guest trap (128 + SIGABRT, as native programs and wasmtime report it).
 pub const TRAP_EXIT: u8 = 134;
@@ -20,7 +20,7 @@ pub const TRAP_EXIT: u8 = 134;
 pub const LOAD_FAILURE_EXIT: u8 = 2;
 
 /// Chunks of the terminal's stdin buffered ahead of the guest (bounds memory for huge inputs).
-const STDIN_CHUNKS_AHEAD: usize = 8;
+const STDIN_CHUNKS_AHEAD: usize = 64;
 const STDIN_CHUNK: usize = 64 * 1024;
 
 /// `pollscope run`

@@ -92,6 +92,22 @@ pub fn start(site: Site, port: u16) -> Result<String> {
     Ok(format!("http://127.0.0.1:{port}/"))
 }
 
+/// A loopback listener with TCP_NODELAY, which Linux passes on to accepted connections:
+/// tiny_http writes a response's head and body separately, and with Nagle's algorithm against
+/// the browser's delayed ACK each stdin long-poll would stall for 40 ms.
+fn listener(port: u16) -> Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_tcp_nodelay(true)?;
+    socket
+        .bind(&address.into())
+        .map_err(|err| anyhow!("binding {address}: {err}"))?;
+    socket.listen(128)?;
+    Ok(socket.into())
+}
+
 fn handle(site: &Site, mut request: Request) {
     let url = request.url().split('?').next().unwrap_or("/").to_string();
     let response = match (request.method(), url.as_str()) {
@@ -123,12 +139,9 @@ fn handle(site: &Site, mut request: Request) {
                 _ => status(404),
             }
         }
-        (Method::Get, "/stdin") => match &site.stdin {
+        (Method::Get, "/stdin") => match site.stdin.as_ref().and_then(|stdin| next_stdin(stdin)) {
+            Some(chunk) => ok(chunk, "stdin"),
             // A closed channel is the terminal's EOF.
-            Some(stdin) => match stdin.lock().map(|rx| rx.recv()) {
-                Ok(Ok(chunk)) => ok(chunk, "stdin"),
-                _ => status(204),
-            },
             None => status(204),
         },
         (Method::Post, "/output/1") | (Method::Post, "/output/2") => {
@@ -161,6 +174,23 @@ fn handle(site: &Site, mut request: Request) {
         _ => status(404),
     };
     let _ = request.respond(response);
+}
+
+/// Most stdin bytes one `/stdin` response carries.
+const STDIN_BATCH: usize = 4 << 20;
+
+/// Waits for the next stdin chunk, then adds whatever else is already queued (up to
+/// [`STDIN_BATCH`]): typed lines go out at once, piped data in few large requests.
+fn next_stdin(stdin: &Mutex<Receiver<Vec<u8>>>) -> Option<Vec<u8>> {
+    let rx = stdin.lock().ok()?;
+    let mut batch = rx.recv().ok()?;
+    while batch.len() < STDIN_BATCH {
+        match rx.try_recv() {
+            Ok(more) => batch.extend_from_slice(&more),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
 }
 
 fn isolation_headers() -> [Header; 4] {

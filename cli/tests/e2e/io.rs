@@ -19,6 +19,16 @@ fn io_stdin_reads_several_kb_of_binary_input() {
 }
 
 #[test]
+fn io_stdin_streams_256_mib_whole_and_in_order() {
+    // Far more than the ring (1 MiB) and every buffer on the way: the terminal's stdin must
+    // stream through the server, the page, the event thread and the ring with backpressure.
+    let input = noise(256 << 20);
+    let expected = format!("bytes={} fnv1a64={:016x}\n", input.len(), fnv1a64(&input));
+    let run = Invocation::new(guest("io_stdin")).stdin(input).run();
+    run.assert(0, &expected);
+}
+
+#[test]
 fn io_stdin_sees_eof_when_stdin_is_null() {
     let run = Invocation::new(guest("io_stdin")).run();
     run.assert(0, "bytes=0 fnv1a64=cbf29ce484222325\n");
