@@ -74,8 +74,8 @@ pub struct Site {
 /// Binds 127.0.0.1:`port` (0 = any free port) and serves `site` on background threads.
 /// Returns the page's URL.
 pub fn start(site: Site, port: u16) -> Result<String> {
-    let server = Server::http(("127.0.0.1", port))
-        .map_err(|err| anyhow!("binding 127.0.0.1:{port}: {err}"))?;
+    let server = Server::from_listener(listener(port)?, None)
+        .map_err(|err| anyhow!("serving on 127.0.0.1:{port}: {err}"))?;
     let port = server
         .server_addr()
         .to_ip()
@@ -139,7 +139,7 @@ fn handle(site: &Site, mut request: Request) {
                 _ => status(404),
             }
         }
-        (Method::Get, "/stdin") => match site.stdin.as_ref().and_then(|stdin| next_stdin(stdin)) {
+        (Method::Get, "/stdin") => match site.stdin.as_ref().and_then(next_stdin) {
             Some(chunk) => ok(chunk, "stdin"),
             // A closed channel is the terminal's EOF.
             None => status(204),
