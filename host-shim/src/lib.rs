@@ -28,6 +28,8 @@ mod outbox;
 #[cfg(target_arch = "wasm32")]
 mod platform;
 #[cfg(target_arch = "wasm32")]
+mod ring_probe;
+#[cfg(target_arch = "wasm32")]
 mod shared_memory;
 #[cfg(target_arch = "wasm32")]
 mod wasm_thread;
