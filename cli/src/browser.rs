@@ -40,7 +40,7 @@ impl Browser {
             unique()
         ));
         std::fs::create_dir_all(&profile)?;
-        let log = std::fs::File::create(profile.join("chromium.log"))?;
+        let log = std::fs::File::create(log_path(&profile))?;
         let child = Command::new(binary)
             .args([
                 "--headless=new",
@@ -55,6 +55,8 @@ impl Browser {
                 "--disable-background-timer-throttling",
                 "--disable-renderer-backgrounding",
                 "--disable-backgrounding-occluded-windows",
+                // Page console messages and crashes land in the log (see POLLSCOPE_BROWSER_LOG).
+                "--enable-logging=stderr",
             ])
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg(url)
@@ -66,6 +68,11 @@ impl Browser {
         Ok(Browser { child, profile })
     }
 
+    /// The browser's process id (its renderers and workers are descendants of it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the browser process has ended (crashed or was closed).
     pub fn has_exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))
@@ -73,7 +80,7 @@ impl Browser {
 
     /// The tail of Chromium's own log, for error messages.
     pub fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.profile.join("chromium.log")).unwrap_or_default();
+        let log = std::fs::read_to_string(log_path(&self.profile)).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(15)..].join("\n")
     }
@@ -85,6 +92,12 @@ impl Drop for Browser {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
+}
+
+/// Chromium's own output: in the profile, or where `POLLSCOPE_BROWSER_LOG` says (kept after
+/// the run, for diagnosing a page that misbehaves).
+fn log_path(profile: &std::path::Path) -> PathBuf {
+    std::env::var_os("POLLSCOPE_BROWSER_LOG").map(PathBuf::from).unwrap_or_else(|| profile.join("chromium.log"))
 }
 
 fn unique() -> u128 {
