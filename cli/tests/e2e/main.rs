@@ -15,6 +15,7 @@ mod data;
 mod harness;
 mod procfs;
 
+mod bench;
 mod cli;
 mod clocks;
 mod fs;
@@ -30,6 +31,7 @@ use std::collections::BTreeSet;
 /// The suite modules and their sources. A suite's name is the prefix of its guests' names; its
 /// module tests them. (`inspect` and `load` take every guest or fixtures, so they are not here.)
 const SUITES: &[(&str, &str)] = &[
+    ("bench", include_str!("bench.rs")),
     ("cli", include_str!("cli.rs")),
     ("clocks", include_str!("clocks.rs")),
     ("fs", include_str!("fs.rs")),
