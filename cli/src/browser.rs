@@ -97,7 +97,9 @@ impl Drop for Browser {
 /// Chromium's own output: in the profile, or where `POLLSCOPE_BROWSER_LOG` says (kept after
 /// the run, for diagnosing a page that misbehaves).
 fn log_path(profile: &std::path::Path) -> PathBuf {
-    std::env::var_os("POLLSCOPE_BROWSER_LOG").map(PathBuf::from).unwrap_or_else(|| profile.join("chromium.log"))
+    std::env::var_os("POLLSCOPE_BROWSER_LOG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| profile.join("chromium.log"))
 }
 
 fn unique() -> u128 {

@@ -212,11 +212,20 @@ pub struct Running {
     stdout: Vec<u8>,
     stderr: Option<JoinHandle<Vec<u8>>>,
     description: String,
+    /// Chromium's log for this run (`POLLSCOPE_BROWSER_LOG`), shown when the run fails.
+    browser_log: PathBuf,
 }
 
 impl Running {
     fn start(mut cmd: Command) -> Running {
         let description = format!("{cmd:?}");
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let browser_log = std::env::temp_dir().join(format!(
+            "pollscope-e2e-{}-{}-chromium.log",
+            std::process::id(),
+            RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        cmd.env("POLLSCOPE_BROWSER_LOG", &browser_log);
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|err| panic!("starting {description}: {err}"));
@@ -248,6 +257,7 @@ impl Running {
             stdout: Vec::new(),
             stderr: Some(stderr),
             description,
+            browser_log,
         }
     }
 
@@ -366,16 +376,20 @@ impl Running {
         while let Ok(line) = self.lines.try_recv() {
             self.stdout.extend_from_slice(&line);
         }
+        let log = std::fs::read_to_string(&self.browser_log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
         panic!(
-            "{}: {why}\n--- stdout so far ---\n{}",
+            "{}: {why}\n--- stdout so far ---\n{}\n--- chromium log (last 40 lines) ---\n{}",
             self.description,
-            String::from_utf8_lossy(&self.stdout)
+            String::from_utf8_lossy(&self.stdout),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         );
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.browser_log);
         // A test that panicked midway must not leave a browser behind.
         if self.child.try_wait().ok().flatten().is_none() {
             self.kill_tree();
