@@ -1,0 +1,259 @@
+// The benchmark page: runs the rows /config.json asks for, posts every measurement to the
+// harness as it comes (POST /result), asks it to sample worker CPU at phase boundaries
+// (POST /mark), and ends with POST /done or POST /error. The harness does all the arithmetic.
+//
+// Repetitions numbered below 0 are warm-up (JIT tier-up, first-touch of buffers); the harness
+// drops them. Variants of a row alternate within each repetition so that machine noise hits
+// them alike.
+
+const statusEl = document.getElementById("status");
+const config = await (await fetch("/config.json")).json();
+
+async function post(path, body) {
+  const response = await fetch(path, { method: "POST", body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`POST ${path}: HTTP ${response.status}`);
+}
+const result = (row, variant, rep, data) => post("/result", { row, variant, rep, data });
+const mark = (key, phase) => post("/mark", { key, phase });
+const status = (text) => {
+  statusEl.textContent = text;
+};
+
+/** A worker answering { id, … } requests with { id, ok, value | error }; other messages are events. */
+class RpcWorker {
+  constructor(url, name) {
+    this.worker = new Worker(url, { type: "module", name });
+    this.pending = new Map();
+    this.nextId = 0;
+    this.onEvent = () => {};
+    this.worker.onmessage = ({ data }) => {
+      if (data.event) return this.onEvent(data);
+      const call = this.pending.get(data.id);
+      this.pending.delete(data.id);
+      if (data.ok) call?.resolve(data.value);
+      else call?.reject(new Error(`${name}: ${data.error}`));
+    };
+    this.worker.onerror = (event) => {
+      const error = new Error(`${name} failed: ${event.message ?? "could not load"}`);
+      for (const call of this.pending.values()) call.reject(error);
+      this.pending.clear();
+    };
+  }
+
+  call(message) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...message, id });
+    });
+  }
+
+  terminate() {
+    this.worker.terminate();
+  }
+}
+
+/** Runs the two requests on the two workers, starting both loops at the same moment. */
+async function together(a, messageA, b, messageB) {
+  const control = new SharedArrayBuffer(8);
+  let armed = 0;
+  let go;
+  const bothArmed = new Promise((resolve) => (go = resolve));
+  const onArmed = () => {
+    if (++armed === 2) go();
+  };
+  a.onEvent = onArmed;
+  b.onEvent = onArmed;
+  const calls = Promise.all([a.call({ ...messageA, control }), b.call({ ...messageB, control })]);
+  await Promise.race([bothArmed, calls]);
+  const words = new Int32Array(control);
+  Atomics.store(words, 0, 1);
+  Atomics.notify(words, 0);
+  return calls;
+}
+
+function repetitions() {
+  const out = [];
+  for (let rep = -config.warmup; rep < config.reps; rep++) out.push(rep);
+  return out;
+}
+
+let shimPromise = null;
+function shim() {
+  shimPromise ??= (async () => {
+    const module = await import("/pollscope/pollscope_shim.js");
+    await module.default({ module_or_path: "/pollscope/pollscope_shim_bg.wasm" });
+    if (typeof module.ring_probe_create !== "function") {
+      throw new Error("the shim in target/web has no ring_probe_* exports: rebuild it with `cargo xtask build`");
+    }
+    return module;
+  })();
+  return shimPromise;
+}
+
+async function newRing(impl, capacity, mtu) {
+  if (impl === "rust") return (await shim()).ring_probe_create(capacity, mtu);
+  const { createJsRing } = await import("./js-ring.js");
+  return createJsRing(capacity, mtu);
+}
+
+async function ringPair(name) {
+  const pair = [new RpcWorker("/bench/ring-worker.js", `${name}-a`), new RpcWorker("/bench/ring-worker.js", `${name}-b`)];
+  await Promise.all(pair.map((w) => w.call({ cmd: "load" })));
+  return pair;
+}
+
+// ---- sleep: guest std::thread::sleep(1 ms) vs raw Atomics.wait(…, 1) -------------------------
+
+async function sleepRow() {
+  const { iterations, ms, settleMs } = config.sleep;
+  const baseline = new RpcWorker("/bench/sleep-worker.js", "sleep-baseline");
+  const { startComponent } = await import("/pollscope/pollscope.js");
+  const response = await fetch("/guests/bench_sleep.wasm");
+  if (!response.ok) throw new Error(`fetching the bench_sleep guest: HTTP ${response.status}`);
+  const guestBytes = new Uint8Array(await response.arrayBuffer());
+  for (const rep of repetitions()) {
+    status(`sleep ${rep}: baseline`);
+    const marks = [];
+    baseline.onEvent = (event) => marks.push(mark(`sleep/baseline/${rep}`, event.phase));
+    const base = await baseline.call({ iterations, ms, settleMs });
+    await Promise.all(marks);
+    await result("sleep", "baseline", rep, base);
+
+    status(`sleep ${rep}: guest`);
+    const guestMarks = [];
+    const seen = new Set();
+    const decoder = new TextDecoder();
+    let stdout = "";
+    let stderr = "";
+    const guest = startComponent(guestBytes, {
+      args: ["bench_sleep", String(iterations), String(ms), String(settleMs)],
+      onStdout: (bytes) => {
+        stdout += decoder.decode(bytes, { stream: true });
+        for (const phase of ["start", "end"]) {
+          if (!seen.has(phase) && stdout.includes(`phase ${phase}`)) {
+            seen.add(phase);
+            guestMarks.push(mark(`sleep/guest/${rep}`, phase));
+          }
+        }
+      },
+      onStderr: (bytes) => (stderr += new TextDecoder().decode(bytes)),
+    });
+    const outcome = await guest.done;
+    await Promise.all(guestMarks);
+    if (outcome.exitCode !== 0) {
+      throw new Error(`bench_sleep exited with ${outcome.exitCode}: ${outcome.trap?.message ?? stderr}`);
+    }
+    await result("sleep", "guest", rep, { stdout });
+  }
+  baseline.terminate();
+}
+
+// ---- ring: throughput, wake latency, and what each shared-memory operation costs -----------
+
+async function ringRow() {
+  const ring = config.ring;
+  const pairs = { rust: await ringPair("ring-rust"), js: await ringPair("ring-js") };
+  const copier = pairs.js[0];
+
+  status("ring: operation costs");
+  const opsBuffer = new SharedArrayBuffer(256 + 65536);
+  for (const impl of ["rust", "js"]) {
+    await pairs[impl][0].call({ cmd: "ops", impl, buffer: opsBuffer, iterations: ring.opsIterations });
+    const costs = await pairs[impl][0].call({ cmd: "ops", impl, buffer: opsBuffer, iterations: ring.opsIterations });
+    await result("ring-ops", impl, 0, costs);
+  }
+
+  for (const size of ring.sizes) {
+    const plan = {
+      totalBytes: size.totalBytes,
+      minLen: size.len,
+      maxLen: size.len,
+      streams: 1,
+      batchBytes: ring.batchBytes,
+    };
+    // One counted run per size and implementation: what the Rust ring does per packet.
+    {
+      const sab = await newRing("rust", ring.capacity, ring.mtu);
+      const counted = { ...plan, totalBytes: Math.min(plan.totalBytes, 8 << 20), countOps: true };
+      const [consumer, producer] = await together(
+        pairs.rust[1], { cmd: "consume", impl: "rust", ring: sab, plan: counted },
+        pairs.rust[0], { cmd: "produce", impl: "rust", ring: sab, plan: counted },
+      );
+      await result("ring-count", `${size.len}`, 0, { consumer, producer });
+    }
+    for (const rep of repetitions()) {
+      for (const impl of ["rust", "js"]) {
+        status(`ring ${size.len} B ${rep}: ${impl}`);
+        const sab = await newRing(impl, ring.capacity, ring.mtu);
+        const [consumer, producer] = await together(
+          pairs[impl][1], { cmd: "consume", impl, ring: sab, plan: { ...plan, seed: rep + 100 } },
+          pairs[impl][0], { cmd: "produce", impl, ring: sab, plan: { ...plan, seed: rep + 100 } },
+        );
+        if (!consumer.ok || consumer.bytes !== producer.bytes) {
+          throw new Error(`${impl} ring lost data: sent ${producer.bytes}, got ${consumer.bytes}: ${consumer.error}`);
+        }
+        await result("ring-throughput", `${impl}/${size.len}`, rep, { consumer, producer });
+      }
+      const copy = await copier.call({ cmd: "memcpy", len: size.len, totalBytes: size.totalBytes, capacity: ring.capacity });
+      await result("ring-throughput", `memcpy/${size.len}`, rep, copy);
+    }
+  }
+
+  // Latency: the two rings, and the same ping-pong with no ring at all (raw WAKE words), from
+  // wasm and from JS, to tell the ring's share from the wait's. One counted run first.
+  const ping = async (impl, raw, extra = {}) => {
+    const out = await newRing(impl, 1 << 16, 1024);
+    const back = await newRing(impl, 1 << 16, 1024);
+    const plan = { rounds: ring.latencyRounds, gapMs: ring.gapMs, raw, ...extra };
+    const [first, second] = await together(
+      pairs[impl][0], { cmd: "ping", impl, out, back, plan: { ...plan, initiator: true } },
+      pairs[impl][1], { cmd: "ping", impl, out: back, back: out, plan: { ...plan, initiator: false } },
+    );
+    return { rttMs: Array.from(first.rttMs), ops: first.ops, responderOps: second.ops };
+  };
+  await result("ring-latency-count", "rust", 0, await ping("rust", false, { countOps: true, rounds: 100 }));
+  for (const rep of repetitions()) {
+    for (const impl of ["rust", "js"]) {
+      for (const raw of [false, true]) {
+        status(`ring latency ${rep}: ${impl}${raw ? " raw" : ""}`);
+        const { rttMs } = await ping(impl, raw);
+        await result("ring-latency", `${impl}${raw ? "/raw" : ""}`, rep, { rttMs });
+      }
+    }
+  }
+  for (const pair of Object.values(pairs)) pair.forEach((w) => w.terminate());
+}
+
+// ---- stress: the Rust ring under verified load (bench/tests/ring.rs) -------------------------
+
+async function stressRow() {
+  const [producerWorker, consumerWorker] = await ringPair("stress");
+  for (const scenario of config.stress) {
+    status(`stress: ${scenario.name}`);
+    const sab = await newRing("rust", scenario.capacity, scenario.mtu);
+    const [consumer, producer] = await together(
+      consumerWorker, { cmd: "consume", impl: "rust", ring: sab, plan: scenario.plan },
+      producerWorker, { cmd: "produce", impl: "rust", ring: sab, plan: scenario.plan },
+    );
+    await result("stress", scenario.name, 0, { consumer, producer });
+  }
+  producerWorker.terminate();
+  consumerWorker.terminate();
+}
+
+const ROWS = { sleep: sleepRow, ring: ringRow, stress: stressRow };
+
+try {
+  if (!crossOriginIsolated) throw new Error("the page is not cross-origin isolated (COOP/COEP headers missing)");
+  for (const row of config.rows) {
+    const run = ROWS[row];
+    if (!run) throw new Error(`unknown row ${row}`);
+    await run();
+  }
+  status("done");
+  await post("/done", {});
+} catch (error) {
+  status(`failed: ${error}`);
+  await post("/error", { message: String(error?.stack ?? error) });
+}

@@ -1,0 +1,164 @@
+//! Just enough of Linux `/proc` to find the threads of the Chromium this harness started and
+//! how much CPU they used, and the machine's load.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::Path;
+
+/// Chromium names every dedicated Web Worker's thread "DedicatedWorker thread"; the kernel keeps
+/// the first 15 bytes as `comm`.
+pub const WORKER_THREAD: &str = "DedicatedWorker";
+
+/// The fields of `/proc/…/stat` after `comm` (which may hold spaces and parentheses).
+fn stat_fields(path: &Path) -> Option<Vec<String>> {
+    let stat = fs::read_to_string(path).ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    Some(after_comm.split_whitespace().map(str::to_string).collect())
+}
+
+/// Every live process's parent: `pid -> ppid`.
+fn parents() -> BTreeMap<u32, u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return BTreeMap::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let ppid = stat_fields(&Path::new("/proc").join(pid.to_string()).join("stat"))?
+                .get(1)?
+                .parse()
+                .ok()?;
+            Some((pid, ppid))
+        })
+        .collect()
+}
+
+/// `root` and every process descended from it.
+pub fn family(root: u32) -> BTreeSet<u32> {
+    let parents = parents();
+    let mut found = BTreeSet::from([root]);
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for (&pid, &ppid) in &parents {
+            if ppid == parent && found.insert(pid) {
+                frontier.push(pid);
+            }
+        }
+    }
+    found
+}
+
+/// CPU used so far by one thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadCpu {
+    pub pid: u32,
+    pub tid: u32,
+    /// utime + stime from `/proc/PID/task/TID/stat`, in clock ticks.
+    pub ticks: u64,
+    /// Time on CPU from `/proc/PID/task/TID/schedstat` in ns, when the kernel has it (the same
+    /// quantity at a finer grain than ticks).
+    pub run_ns: Option<u64>,
+}
+
+/// Every Web Worker thread (`comm` starting with [`WORKER_THREAD`]) of `root` and its
+/// descendants.
+pub fn worker_threads(root: u32) -> Vec<ThreadCpu> {
+    let mut out = Vec::new();
+    for pid in family(root) {
+        let Ok(tasks) = fs::read_dir(Path::new("/proc").join(pid.to_string()).join("task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Some(tid) = task.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            let Ok(comm) = fs::read_to_string(task.path().join("comm")) else {
+                continue;
+            };
+            if !comm.starts_with(WORKER_THREAD) {
+                continue;
+            }
+            let Some(fields) = stat_fields(&task.path().join("stat")) else {
+                continue;
+            };
+            // Fields 14 and 15 (utime, stime) are the 12th and 13th after comm.
+            let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+            let run_ns = fs::read_to_string(task.path().join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse().ok());
+            out.push(ThreadCpu {
+                pid,
+                tid,
+                ticks: tick(11).unwrap_or(0) + tick(12).unwrap_or(0),
+                run_ns,
+            });
+        }
+    }
+    out
+}
+
+/// CPU the threads in `after` used since `before`: (ticks, ns on CPU if every thread has it).
+/// A thread that is new in `after` counts from zero; one that ended is lost (so sample while the
+/// threads of interest live).
+pub fn cpu_between(before: &[ThreadCpu], after: &[ThreadCpu]) -> (u64, Option<u64>) {
+    let mut ticks = 0;
+    let mut run_ns = Some(0u64);
+    for thread in after {
+        let earlier = before
+            .iter()
+            .find(|old| (old.pid, old.tid) == (thread.pid, thread.tid));
+        ticks += thread.ticks - earlier.map_or(0, |old| old.ticks.min(thread.ticks));
+        run_ns = match (run_ns, thread.run_ns, earlier.map(|old| old.run_ns)) {
+            (Some(sum), Some(now), Some(Some(then))) => Some(sum + now.saturating_sub(then)),
+            (Some(sum), Some(now), None) => Some(sum + now),
+            _ => None,
+        };
+    }
+    (ticks, run_ns)
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`; 100 on every Linux this runs on).
+pub fn ticks_per_second() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(100)
+}
+
+/// The first three fields of `/proc/loadavg` (1, 5 and 15 minute load averages).
+pub fn loadavg() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(tid: u32, ticks: u64, run_ns: Option<u64>) -> ThreadCpu {
+        ThreadCpu {
+            pid: 1,
+            tid,
+            ticks,
+            run_ns,
+        }
+    }
+
+    #[test]
+    fn cpu_between_counts_new_threads_from_zero_and_drops_ended_ones() {
+        let before = [t(1, 10, Some(100)), t(2, 5, Some(50))];
+        let after = [t(1, 12, Some(180)), t(3, 1, Some(7))];
+        assert_eq!(cpu_between(&before, &after), (3, Some(87)));
+        let no_schedstat = [t(1, 12, None)];
+        assert_eq!(cpu_between(&before, &no_schedstat), (2, None));
+    }
+
+    #[test]
+    fn this_process_is_its_own_family() {
+        assert!(family(std::process::id()).contains(&std::process::id()));
+    }
+}
