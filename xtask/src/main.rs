@@ -5,7 +5,9 @@
 //! - `build`   build the browser assets (shim wasm + JS) into `target/web`
 //! - `install` build the assets, then `cargo install` the `pollscope` binary with them embedded
 //! - `setup`   only install prerequisites (rustup targets, Debian's chromium)
+//! - `bench`   build in release, run the browser benchmarks, write docs/BENCHMARKS.md
 
+mod bench;
 mod build;
 mod setup;
 mod test;
@@ -23,8 +25,9 @@ fn main() -> ExitCode {
         Some("test") => test::all(&args[1..]),
         Some("demo") => demo(),
         Some("install") => install(),
+        Some("bench") => bench::all(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|build|install|setup>");
+            eprintln!("usage: cargo xtask <demo|test|build|install|setup|bench>");
             return ExitCode::from(2);
         }
     };

@@ -1,0 +1,93 @@
+//! `cargo xtask bench [NAME…]`: builds the browser assets and the guests in release, runs the
+//! browser benchmark harness (`bench/`, all rows or the named ones), prints its table and
+//! records it, with the date, the machine and how to reproduce it, in docs/BENCHMARKS.md.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+
+use crate::{build, cargo, root, run, setup};
+
+/// Everything after `bench` is passed to the harness (row names, `--reps N`, `--quick`).
+pub fn all(args: &[String]) -> Result<()> {
+    setup::all()?;
+    build::web_assets()?;
+    let guests = build::guests()?;
+    let fragment = root().join("target/bench/report.md");
+    std::fs::create_dir_all(fragment.parent().expect("a parent"))?;
+    run(cargo()
+        .args(["run", "--locked", "--package", "pollscope-bench", "--"])
+        .args(args)
+        .arg("--guests-dir")
+        .arg(&guests)
+        .arg("--markdown")
+        .arg(&fragment))?;
+    let report = std::fs::read_to_string(&fragment)
+        .with_context(|| format!("reading {}", fragment.display()))?;
+    let shown = if args.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", args.join(" "))
+    };
+    let doc = format!(
+        "# Benchmarks\n\n\
+         Measured {date} with `cargo xtask bench{shown}`, in headless Chromium on this repository's \
+         own build (shim and guests in release). Speed is measured here and nowhere else: no test \
+         asserts a time.\n\n\
+         {report}\n\
+         ## How to reproduce\n\n\
+         ```sh\n\
+         cargo xtask bench            # every row; or name some: cargo xtask bench sleep ring\n\
+         cargo xtask bench --reps 9   # more repetitions (default 5, after one warm-up)\n\
+         ```\n\n\
+         It installs what is missing (rustup targets, Debian's `chromium`), builds `target/web` \
+         (`cargo xtask build`) and the guests (`guests/`, `wasm32-wasip2`, release), then runs \
+         `cargo run -p pollscope-bench`, which serves `bench/pages/` and `target/web` on \
+         127.0.0.1 with COOP/COEP/CORP headers, opens them in headless Chromium, prints the \
+         table and rewrites this file. Every variant of a row is measured in the same Chromium \
+         run, alternating within each repetition, so the ratios compare like with like; the \
+         absolute figures move with the machine's load (recorded above). The ring rows run the \
+         producer and consumer loops of `pollscope-ring` inside the shim's wasm \
+         (`host-shim/src/ring_probe.rs`); the plain-JS baseline is `bench/pages/js-ring.js`.\n",
+        date = today(),
+    );
+    let path = root().join("docs/BENCHMARKS.md");
+    std::fs::write(&path, doc).with_context(|| format!("writing {}", path.display()))?;
+    println!("xtask: wrote {}", path.display());
+    Ok(())
+}
+
+/// Today's UTC date as `YYYY-MM-DD`.
+fn today() -> String {
+    let days = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::civil_from_days;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(20_416), (2025, 11, 24));
+    }
+}
