@@ -51,6 +51,9 @@ struct Plan {
     /// Count every shared-memory operation (a separate run: counting costs a little).
     #[serde(default)]
     count_ops: bool,
+    /// Batch byte copies (the [`Batch`] experiment) instead of one call per copy.
+    #[serde(default)]
+    batched: bool,
     /// Consumer only: sleep this long after every drain that delivered something, so that the
     /// producer fills the ring and stalls (the backpressure test).
     #[serde(default)]
@@ -80,12 +83,15 @@ impl Plan {
     }
 }
 
-/// `performance.now()` of this worker.
-fn now_ms() -> f64 {
-    js_sys::global()
+thread_local! {
+    static PERFORMANCE: Option<web_sys::Performance> = js_sys::global()
         .unchecked_into::<web_sys::WorkerGlobalScope>()
-        .performance()
-        .map_or(0.0, |p| p.now())
+        .performance();
+}
+
+/// `performance.now()` of this worker (one call into JS).
+fn now_ms() -> f64 {
+    PERFORMANCE.with(|p| p.as_ref().map_or(0.0, |p| p.now()))
 }
 
 /// xorshift64*: cheap on wasm (64-bit ops only) and good enough to make every byte differ.
@@ -224,16 +230,79 @@ impl OpCounts {
     }
 }
 
-/// [`JsSharedMemory`], optionally counting what the ring does with it.
+/// [`JsSharedMemory`], optionally counting the calls the ring makes on it, and optionally
+/// batching its byte copies (an experiment, see [`Batch`]).
 struct Probed<'a> {
     mem: JsSharedMemory,
     counts: Option<&'a OpCounts>,
+    batch: Option<Batch>,
+}
+
+/// Copies gathered into few boundary crossings: an experiment that measures what the ring
+/// would gain if `JsSharedMemory` did not cross into JS for every header and payload. Writes of
+/// less than [`Batch::DIRECT`] bytes that follow each other are staged in wasm memory and
+/// copied out in one call (up to [`Batch::STAGE`] bytes); small reads are served from a window
+/// of up to [`Batch::WINDOW`] bytes fetched in one call. Any word operation first flushes the staged writes and drops the
+/// window, so data still reaches the buffer before the `HEAD` store that publishes it, and a
+/// window never outlives the `HEAD` load that made its bytes valid. Not used by the shim.
+#[derive(Default)]
+struct Batch {
+    staged: std::cell::RefCell<Vec<u8>>,
+    staged_at: Cell<usize>,
+    window: std::cell::RefCell<Vec<u8>>,
+    window_at: Cell<usize>,
+}
+
+impl Batch {
+    /// Copies at least this long go straight through (batching them gains nothing).
+    const DIRECT: usize = 4096;
+    /// Most bytes staged before they are written out.
+    const STAGE: usize = 64 * 1024;
+    /// Bytes fetched per read window: a few small packets' worth, and cheap to waste when the
+    /// next read is a large payload that goes straight through.
+    const WINDOW: usize = 4096;
 }
 
 impl Probed<'_> {
+    fn new(mem: JsSharedMemory, counts: Option<&OpCounts>, batched: bool) -> Probed<'_> {
+        Probed {
+            mem,
+            counts,
+            batch: batched.then(Batch::default),
+        }
+    }
+
     fn count(&self, f: impl FnOnce(&OpCounts)) {
         if let Some(counts) = self.counts {
             f(counts);
+        }
+    }
+
+    fn raw_read(&self, offset: usize, dst: &mut [u8]) {
+        self.count(|c| {
+            bump(&c.reads, 1);
+            bump(&c.read_bytes, dst.len() as u64);
+        });
+        self.mem.read_bytes(offset, dst)
+    }
+
+    fn raw_write(&self, offset: usize, src: &[u8]) {
+        self.count(|c| {
+            bump(&c.writes, 1);
+            bump(&c.written_bytes, src.len() as u64);
+        });
+        self.mem.write_bytes(offset, src)
+    }
+
+    /// Before any word operation: staged bytes out, window dropped.
+    fn settle(&self) {
+        if let Some(batch) = &self.batch {
+            let mut staged = batch.staged.borrow_mut();
+            if !staged.is_empty() {
+                self.raw_write(batch.staged_at.get(), &staged);
+                staged.clear();
+            }
+            batch.window.borrow_mut().clear();
         }
     }
 }
@@ -243,32 +312,55 @@ impl SharedMemory for Probed<'_> {
         self.mem.byte_len()
     }
     fn load(&self, word: usize) -> u32 {
+        self.settle();
         self.count(|c| bump(&c.load, 1));
         self.mem.load(word)
     }
     fn store(&self, word: usize, value: u32) {
+        self.settle();
         self.count(|c| bump(&c.store, 1));
         self.mem.store(word, value)
     }
     fn add(&self, word: usize, value: u32) -> u32 {
+        self.settle();
         self.count(|c| bump(&c.add, 1));
         self.mem.add(word, value)
     }
     fn read_bytes(&self, offset: usize, dst: &mut [u8]) {
-        self.count(|c| {
-            bump(&c.reads, 1);
-            bump(&c.read_bytes, dst.len() as u64);
-        });
-        self.mem.read_bytes(offset, dst)
+        let Some(batch) = self.batch.as_ref().filter(|_| dst.len() < Batch::DIRECT) else {
+            return self.raw_read(offset, dst);
+        };
+        let mut window = batch.window.borrow_mut();
+        let at = batch.window_at.get();
+        if offset < at || offset + dst.len() > at + window.len() {
+            let len = Batch::WINDOW.min(self.byte_len() - offset).max(dst.len());
+            window.resize(len, 0);
+            self.raw_read(offset, &mut window);
+            batch.window_at.set(offset);
+        }
+        let from = offset - batch.window_at.get();
+        dst.copy_from_slice(&window[from..from + dst.len()]);
     }
     fn write_bytes(&self, offset: usize, src: &[u8]) {
-        self.count(|c| {
-            bump(&c.writes, 1);
-            bump(&c.written_bytes, src.len() as u64);
-        });
-        self.mem.write_bytes(offset, src)
+        let Some(batch) = self.batch.as_ref() else {
+            return self.raw_write(offset, src);
+        };
+        let mut staged = batch.staged.borrow_mut();
+        let follows = batch.staged_at.get() + staged.len() == offset;
+        if !staged.is_empty() && (!follows || staged.len() + src.len() > Batch::STAGE) {
+            self.raw_write(batch.staged_at.get(), &staged);
+            staged.clear();
+        }
+        if src.len() >= Batch::DIRECT {
+            return self.raw_write(offset, src);
+        }
+        if staged.is_empty() {
+            batch.staged_at.set(offset);
+        }
+        staged.extend_from_slice(src);
     }
     fn notify(&self, word: usize) {
+        self.settle();
         self.count(|c| bump(&c.notify, 1));
         self.mem.notify(word)
     }
@@ -277,6 +369,13 @@ impl SharedMemory for Probed<'_> {
 thread_local! {
     /// Waits since the last [`take_waited`] and the ms they took: the idle share of a loop.
     static WAITED: Cell<(f64, f64)> = const { Cell::new((0.0, 0.0)) };
+    /// When the last wait returned, until [`take_woke`].
+    static WOKE: Cell<Option<f64>> = const { Cell::new(None) };
+}
+
+/// When the last `Atomics.wait` returned, if one did since the last call.
+fn take_woke() -> Option<f64> {
+    WOKE.with(Cell::take)
 }
 
 /// `(waits, ms waited)` since the last call.
@@ -289,7 +388,9 @@ fn wait(words: &Int32Array, word: usize, value: u32, what: &str) -> Result<(), J
     let start = now_ms();
     let result = Atomics::wait_with_timeout(words, word as u32, value as i32, STUCK_MS)
         .map_err(|_| bad("Atomics.wait is not allowed here (not a dedicated worker?)"))?;
-    let waited = now_ms() - start;
+    let woke = now_ms();
+    let waited = woke - start;
+    WOKE.with(|w| w.set(Some(woke)));
     WAITED.with(|w| {
         let (n, ms) = w.get();
         w.set((n + 1.0, ms + waited));
@@ -322,10 +423,11 @@ pub fn ring_probe_create(capacity: u32, mtu: u32) -> Result<SharedArrayBuffer, J
 pub fn ring_probe_produce(ring: &JsValue, options: JsValue) -> Result<JsValue, JsError> {
     let plan = Plan::parse(options)?;
     let counts = OpCounts::default();
-    let mem = Probed {
-        mem: JsSharedMemory::new(ring).map_err(bad)?,
-        counts: plan.count_ops.then_some(&counts),
-    };
+    let mem = Probed::new(
+        JsSharedMemory::new(ring).map_err(bad)?,
+        plan.count_ops.then_some(&counts),
+        plan.batched,
+    );
     let words = mem.mem.words().clone();
     let mut producer = Producer::new(mem).map_err(bad)?;
     let mut streams: Vec<StreamPlan> = (0..plan.streams)
@@ -484,10 +586,11 @@ impl Expect {
 pub fn ring_probe_consume(ring: &JsValue, options: JsValue) -> Result<JsValue, JsError> {
     let plan = Plan::parse(options)?;
     let counts = OpCounts::default();
-    let mem = Probed {
-        mem: JsSharedMemory::new(ring).map_err(bad)?,
-        counts: plan.count_ops.then_some(&counts),
-    };
+    let mem = Probed::new(
+        JsSharedMemory::new(ring).map_err(bad)?,
+        plan.count_ops.then_some(&counts),
+        plan.batched,
+    );
     let words = mem.mem.words().clone();
     let pause = Int32Array::new(&SharedArrayBuffer::new(4));
     let mut consumer = Consumer::new(mem).map_err(bad)?;
@@ -581,8 +684,10 @@ struct PingPlan {
 /// each message at once. Each round trip is two notify→wake hops, ring publish and drain
 /// included.
 ///
-/// Returns `{ rttMs, ops? }`: the initiator's round-trip times in ms (empty for the responder)
-/// and, with `countOps`, the shared-memory operations this side made.
+/// Returns `{ rttMs, afterWakeMs, woken, ops? }`: the initiator's round-trip times in ms (empty
+/// for the responder); the total time from waking in `Atomics.wait` to the end of this side's
+/// part of a round, over the `woken` rounds that waited; and, with `countOps`, the
+/// shared-memory operations this side made.
 #[wasm_bindgen]
 pub fn ring_probe_ping(
     out: &JsValue,
@@ -593,10 +698,11 @@ pub fn ring_probe_ping(
         serde_wasm_bindgen::from_value(options).map_err(|e| bad(format!("options: {e}")))?;
     let counts = OpCounts::default();
     let probed = |buffer: &JsValue| -> Result<Probed<'_>, JsError> {
-        Ok(Probed {
-            mem: JsSharedMemory::new(buffer).map_err(bad)?,
-            counts: plan.count_ops.then_some(&counts),
-        })
+        Ok(Probed::new(
+            JsSharedMemory::new(buffer).map_err(bad)?,
+            plan.count_ops.then_some(&counts),
+            false,
+        ))
     };
     let (out, back) = (probed(out)?, probed(back)?);
     let words = back.mem.words().clone();
@@ -615,20 +721,38 @@ pub fn ring_probe_ping(
             consumer: Consumer::new(back).map_err(bad)?,
         })
     };
+    // Time from waking up to the end of this side's part of the hop (drain, and for the
+    // responder the answer): the work a hop adds to the wait itself.
+    let (mut after_wake, mut woken) = (0.0, 0.0);
     for round in 0..plan.rounds {
         if plan.initiator {
             let _ = Atomics::wait_with_timeout(&pause, 0, 0, plan.gap_ms);
             let t0 = now_ms();
+            take_woke();
             side.send(round)?;
             side.receive(&words)?;
-            samples.push(now_ms() - t0);
+            let t1 = now_ms();
+            samples.push(t1 - t0);
+            if let Some(woke) = take_woke() {
+                after_wake += t1 - woke;
+                woken += 1.0;
+            }
         } else {
+            take_woke();
             side.receive(&words)?;
             side.send(round)?;
+            if let Some(woke) = take_woke() {
+                after_wake += now_ms() - woke;
+                woken += 1.0;
+            }
         }
     }
     drop(side);
-    let mut result = vec![("rttMs", Float64Array::from(&samples[..]).into())];
+    let mut result = vec![
+        ("rttMs", Float64Array::from(&samples[..]).into()),
+        ("afterWakeMs", after_wake.into()),
+        ("woken", woken.into()),
+    ];
     if plan.count_ops {
         result.push(("ops", counts.to_js()));
     }
