@@ -195,6 +195,20 @@ async function ringRow() {
         }
         await result("ring-throughput", `${impl}/${size.len}`, rep, { consumer, producer });
       }
+      if (ring.batchedExperiment) {
+        // Not the shim's ring: the same Rust ring over a SharedMemory that batches its copies.
+        status(`ring ${size.len} B ${rep}: rust, batched copies`);
+        const sab = await newRing("rust", ring.capacity, ring.mtu);
+        const batched = { ...plan, seed: rep + 100, batched: true };
+        const [consumer, producer] = await together(
+          pairs.rust[1], { cmd: "consume", impl: "rust", ring: sab, plan: batched },
+          pairs.rust[0], { cmd: "produce", impl: "rust", ring: sab, plan: batched },
+        );
+        if (!consumer.ok || consumer.bytes !== producer.bytes) {
+          throw new Error(`batched ring lost data: sent ${producer.bytes}, got ${consumer.bytes}: ${consumer.error}`);
+        }
+        await result("ring-throughput", `rust-batched/${size.len}`, rep, { consumer, producer });
+      }
       const copy = await copier.call({ cmd: "memcpy", len: size.len, totalBytes: size.totalBytes, capacity: ring.capacity });
       await result("ring-throughput", `memcpy/${size.len}`, rep, copy);
     }
@@ -210,15 +224,19 @@ async function ringRow() {
       pairs[impl][0], { cmd: "ping", impl, out, back, plan: { ...plan, initiator: true } },
       pairs[impl][1], { cmd: "ping", impl, out: back, back: out, plan: { ...plan, initiator: false } },
     );
-    return { rttMs: Array.from(first.rttMs), ops: first.ops, responderOps: second.ops };
+    return {
+      rttMs: Array.from(first.rttMs),
+      afterWakeMs: first.afterWakeMs + second.afterWakeMs,
+      woken: first.woken + second.woken,
+      ops: first.ops,
+    };
   };
   await result("ring-latency-count", "rust", 0, await ping("rust", false, { countOps: true, rounds: 100 }));
   for (const rep of repetitions()) {
     for (const impl of ["rust", "js"]) {
       for (const raw of [false, true]) {
         status(`ring latency ${rep}: ${impl}${raw ? " raw" : ""}`);
-        const { rttMs } = await ping(impl, raw);
-        await result("ring-latency", `${impl}${raw ? "/raw" : ""}`, rep, { rttMs });
+        await result("ring-latency", `${impl}${raw ? "/raw" : ""}`, rep, await ping(impl, raw));
       }
     }
   }

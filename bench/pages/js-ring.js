@@ -29,6 +29,14 @@ export function createJsRing(capacity, mtu) {
 
 /** Waits and ms waited since the last takeWaited(): the idle share of a loop. */
 let waited = { waits: 0, waitMs: 0 };
+/** When the last wait returned (null once taken). */
+let woke = null;
+function takeWoke() {
+  const w = woke;
+  woke = null;
+  return w;
+}
+
 function takeWaited() {
   const w = waited;
   waited = { waits: 0, waitMs: 0 };
@@ -38,8 +46,9 @@ function takeWaited() {
 function waitOrThrow(words, index, value, what) {
   const start = performance.now();
   const result = Atomics.wait(words, index, value, STUCK_MS);
+  woke = performance.now();
   waited.waits++;
-  waited.waitMs += performance.now() - start;
+  waited.waitMs += woke - start;
   if (result === "timed-out") {
     throw new Error(`waited ${STUCK_MS} ms for ${what}: the other side is gone`);
   }
@@ -270,19 +279,34 @@ export function jsPing(out, back, { rounds, gapMs, initiator, raw = false }) {
       }
     };
   }
+  let afterWakeMs = 0;
+  let woken = 0;
   for (let round = 0; round < rounds; round++) {
     if (initiator) {
       Atomics.wait(pause, 0, 0, gapMs);
       const t0 = performance.now();
+      takeWoke();
       send(round);
       receive();
-      rttMs[round] = performance.now() - t0;
+      const t1 = performance.now();
+      rttMs[round] = t1 - t0;
+      const w = takeWoke();
+      if (w !== null) {
+        afterWakeMs += t1 - w;
+        woken++;
+      }
     } else {
+      takeWoke();
       receive();
       send(round);
+      const w = takeWoke();
+      if (w !== null) {
+        afterWakeMs += performance.now() - w;
+        woken++;
+      }
     }
   }
-  return { rttMs };
+  return { rttMs, afterWakeMs, woken };
 }
 
 /** The same operations as ring_probe_ops, done directly in JS: ns per call. */

@@ -92,6 +92,7 @@ fn run(args: Args) -> Result<()> {
                 { "len": 256, "totalBytes": 128 * mib / scale },
             ],
             "latencyRounds": 1000 / scale,
+            "batchedExperiment": true,
             "gapMs": 0.05,
         },
     });

@@ -400,6 +400,7 @@ fn latency(
         ("rust/raw", "no ring: the same from wasm via js-sys"),
     ];
     let mut stats: Vec<[Vec<f64>; 3]> = vec![Default::default(); variants.len()];
+    let mut after_wake: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
     for m in outcome.of("ring-latency") {
         let Some(i) = variants.iter().position(|(v, _)| *v == m.variant) else {
             continue;
@@ -408,6 +409,9 @@ fn latency(
         stats[i][0].push(grouped_percentile(&rtt, CLOCK_STEP_MS, 50.0) / 2.0);
         stats[i][1].push(grouped_percentile(&rtt, CLOCK_STEP_MS, 99.0) / 2.0);
         stats[i][2].push(rtt.iter().sum::<f64>() / rtt.len().max(1) as f64 / 2.0);
+        if let (Ok(total), Ok(woken)) = (num(&m.data, "afterWakeMs"), num(&m.data, "woken")) {
+            after_wake[i].push(total / woken.max(1.0));
+        }
     }
     if stats[0][0].is_empty() || stats[1][0].is_empty() {
         return Ok(());
@@ -463,6 +467,15 @@ fn latency(
             "mean hop: + ring publish and drain (ring − raw, same language)",
             &format!("{:+.1} µs", mean(1) - mean(3)),
             &format!("{:+.1} µs", mean(0) - mean(2)),
+        ]);
+    }
+    if after_wake.iter().all(|v| !v.is_empty()) {
+        let at = |i: usize| median(&after_wake[i]) * 1e3;
+        breakdown.row(&[
+            "latency",
+            "mean hop: from wake-up to done (drain, answer), measured, ring / raw",
+            &format!("{:.1} µs / {:.1} µs", at(1), at(3)),
+            &format!("{:.1} µs / {:.1} µs", at(0), at(2)),
         ]);
     }
     if let (Some(counted), Some(costs)) = (
@@ -572,6 +585,16 @@ fn ring(outcome: &Outcome, config: &Value, main: &mut Table, report: &mut Report
             measured: format!("{:.0} %", rel * 100.0),
             met: rel >= 0.70,
         });
+        let batched = collect("rust-batched")?;
+        if !batched.is_empty() {
+            let b = rates(&batched)?;
+            breakdown.row(&[
+                &size_name(len),
+                "throughput, experiment: the Rust ring with copies batched (see Batch in ring_probe.rs)",
+                &format!("{} ({} of JS)", gbps(median(&b)), ratio(median(&b) / median(&j))),
+                &gbps(median(&j)),
+            ]);
+        }
         breakdown_rows(
             &mut breakdown,
             len,
