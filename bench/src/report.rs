@@ -155,8 +155,11 @@ impl Report {
             }
             out.push('\n');
         }
-        for n in &self.notes {
-            let _ = writeln!(out, "- {n}");
+        if !self.notes.is_empty() {
+            out += "**Notes**\n\n";
+            for n in &self.notes {
+                let _ = writeln!(out, "- {n}");
+            }
         }
         out
     }
@@ -331,11 +334,10 @@ fn sleep(outcome: &Outcome, config: &Value, main: &mut Table, report: &mut Repor
             .iter()
             .enumerate()
         {
-            let vs = if i == 1 {
-                format!("{:.0} µs CPU per sleep", per_sleep(median(&values[1])))
-            } else {
-                String::new()
-            };
+            let mut vs = format!("{:.0} µs CPU per sleep", per_sleep(median(&values[i])));
+            if i == 1 && median(&values[0]) > 0.0 {
+                vs += &format!(" ({})", ratio(median(&values[1]) / median(&values[0])));
+            }
             series_line(
                 main,
                 &row,
