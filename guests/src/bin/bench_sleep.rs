@@ -41,7 +41,11 @@ fn main() {
     println!("phase end");
     std::thread::sleep(settle);
     for d in actual {
-        println!("sleep asked_ns={} actual_ns={}", asked.as_nanos(), d.as_nanos());
+        println!(
+            "sleep asked_ns={} actual_ns={}",
+            asked.as_nanos(),
+            d.as_nanos()
+        );
     }
     println!("done");
 }
