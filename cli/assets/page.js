@@ -23,6 +23,7 @@ function appendConsole(bytes, className) {
 // Output goes out in order, one request at a time.
 let outputChain = Promise.resolve();
 function sendOutput(stream, bytes) {
+  trace(`output ${bytes.length} B on ${stream}`);
   outputChain = outputChain.then(() => fetch(`/output/${stream}`, { method: "POST", body: bytes }));
 }
 
@@ -31,9 +32,15 @@ async function report(outcome) {
   await fetch("/exit", { method: "POST", body: JSON.stringify(outcome) });
 }
 
+// In run mode each milestone goes to Chromium's log, which `pollscope run` keeps when
+// POLLSCOPE_BROWSER_LOG is set: enough to tell where a run that never ends got stuck.
+let trace = () => {};
+
 async function main() {
   const { mode, guest: config } = await (await fetch("/config.json")).json();
   const run = mode === "run";
+  if (run) trace = (what) => console.info(`pollscope page: ${what} at ${performance.now().toFixed(1)} ms`);
+  trace("config loaded");
   document.getElementById("program").textContent = config.args.join(" ");
   const files = {};
   for (const [index, path] of config.files.entries()) files[path] = await fetchBytes(`/files/${index}`);
@@ -47,6 +54,7 @@ async function main() {
     onStderr: (bytes) => (run ? sendOutput(2, bytes) : appendConsole(bytes, "stderr")),
   });
   statusEl.textContent = "running";
+  trace("guest started");
 
   if (run) {
     // Pump the terminal's stdin: each chunk enters the ring before the next is fetched.
@@ -54,8 +62,10 @@ async function main() {
       for (;;) {
         const response = await fetch("/stdin");
         if (response.status !== 200) break;
+        trace("stdin chunk");
         await guest.writeStdin(new Uint8Array(await response.arrayBuffer()));
       }
+      trace("stdin closed");
       guest.closeStdin();
     })().catch(() => guest.closeStdin());
   } else {
@@ -77,8 +87,9 @@ async function main() {
 
   try {
     const outcome = await guest.done;
+    trace(`guest ended: ${JSON.stringify(outcome.exitCode)}`);
     statusEl.textContent = outcome.trap ? `trapped: ${outcome.trap.message}` : `exited with code ${outcome.exitCode}`;
-    if (run) await report({ code: outcome.exitCode, trap: outcome.trap ?? null, error: null });
+    if (run) await report({ code: outcome.exitCode, trap: outcome.trap ?? null, error: null, ring: outcome.ring ?? null });
   } catch (error) {
     statusEl.textContent = `error: ${error.message}`;
     if (run) await report({ code: 2, trap: null, error: error.message });

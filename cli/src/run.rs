@@ -31,6 +31,9 @@ pub struct RunArgs {
     /// The Chromium binary (default: `chromium` on PATH).
     #[arg(long)]
     browser: Option<PathBuf>,
+    /// Print the stdin ring's counters to stderr when the guest ends.
+    #[arg(long)]
+    ring_stats: bool,
 }
 
 /// Runs the component to its end and returns its exit code.
@@ -86,6 +89,19 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         }
     };
     drop(browser);
+    if args.ring_stats {
+        if let Some(ring) = &outcome.ring {
+            eprintln!(
+                "ring: capacity {} B, high-water {} B, {} packets / {} B in, {} B out, {} stalls",
+                ring.capacity,
+                ring.high_water,
+                ring.packets_in,
+                ring.bytes_in,
+                ring.bytes_out,
+                ring.stalls
+            );
+        }
+    }
     Ok(report(&outcome))
 }
 

@@ -33,6 +33,27 @@ pub struct Outcome {
     pub trap: Option<Trap>,
     /// Why the component could not run at all.
     pub error: Option<String>,
+    /// The ring's counters when the guest ended.
+    #[serde(default)]
+    pub ring: Option<RingStats>,
+}
+
+/// The event→wasm ring's counters (the loader's `ringSnapshot()`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RingStats {
+    /// Data area size in bytes.
+    pub capacity: u64,
+    /// Most bytes ever in the ring at once.
+    pub high_water: u64,
+    /// Packets written by the event thread.
+    pub packets_in: u64,
+    /// Payload bytes written by the event thread.
+    pub bytes_in: u64,
+    /// Payload bytes taken by the wasm thread.
+    pub bytes_out: u64,
+    /// Times the event thread found the ring full and had to wait.
+    pub stalls: u64,
 }
 
 /// A guest trap as the shim reports it.

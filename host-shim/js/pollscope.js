@@ -43,9 +43,12 @@ function normalizeFiles(files) {
 
 /**
  * Starts a component. Returns { done, writeStdin, closeStdin, terminate }:
- * - done: Promise<{ exitCode, trap? }>, rejected (Error) when the component cannot be loaded
+ * - done: Promise<{ exitCode, trap?, ring }> (ring: the final ringSnapshot()), rejected (Error)
+ *   when the component cannot be loaded
  * - writeStdin(bytes): Promise resolved once the bytes are in the ring (backpressure)
  * - closeStdin(): the guest's stdin reaches end-of-file after what was written
+ * - ringSnapshot(): Promise of the ring's counters { capacity, used, highWater, packetsIn,
+ *   bytesIn, packetsOut, bytesOut, stalls, backlog }, read without stopping the guest
  */
 export function startComponent(source, options = {}) {
   const problem = isolationProblem();
@@ -62,6 +65,8 @@ export function startComponent(source, options = {}) {
 
   let nextAck = 0;
   const pendingAcks = new Map();
+  let nextSnapshot = 0;
+  const pendingSnapshots = new Map();
   let settled = false;
   let resolveDone, rejectDone;
   const done = new Promise((resolve, reject) => {
@@ -75,20 +80,26 @@ export function startComponent(source, options = {}) {
     eventWorker.terminate();
     for (const resolve of pendingAcks.values()) resolve();
     pendingAcks.clear();
+    for (const resolve of pendingSnapshots.values()) resolve(null);
+    pendingSnapshots.clear();
     if (isError) rejectDone(outcome);
     else resolveDone(outcome);
   };
 
+  const finalSnapshot = () => handle.ringSnapshot();
   wasmWorker.onmessage = ({ data }) => {
     switch (data?.type) {
       case "output":
         for (const [stream, bytes] of data.chunks) (stream === 2 ? onStderr : onStdout)(bytes);
         break;
+      // The ring's final counters travel with the outcome (one round trip to the event thread).
       case "exit":
-        finish({ exitCode: data.code }, false);
+        finalSnapshot().then((ring) => finish({ exitCode: data.code, ring }, false));
         break;
       case "trap":
-        finish({ exitCode: 134, trap: { message: data.message, frames: data.frames } }, false);
+        finalSnapshot().then((ring) =>
+          finish({ exitCode: 134, trap: { message: data.message, frames: data.frames }, ring }, false),
+        );
         break;
       case "error":
         finish(new Error(data.message), true);
@@ -106,6 +117,10 @@ export function startComponent(source, options = {}) {
       case "stdin-ack":
         pendingAcks.get(data.id)?.();
         pendingAcks.delete(data.id);
+        break;
+      case "snapshot":
+        pendingSnapshots.get(data.id)?.(data.snapshot);
+        pendingSnapshots.delete(data.id);
         break;
       case "error":
         finish(new Error(data.message), true);
@@ -137,7 +152,7 @@ export function startComponent(source, options = {}) {
     );
   })().catch((error) => finish(error, true));
 
-  return {
+  const handle = {
     done,
     writeStdin(bytes) {
       if (settled) return Promise.resolve();
@@ -151,10 +166,20 @@ export function startComponent(source, options = {}) {
     closeStdin() {
       if (!settled) eventWorker.postMessage({ type: "stdin-close" });
     },
+    /** The ring's occupancy and counters right now (the guest keeps running). */
+    ringSnapshot() {
+      if (settled) return Promise.resolve(null);
+      const id = nextSnapshot++;
+      return new Promise((resolve) => {
+        pendingSnapshots.set(id, resolve);
+        eventWorker.postMessage({ type: "snapshot", id });
+      });
+    },
     terminate() {
       finish({ exitCode: 137, terminated: true }, false);
     },
   };
+  return handle;
 }
 
 /** Runs a component to completion; resolves with { exitCode, trap? }. */

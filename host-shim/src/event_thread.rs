@@ -63,6 +63,7 @@ impl EventThread {
                 self.push(streams::STDIN, Kind::End, &[], None);
                 Ok(())
             }
+            Some("snapshot") => self.snapshot(&data),
             // Messages from a page are not trusted: anything else is dropped.
             _ => Ok(()),
         };
@@ -104,6 +105,36 @@ impl EventThread {
             ("type", "ring".into()),
             ("ring", buffer.into()),
         ]));
+        Ok(())
+    }
+
+    /// Answers `{type: "snapshot", id}` with the ring's counters, read without stopping either
+    /// side.
+    fn snapshot(&self, data: &JsValue) -> Result<(), String> {
+        let id = Reflect::get(data, &"id".into()).unwrap_or(JsValue::NULL);
+        let inner = self.inner.borrow();
+        let Some(producer) = inner.producer.as_ref() else {
+            return Err("ring snapshot asked before the ring exists".into());
+        };
+        let s = producer.snapshot();
+        let snapshot = js_object(&[
+            ("capacity", s.capacity.into()),
+            ("mtu", s.mtu.into()),
+            ("used", s.used.into()),
+            ("highWater", s.high_water.into()),
+            ("packetsIn", (s.packets_in as f64).into()),
+            ("bytesIn", (s.bytes_in as f64).into()),
+            ("packetsOut", (s.packets_out as f64).into()),
+            ("bytesOut", (s.bytes_out as f64).into()),
+            ("stalls", (s.stalls as f64).into()),
+            ("backlog", (producer.backlog() as f64).into()),
+        ]);
+        let reply = js_object(&[
+            ("type", "snapshot".into()),
+            ("id", id),
+            ("snapshot", snapshot.into()),
+        ]);
+        let _ = inner.scope.post_message(&reply);
         Ok(())
     }
 

@@ -157,6 +157,12 @@ impl Invocation {
         self
     }
 
+    /// A `pollscope run` flag, e.g. `--ring-stats`.
+    pub fn flag(mut self, flag: &str) -> Invocation {
+        self.options.push(flag.into());
+        self
+    }
+
     /// Bytes written to `pollscope`'s stdin, which is then closed. Without this, stdin is
     /// `/dev/null` (run) or an open pipe the test writes to (spawn).
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Invocation {
@@ -376,10 +382,17 @@ impl Running {
         while let Ok(line) = self.lines.try_recv() {
             self.stdout.extend_from_slice(&line);
         }
+        // The page's console lines (its milestones, errors) and Chromium's last words.
         let log = std::fs::read_to_string(&self.browser_log).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        let lines: Vec<&str> = log.lines().collect();
+        let console = lines
+            .iter()
+            .filter(|line| line.contains(":CONSOLE"))
+            .copied();
+        let last = lines[lines.len().saturating_sub(10)..].iter().copied();
+        let tail: Vec<&str> = console.chain(last).rev().collect();
         panic!(
-            "{}: {why}\n--- stdout so far ---\n{}\n--- chromium log (last 40 lines) ---\n{}",
+            "{}: {why}\n--- stdout so far ---\n{}\n--- page console and chromium log tail ---\n{}",
             self.description,
             String::from_utf8_lossy(&self.stdout),
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")

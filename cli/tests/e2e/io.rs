@@ -24,8 +24,39 @@ fn io_stdin_streams_256_mib_whole_and_in_order() {
     // stream through the server, the page, the event thread and the ring with backpressure.
     let input = noise(256 << 20);
     let expected = format!("bytes={} fnv1a64={:016x}\n", input.len(), fnv1a64(&input));
-    let run = Invocation::new(guest("io_stdin")).stdin(input).run();
+    let total = input.len();
+    let run = Invocation::new(guest("io_stdin"))
+        .flag("--ring-stats")
+        .stdin(input)
+        .run();
     run.assert(0, &expected);
+    // Every byte went through the ring, which filled up and made the event thread wait.
+    let stderr = run.stderr();
+    let stats = stderr
+        .lines()
+        .find(|l| l.starts_with("ring: "))
+        .unwrap_or_else(|| run.fail("no ring stats"));
+    let number = |after: &str| -> u64 {
+        let at = stats
+            .find(after)
+            .unwrap_or_else(|| run.fail(&format!("no `{after}` in {stats}")));
+        stats[at + after.len()..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let capacity = number("capacity ");
+    assert!(
+        stats.contains(&format!("/ {total} B in, {total} B out")),
+        "{stats}"
+    );
+    assert!(
+        number("B out, ") > 0,
+        "a 256 MiB input must stall a {capacity} B ring: {stats}"
+    );
+    assert!(number("high-water ") > capacity / 2, "{stats}");
 }
 
 #[test]
