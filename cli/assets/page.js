@@ -52,6 +52,7 @@ async function main() {
     files,
     onStdout: (bytes) => (run ? sendOutput(1, bytes) : appendConsole(bytes)),
     onStderr: (bytes) => (run ? sendOutput(2, bytes) : appendConsole(bytes, "stderr")),
+    onTrace: (what) => trace(what),
   });
   statusEl.textContent = "running";
   trace("guest started");

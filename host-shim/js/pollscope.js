@@ -62,6 +62,8 @@ export function startComponent(source, options = {}) {
   const eventWorker = new Worker(new URL("event-worker.js", baseUrl), { type: "module", name: "pollscope-events" });
   const onStdout = options.onStdout ?? ((bytes) => console.log(new TextDecoder().decode(bytes)));
   const onStderr = options.onStderr ?? ((bytes) => console.error(new TextDecoder().decode(bytes)));
+  // Start-up milestones, for embedders diagnosing a guest that never starts.
+  const trace = options.onTrace ?? (() => {});
 
   let nextAck = 0;
   const pendingAcks = new Map();
@@ -104,6 +106,9 @@ export function startComponent(source, options = {}) {
       case "error":
         finish(new Error(data.message), true);
         break;
+      case "trace":
+        trace(data.what);
+        break;
     }
     options.onMessage?.(data);
   };
@@ -112,6 +117,7 @@ export function startComponent(source, options = {}) {
   eventWorker.onmessage = ({ data }) => {
     switch (data?.type) {
       case "ring":
+        trace("event thread ready");
         resolveRing(data.ring);
         break;
       case "stdin-ack":
@@ -135,7 +141,10 @@ export function startComponent(source, options = {}) {
   (async () => {
     // The event thread creates the ring (its layout lives in Rust) and hands it back.
     eventWorker.postMessage({ type: "init", ringCapacity });
-    const [component, ring] = await Promise.all([componentBytes(source), ringReady]);
+    const [component, ring] = await Promise.all([
+      componentBytes(source).then((bytes) => (trace(`component fetched (${bytes.length} B)`), bytes)),
+      ringReady,
+    ]);
     wasmWorker.postMessage(
       {
         type: "init",

@@ -5,7 +5,9 @@ import init, { wasm_thread_main } from "./pollscope_shim.js";
 self.onmessage = async ({ data }) => {
   if (data?.type !== "init") return;
   try {
+    self.postMessage({ type: "trace", what: "wasm thread got init" });
     await init({ module_or_path: new URL("pollscope_shim_bg.wasm", import.meta.url) });
+    self.postMessage({ type: "trace", what: "wasm thread loaded the shim" });
     wasm_thread_main(data);
   } catch (error) {
     self.postMessage({ type: "error", message: `pollscope shim failed: ${error?.message ?? error}` });
