@@ -4,6 +4,9 @@ import init, { EventThread } from "./pollscope_shim.js";
 
 const early = [];
 self.onmessage = ({ data }) => early.push(data);
+// The page waits for this before its first message: a message posted to a module worker
+// before its script ran was, now and then, never delivered (Chromium 156, under load).
+self.postMessage({ type: "loaded" });
 (async () => {
   await init({ module_or_path: new URL("pollscope_shim_bg.wasm", import.meta.url) });
   const thread = new EventThread();

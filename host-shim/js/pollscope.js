@@ -89,6 +89,9 @@ export function startComponent(source, options = {}) {
   };
 
   const finalSnapshot = () => handle.ringSnapshot();
+  // Everything for the event thread waits until its script has run (in call order).
+  const toEventThread = (message, transfer = []) =>
+    eventWorkerLoaded.then(() => eventWorker.postMessage(message, transfer));
   wasmWorker.onmessage = ({ data }) => {
     switch (data?.type) {
       case "output":
@@ -109,13 +112,21 @@ export function startComponent(source, options = {}) {
       case "trace":
         trace(data.what);
         break;
+      case "loaded":
+        wasmLoaded();
+        break;
     }
     options.onMessage?.(data);
   };
-  let resolveRing;
+  let resolveRing, eventLoaded, wasmLoaded;
   const ringReady = new Promise((resolve) => (resolveRing = resolve));
+  const eventWorkerLoaded = new Promise((resolve) => (eventLoaded = resolve));
+  const wasmWorkerLoaded = new Promise((resolve) => (wasmLoaded = resolve));
   eventWorker.onmessage = ({ data }) => {
     switch (data?.type) {
+      case "loaded":
+        eventLoaded();
+        break;
       case "ring":
         trace("event thread ready");
         resolveRing(data.ring);
@@ -139,12 +150,15 @@ export function startComponent(source, options = {}) {
   eventWorker.onerror = workerFailed("event");
 
   (async () => {
-    // The event thread creates the ring (its layout lives in Rust) and hands it back.
+    // The event thread creates the ring (its layout lives in Rust) and hands it back. Each
+    // worker says when its script has run; messages go to it only after that.
+    await eventWorkerLoaded;
     eventWorker.postMessage({ type: "init", ringCapacity });
     const [component, ring] = await Promise.all([
       componentBytes(source).then((bytes) => (trace(`component fetched (${bytes.length} B)`), bytes)),
       ringReady,
     ]);
+    await wasmWorkerLoaded;
     wasmWorker.postMessage(
       {
         type: "init",
@@ -169,11 +183,11 @@ export function startComponent(source, options = {}) {
       const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : new Uint8Array(bytes);
       return new Promise((resolve) => {
         pendingAcks.set(id, resolve);
-        eventWorker.postMessage({ type: "stdin", id, data }, [data.buffer]);
+        toEventThread({ type: "stdin", id, data }, [data.buffer]);
       });
     },
     closeStdin() {
-      if (!settled) eventWorker.postMessage({ type: "stdin-close" });
+      if (!settled) toEventThread({ type: "stdin-close" });
     },
     /** The ring's occupancy and counters right now (the guest keeps running). */
     ringSnapshot() {
@@ -181,7 +195,7 @@ export function startComponent(source, options = {}) {
       const id = nextSnapshot++;
       return new Promise((resolve) => {
         pendingSnapshots.set(id, resolve);
-        eventWorker.postMessage({ type: "snapshot", id });
+        toEventThread({ type: "snapshot", id });
       });
     },
     terminate() {

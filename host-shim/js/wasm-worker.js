@@ -13,3 +13,5 @@ self.onmessage = async ({ data }) => {
     self.postMessage({ type: "error", message: `pollscope shim failed: ${error?.message ?? error}` });
   }
 };
+// The page sends `init` only after this (see event-worker.js).
+self.postMessage({ type: "loaded" });
