@@ -260,7 +260,57 @@ async function stressRow() {
   consumerWorker.terminate();
 }
 
-const ROWS = { sleep: sleepRow, ring: ringRow, stress: stressRow };
+// ---- steer: pause and resume a running guest over the control stream (bench/tests/steer.rs) --
+
+async function steerRow() {
+  const { intervalMs, pauseMs } = config.steer;
+  const { startComponent } = await import("/pollscope/pollscope.js");
+  const guestBytes = new Uint8Array(await (await fetch("/guests/io_ticker.wasm")).arrayBuffer());
+  let stdout = "";
+  const waiters = [];
+  const ticks = () => (stdout.match(/^tick /gm) ?? []).length;
+  const untilTicks = (n) =>
+    new Promise((resolve) => {
+      waiters.push({ n, resolve });
+      check();
+    });
+  const check = () => {
+    for (const w of waiters.splice(0)) (ticks() >= w.n ? w.resolve() : waiters.push(w));
+  };
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const guest = startComponent(guestBytes, {
+    args: ["io_ticker", String(intervalMs)],
+    onStdout: (bytes) => {
+      stdout += new TextDecoder().decode(bytes);
+      check();
+    },
+  });
+  status("steer: running");
+  await untilTicks(3);
+  const beforePause = ticks();
+  guest.pause();
+  // Ticks already on their way (at most one interval) land; then nothing may come.
+  await sleep(intervalMs * 5);
+  const pausedAt = ticks();
+  status("steer: paused");
+  await sleep(pauseMs);
+  const afterPause = ticks();
+  guest.resume();
+  await untilTicks(afterPause + 3);
+  const afterResume = ticks();
+  await guest.writeStdin("quit\n");
+  const outcome = await guest.done;
+  await result("steer", "pause-resume", 0, {
+    beforePause,
+    pausedAt,
+    afterPause,
+    afterResume,
+    exitCode: outcome.exitCode,
+    stdout,
+  });
+}
+
+const ROWS = { sleep: sleepRow, ring: ringRow, stress: stressRow, steer: steerRow };
 
 try {
   if (!crossOriginIsolated) throw new Error("the page is not cross-origin isolated (COOP/COEP headers missing)");

@@ -47,6 +47,7 @@ function normalizeFiles(files) {
  *   when the component cannot be loaded
  * - writeStdin(bytes): Promise resolved once the bytes are in the ring (backpressure)
  * - closeStdin(): the guest's stdin reaches end-of-file after what was written
+ * - pause() / resume(): stop the guest at its next host call or wait, and let it go on
  * - ringSnapshot(): Promise of the ring's counters { capacity, used, highWater, packetsIn,
  *   bytesIn, packetsOut, bytesOut, stalls, backlog }, read without stopping the guest
  */
@@ -188,6 +189,14 @@ export function startComponent(source, options = {}) {
     },
     closeStdin() {
       if (!settled) toEventThread({ type: "stdin-close" });
+    },
+    /** Stops the guest at its next host call or wait; output written so far is flushed. */
+    pause() {
+      if (!settled) toEventThread({ type: "command", command: "pause" });
+    },
+    /** Lets a paused guest go on. */
+    resume() {
+      if (!settled) toEventThread({ type: "command", command: "resume" });
     },
     /** The ring's occupancy and counters right now (the guest keeps running). */
     ringSnapshot() {

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use js_sys::{Atomics, Reflect, SharedArrayBuffer, Uint8Array};
+use pollscope_protocol::Command;
 use pollscope_ring::{Config, Flush, Kind, Producer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -64,6 +65,7 @@ impl EventThread {
                 Ok(())
             }
             Some("snapshot") => self.snapshot(&data),
+            Some("command") => self.command(&data),
             // Messages from a page are not trusted: anything else is dropped.
             _ => Ok(()),
         };
@@ -135,6 +137,17 @@ impl EventThread {
             ("snapshot", snapshot.into()),
         ]);
         let _ = inner.scope.post_message(&reply);
+        Ok(())
+    }
+
+    /// `{type: "command", command: "pause" | "resume"}` → the control stream.
+    fn command(&self, data: &JsValue) -> Result<(), String> {
+        let name = Reflect::get(data, &"command".into())
+            .ok()
+            .and_then(|c| c.as_string())
+            .unwrap_or_default();
+        let command = Command::from_name(&name).map_err(|err| err.to_string())?;
+        self.push(streams::CONTROL, Kind::Control, &command.encode(), None);
         Ok(())
     }
 

@@ -1,6 +1,8 @@
-//! The wasm thread's end of the ring: turns packets into host events and sleeps on the wake word.
+//! The wasm thread's end of the ring: turns packets into host events and commands, and sleeps
+//! on the wake word.
 
 use js_sys::Atomics;
+use pollscope_protocol::Command;
 use pollscope_ring::{Consumer, Kind, Packet};
 use pollscope_wasi::Event;
 use wasm_bindgen::JsValue;
@@ -11,6 +13,10 @@ use crate::streams;
 /// What arrives for the wasm thread.
 pub struct Inbox {
     consumer: Consumer<JsSharedMemory>,
+    /// The wake word's value at the last drain: anything else means packets may be waiting.
+    seen_wake: u32,
+    /// Set by `pause`, cleared by `resume`.
+    paused: bool,
     /// Set once the producer wrote something no producer writes; stdin then ends.
     corrupt: Option<String>,
 }
@@ -23,18 +29,33 @@ impl Inbox {
             Consumer::new(memory).map_err(|err| format!("attaching to the ring: {err}"))?;
         Ok(Inbox {
             consumer,
+            seen_wake: u32::MAX,
+            paused: false,
             corrupt: None,
         })
     }
 
-    /// Delivers everything already in the ring; returns whether anything was delivered.
+    /// Whether a command said to hold the guest.
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Whether something was published since the last drain (one atomic load).
+    pub fn has_news(&self) -> bool {
+        self.consumer.prepare_wait().value != self.seen_wake
+    }
+
+    /// Delivers everything already in the ring (commands take effect here); returns whether
+    /// any event was delivered.
     pub fn drain(&mut self, deliver: &mut dyn FnMut(Event)) -> bool {
         if self.corrupt.is_some() {
             return false;
         }
+        self.seen_wake = self.consumer.prepare_wait().value;
         let mut delivered = false;
+        let paused = &mut self.paused;
         let result = self.consumer.drain(|packet| {
-            delivered |= to_events(packet, deliver);
+            delivered |= handle(packet, paused, deliver);
         });
         if let Err(err) = result {
             // A broken ring must not hang a guest reading stdin: end stdin, say why once.
@@ -64,8 +85,8 @@ impl Inbox {
     }
 }
 
-/// Maps one ring message to host events; returns whether it produced any.
-fn to_events(packet: Packet<'_>, deliver: &mut dyn FnMut(Event)) -> bool {
+/// Acts on one ring message; returns whether it produced a host event.
+fn handle(packet: Packet<'_>, paused: &mut bool, deliver: &mut dyn FnMut(Event)) -> bool {
     match (packet.stream, packet.kind) {
         (streams::STDIN, Kind::Data) => {
             deliver(Event::Stdin(packet.payload.to_vec()));
@@ -78,7 +99,16 @@ fn to_events(packet: Packet<'_>, deliver: &mut dyn FnMut(Event)) -> bool {
             deliver(Event::StdinClosed);
             true
         }
-        // Control commands arrive with the telemetry work; unknown streams are ignored.
+        (streams::CONTROL, Kind::Control) => {
+            // The event thread only forwards commands it decoded, but the ring is shared
+            // memory: anything undecodable is dropped.
+            match Command::decode(packet.payload) {
+                Ok(Command::Pause) => *paused = true,
+                Ok(Command::Resume) => *paused = false,
+                Err(_) => {}
+            }
+            false
+        }
         _ => false,
     }
 }

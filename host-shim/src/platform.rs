@@ -35,6 +35,15 @@ impl BrowserPlatform {
     fn now_ms(&self) -> f64 {
         self.performance.now()
     }
+
+    /// A paused guest stays here, asleep in `Atomics.wait`, until a `resume` command; stdin
+    /// that arrives meanwhile is delivered but the guest does not run.
+    fn hold_while_paused(&mut self, deliver: &mut dyn FnMut(Event)) {
+        while self.inbox.paused() {
+            self.outbox.flush();
+            self.inbox.wait(None, deliver);
+        }
+    }
 }
 
 impl Platform for BrowserPlatform {
@@ -78,5 +87,13 @@ impl Platform for BrowserPlatform {
             return;
         }
         self.inbox.wait(timeout_ms, deliver);
+        self.hold_while_paused(deliver);
+    }
+
+    fn checkpoint(&mut self, deliver: &mut dyn FnMut(Event)) {
+        if self.inbox.has_news() {
+            self.inbox.drain(deliver);
+        }
+        self.hold_while_paused(deliver);
     }
 }

@@ -99,6 +99,8 @@ impl Host {
                 args.len()
             )));
         }
+        let stdin = &self.stdin;
+        self.platform.checkpoint(&mut |event| deliver(stdin, event));
         (func.call_fn())(self, memory, args).map_err(|trap| trap.in_import(&func.qualified_name()))
     }
 

@@ -63,4 +63,11 @@ pub trait Platform {
     /// arrives, whichever is first, then delivers the events that arrived. Returns early at any
     /// time; the caller re-checks what it waits for.
     fn wait(&mut self, deadline: Option<u64>, reason: WaitReason, deliver: &mut dyn FnMut(Event));
+
+    /// Called at the start of every host call, before the import runs: where a platform that
+    /// can be steered (paused from a debugger) stops the guest. Events that arrive meanwhile go
+    /// to `deliver`. The default does nothing.
+    fn checkpoint(&mut self, deliver: &mut dyn FnMut(Event)) {
+        let _ = deliver;
+    }
 }
