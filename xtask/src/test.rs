@@ -1,15 +1,20 @@
 //! `cargo xtask test`: everything CI runs, in the order a failure is cheapest to find.
 
-use anyhow::Result;
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+
+use anyhow::{bail, Context, Result};
 
 use crate::{build, cargo, run, setup};
 
-/// Installs prerequisites, builds the browser assets, checks formatting and lints, then runs
-/// every test: native unit tests and the browser end-to-end suite (which builds the guests).
+/// Installs prerequisites, builds the browser assets and the guests, checks formatting and
+/// lints, then runs every test (native unit tests, the ring and steering tests in Chromium, the
+/// end-to-end suite) and ends with one `N passed, N failed` line over all of them.
 pub fn all(extra: &[String]) -> Result<()> {
     setup::all()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     build::web_assets()?;
+    build::guests()?;
     run(cargo().args([
         "clippy",
         "--locked",
@@ -19,7 +24,73 @@ pub fn all(extra: &[String]) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    run(cargo()
-        .args(["test", "--locked", "--workspace"])
-        .args(extra))
+    // The shim's browser half only compiles for wasm32.
+    run(cargo().args([
+        "clippy",
+        "--locked",
+        "--release",
+        "--package",
+        "pollscope-shim",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    tests(extra)
+}
+
+/// `cargo test --workspace`, echoed as it runs, with the per-binary summaries added up.
+fn tests(extra: &[String]) -> Result<()> {
+    let mut child = cargo()
+        .args(["test", "--locked", "--workspace", "--no-fail-fast"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting cargo test")?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    let stdout = child.stdout.take().expect("piped");
+    let mut out = std::io::stdout().lock();
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        writeln!(out, "{line}")?;
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            passed += count(rest, " passed");
+            failed += count(rest, " failed");
+        }
+    }
+    let status = child.wait()?;
+    writeln!(out, "{passed} passed, {failed} failed")?;
+    if !status.success() || failed > 0 {
+        bail!("cargo test failed ({status})");
+    }
+    Ok(())
+}
+
+/// The number before `label` in a `test result:` line (`ok. 3 passed; 0 failed; …`).
+fn count(summary: &str, label: &str) -> u64 {
+    summary
+        .split(';')
+        .find_map(|part| {
+            part.trim()
+                .trim_start_matches("ok. ")
+                .trim_start_matches("FAILED. ")
+                .strip_suffix(label.trim())
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn reads_cargo_test_summaries() {
+        let ok =
+            "ok. 28 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 22.15s";
+        assert_eq!((count(ok, " passed"), count(ok, " failed")), (28, 0));
+        let bad = "FAILED. 25 passed; 3 failed; 0 ignored; 0 measured; 0 filtered out";
+        assert_eq!((count(bad, " passed"), count(bad, " failed")), (25, 3));
+    }
 }
