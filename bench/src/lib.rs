@@ -13,7 +13,6 @@
 //!   wasm, `host-shim/src/ring_probe.rs`) vs. a plain-JS ring of the same shape and
 //!   `TypedArray.set`, notify→wake latency, and a breakdown of where the Rust ring's time goes.
 
-pub mod procfs;
 pub mod report;
 pub mod session;
 pub mod stats;

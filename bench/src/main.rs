@@ -10,7 +10,8 @@ use anyhow::{bail, Result};
 use clap::Parser;
 use serde_json::json;
 
-use pollscope_bench::{machine, procfs, report, session};
+use pollscope::procfs;
+use pollscope_bench::{machine, report, session};
 
 const ROWS: &[&str] = &["sleep", "ring"];
 

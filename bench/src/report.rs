@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 
-use crate::procfs;
 use crate::session::{Measurement, Outcome};
 use crate::stats::{grouped_percentile, median, min};
+use pollscope::procfs;
 
 /// `performance.now()` resolution in a cross-origin isolated page (Chromium), in ms.
 const CLOCK_STEP_MS: f64 = 0.005;

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tiny_http::{Header, Method, Request, Response, Server};
 
-use crate::procfs::{self, ThreadCpu};
+use pollscope::procfs::{self, ThreadCpu};
 
 /// The harness's pages, embedded so the binary runs from anywhere.
 const PAGES: &[(&str, &[u8])] = &[

@@ -2,3 +2,4 @@
 //! and browser-test harnesses start Chromium the same way).
 
 pub mod browser;
+pub mod procfs;

@@ -4,7 +4,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::harness::{guest, Invocation};
-use crate::procfs;
+use pollscope::procfs;
 
 /// Every sleep lasts at least as long as asked, measured by the guest's own monotonic clock.
 /// The only upper bound is a sanity one: a host that forgot a deadline would hang far longer.
@@ -99,16 +99,11 @@ fn clocks_idle_worker_uses_no_cpu_while_the_guest_sleeps() {
         panic!("the guest printed {line:?} before the 1 s window closed: the window was not inside its sleep");
     }
 
-    let ticks: u64 = after
-        .iter()
+    let after: Vec<_> = after
+        .into_iter()
         .filter(|thread| thread.comm.starts_with(procfs::WORKER_THREAD))
-        .map(|thread| {
-            let earlier = before
-                .iter()
-                .find(|old| (old.pid, old.tid) == (thread.pid, thread.tid));
-            thread.cpu_ticks - earlier.map_or(0, |old| old.cpu_ticks.min(thread.cpu_ticks))
-        })
-        .sum();
+        .collect();
+    let (ticks, _) = procfs::cpu_between(&before, &after);
     let cpu = Duration::from_secs_f64(ticks as f64 / procfs::ticks_per_second() as f64);
     assert!(
         cpu < window / 10,

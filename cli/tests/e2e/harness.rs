@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::procfs;
+use pollscope::procfs;
 
 /// Longest a whole `pollscope` run may take (Chromium start included) before the test kills it.
 /// A hang, not slowness, is what this catches.

@@ -13,7 +13,6 @@
 
 mod data;
 mod harness;
-mod procfs;
 
 mod bench;
 mod cli;

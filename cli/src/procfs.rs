@@ -1,5 +1,6 @@
-//! Just enough of Linux `/proc` to find the threads of the Chromium this harness started and
-//! how much CPU they used, and the machine's load.
+//! Just enough of Linux `/proc` to find the processes a `pollscope run` (or the bench harness)
+//! started, the CPU time of their threads, and the machine's load. Shared by the end-to-end
+//! tests (the worker must not spin while the guest sleeps) and `cargo xtask bench`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -33,6 +34,22 @@ fn parents() -> BTreeMap<u32, u32> {
         .collect()
 }
 
+/// Every process descended from `root` (children, their children, …), not `root` itself.
+pub fn descendants(root: u32) -> BTreeSet<u32> {
+    let mut found = family(root);
+    found.remove(&root);
+    found
+}
+
+/// Whether `pid` is still a live process (a zombie waiting to be reaped counts as gone).
+pub fn is_alive(pid: u32) -> bool {
+    stat_fields(&Path::new("/proc").join(pid.to_string()).join("stat")).is_some_and(|fields| {
+        fields
+            .first()
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
+}
+
 /// `root` and every process descended from it.
 pub fn family(root: u32) -> BTreeSet<u32> {
     let parents = parents();
@@ -49,10 +66,14 @@ pub fn family(root: u32) -> BTreeSet<u32> {
 }
 
 /// CPU used so far by one thread.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThreadCpu {
+    /// Process id.
     pub pid: u32,
+    /// Thread id.
     pub tid: u32,
+    /// The thread's name (`/proc/PID/task/TID/comm`).
+    pub comm: String,
     /// utime + stime from `/proc/PID/task/TID/stat`, in clock ticks.
     pub ticks: u64,
     /// Time on CPU from `/proc/PID/task/TID/schedstat` in ns, when the kernel has it (the same
@@ -60,11 +81,10 @@ pub struct ThreadCpu {
     pub run_ns: Option<u64>,
 }
 
-/// Every Web Worker thread (`comm` starting with [`WORKER_THREAD`]) of `root` and its
-/// descendants.
-pub fn worker_threads(root: u32) -> Vec<ThreadCpu> {
+/// Every thread of the processes `pids`, with its CPU time so far.
+pub fn threads(pids: &BTreeSet<u32>) -> Vec<ThreadCpu> {
     let mut out = Vec::new();
-    for pid in family(root) {
+    for &pid in pids {
         let Ok(tasks) = fs::read_dir(Path::new("/proc").join(pid.to_string()).join("task")) else {
             continue;
         };
@@ -75,9 +95,6 @@ pub fn worker_threads(root: u32) -> Vec<ThreadCpu> {
             let Ok(comm) = fs::read_to_string(task.path().join("comm")) else {
                 continue;
             };
-            if !comm.starts_with(WORKER_THREAD) {
-                continue;
-            }
             let Some(fields) = stat_fields(&task.path().join("stat")) else {
                 continue;
             };
@@ -89,12 +106,22 @@ pub fn worker_threads(root: u32) -> Vec<ThreadCpu> {
             out.push(ThreadCpu {
                 pid,
                 tid,
+                comm: comm.trim_end().to_string(),
                 ticks: tick(11).unwrap_or(0) + tick(12).unwrap_or(0),
                 run_ns,
             });
         }
     }
     out
+}
+
+/// Every Web Worker thread (`comm` starting with [`WORKER_THREAD`]) of `root` and its
+/// descendants.
+pub fn worker_threads(root: u32) -> Vec<ThreadCpu> {
+    threads(&family(root))
+        .into_iter()
+        .filter(|thread| thread.comm.starts_with(WORKER_THREAD))
+        .collect()
 }
 
 /// CPU the threads in `after` used since `before`: (ticks, ns on CPU if every thread has it).
@@ -143,6 +170,7 @@ mod tests {
         ThreadCpu {
             pid: 1,
             tid,
+            comm: WORKER_THREAD.into(),
             ticks,
             run_ns,
         }
