@@ -236,6 +236,8 @@ pub(crate) struct Counters<const N: usize> {
     seq_word: usize,
     slots: usize,
     seq: u32,
+    /// What this writer last stored in each slot, once it has filled that slot itself.
+    written: [Option<[u32; N]>; 2],
 }
 
 /// Splits a `u64` into the two words of a slot (low first).
@@ -255,18 +257,30 @@ impl<const N: usize> Counters<N> {
             seq_word,
             slots,
             seq: mem.load(seq_word),
+            written: [None, None],
         }
     }
 
     /// Publishes `values` as one update.
+    ///
+    /// Words the slot already holds are not stored again (each store is a call into JS in the
+    /// browser; usually only the low halves of the packet and byte counts change). The slot's
+    /// contents are known because this is its only writer; until it has filled a slot once, it
+    /// stores every word. Skipping a store changes nothing for a reader: once the sequence word
+    /// is stored, the slot holds exactly `values` either way.
     pub fn write(&mut self, mem: &impl SharedMemory, values: [u32; N]) {
         let seq = self.seq.wrapping_add(1);
-        let base = self.slots + (seq & 1) as usize * N;
+        let slot = (seq & 1) as usize;
+        let base = self.slots + slot * N;
+        let old = self.written[slot];
         for (i, v) in values.into_iter().enumerate() {
-            mem.store(base + i, v);
+            if old.is_none_or(|old| old[i] != v) {
+                mem.store(base + i, v);
+            }
         }
         mem.store(self.seq_word, seq);
         self.seq = seq;
+        self.written[slot] = Some(values);
     }
 
     /// Reads the last complete update (see the module docs).
@@ -443,6 +457,36 @@ mod tests {
             g.read(&mem, pos, &mut back);
             assert_eq!(back.as_slice(), src.as_slice(), "at {pos}");
         }
+    }
+
+    #[test]
+    fn counters_store_only_words_that_changed_in_their_slot() {
+        use crate::testing::{count, Counting};
+        let mem = Counting::ring(16, 8);
+        let mut c = Counters::<CONSUMER_SLOT_WORDS>::attach(&mem, CONSUMER_SEQ, CONSUMER_SLOTS);
+        mem.take();
+        // Each slot is filled whole the first time.
+        c.write(&mem, [1, 0, 10, 0]);
+        c.write(&mem, [2, 0, 20, 0]);
+        assert_eq!(count(&mem.take()).2, 2 * (CONSUMER_SLOT_WORDS + 1));
+        // Then only what differs from the slot's last update, and the sequence word.
+        c.write(&mem, [3, 0, 30, 0]);
+        assert_eq!(count(&mem.take()).2, 3);
+        c.write(&mem, [4, 0, 20, 0]);
+        assert_eq!(count(&mem.take()).2, 2);
+        c.write(&mem, [4, 0, 20, 0]);
+        assert_eq!(count(&mem.take()).2, 3);
+        c.write(&mem, [u32::MAX, 7, 20, 0]);
+        assert_eq!(count(&mem.take()).2, 3);
+        let read = Counters::<CONSUMER_SLOT_WORDS>::read(&mem, CONSUMER_SEQ, CONSUMER_SLOTS);
+        assert_eq!(read, [u32::MAX, 7, 20, 0]);
+        // A new writer carries on without trusting what it did not write.
+        let mut again = Counters::<CONSUMER_SLOT_WORDS>::attach(&mem, CONSUMER_SEQ, CONSUMER_SLOTS);
+        mem.take();
+        again.write(&mem, [u32::MAX, 7, 20, 0]);
+        assert_eq!(count(&mem.take()).2, CONSUMER_SLOT_WORDS + 1);
+        let read = Counters::<CONSUMER_SLOT_WORDS>::read(&mem, CONSUMER_SEQ, CONSUMER_SLOTS);
+        assert_eq!(read, [u32::MAX, 7, 20, 0]);
     }
 
     #[test]

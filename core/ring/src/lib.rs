@@ -65,6 +65,8 @@ mod memory;
 mod packet;
 mod producer;
 mod snapshot;
+#[cfg(test)]
+mod testing;
 
 pub use consumer::{Consumer, DEFAULT_REASSEMBLY_LIMIT};
 pub use error::{Error, Full};
