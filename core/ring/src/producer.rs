@@ -35,6 +35,12 @@ struct Queued {
 /// Per stream, bytes reach the consumer in the order they were given, whichever of the two ways
 /// they went: [`send`] refuses to overtake queued data.
 ///
+/// Every call into shared memory crosses from wasm into JavaScript in the browser and costs
+/// about as much as copying a few hundred bytes, so small packets (headers, and payloads under
+/// 4 KiB) are assembled in a staging buffer in the producer's own memory and copied into the
+/// ring one contiguous run at a time (at most 64 KiB, two copies where the run wraps), always before the `HEAD` store that publishes them. Larger payloads are copied
+/// straight from the caller's slice.
+///
 /// [`send`]: Producer::send
 /// [`push`]: Producer::push
 /// [`flush`]: Producer::flush
@@ -56,7 +62,21 @@ pub struct Producer<M: SharedMemory> {
     shared_counters: Counters<{ layout::PRODUCER_SLOT_WORDS }>,
     backlog: VecDeque<Queued>,
     backlog_bytes: usize,
+    /// Packets written but not yet copied into the ring: ring positions
+    /// `stage_at..stage_at + stage.len()`, which always end at `head` between calls.
+    stage: Vec<u8>,
+    stage_at: u32,
+    /// Most bytes staged before they are copied out (`STAGE` but for tests).
+    stage_max: usize,
+    /// Payloads of at least this many bytes are not staged (`DIRECT` but for tests).
+    direct: usize,
 }
+
+/// Payloads of at least this many bytes are copied straight into the ring: staging them would
+/// cost a copy in wasm as large as the call it saves.
+pub(crate) const DIRECT: usize = 4096;
+/// Most bytes the producer stages before copying them into the ring.
+pub(crate) const STAGE: usize = 64 * 1024;
 
 impl<M: SharedMemory> Producer<M> {
     /// Attaches to the ring in `mem` (initialized with [`init`](crate::init)), carrying on from
@@ -77,8 +97,21 @@ impl<M: SharedMemory> Producer<M> {
             shared_counters: Counters::attach(&mem, layout::PRODUCER_SEQ, layout::PRODUCER_SLOTS),
             backlog: VecDeque::new(),
             backlog_bytes: 0,
+            stage: Vec::new(),
+            stage_at: head,
+            stage_max: STAGE,
+            direct: DIRECT,
             mem,
         })
+    }
+
+    /// Sets the staging limits (tests only: small ones exercise every path in a small ring).
+    #[cfg(test)]
+    pub(crate) fn with_staging(mut self, stage_max: usize, direct: usize) -> Producer<M> {
+        assert!(direct + 2 * PACKET_HEADER as usize <= stage_max);
+        self.stage_max = stage_max;
+        self.direct = direct;
+        self
     }
 
     /// Writes as much of `payload` as fits now as one message on `stream` (split into frames of
@@ -229,13 +262,43 @@ impl<M: SharedMemory> Producer<M> {
             kind,
             more,
         };
-        self.geo.write(&self.mem, self.head, &header.encode());
-        self.geo
-            .write(&self.mem, self.head.wrapping_add(PACKET_HEADER), payload);
-        self.head = self.head.wrapping_add(layout::packet_size(len));
+        let size = layout::packet_size(len) as usize;
+        if payload.len() >= self.direct {
+            // The header goes out with whatever is staged before it; the payload in one call.
+            self.stage(&header.encode());
+            self.write_stage();
+            self.geo
+                .write(&self.mem, self.head.wrapping_add(PACKET_HEADER), payload);
+        } else {
+            if self.stage.len() + size > self.stage_max {
+                self.write_stage();
+            }
+            self.stage(&header.encode());
+            self.stage.extend_from_slice(payload);
+            // Padding: never read, but staged so that the run stays contiguous.
+            let padded = self.stage.len() + size - PACKET_HEADER as usize - payload.len();
+            self.stage.resize(padded, 0);
+        }
+        self.head = self.head.wrapping_add(size as u32);
         self.counters.packets += 1;
         self.counters.bytes += u64::from(len);
         self.counters_dirty = true;
+    }
+
+    /// Appends `bytes` to the staged run, which starts at `head` if it was empty.
+    fn stage(&mut self, bytes: &[u8]) {
+        if self.stage.is_empty() {
+            self.stage_at = self.head;
+        }
+        self.stage.extend_from_slice(bytes);
+    }
+
+    /// Copies the staged run into the ring (two copies where it wraps).
+    fn write_stage(&mut self) {
+        if !self.stage.is_empty() {
+            self.geo.write(&self.mem, self.stage_at, &self.stage);
+            self.stage.clear();
+        }
     }
 
     /// Makes everything written visible and wakes the consumer.
@@ -244,6 +307,8 @@ impl<M: SharedMemory> Producer<M> {
             self.write_counters();
             return;
         }
+        // The bytes must be in the ring before the HEAD store reveals them.
+        self.write_stage();
         self.refresh_tail();
         let used = self.head.wrapping_sub(self.tail);
         self.counters.high_water = self.counters.high_water.max(used);
@@ -425,6 +490,58 @@ mod tests {
         }
         mem.store(layout::TAIL, 16);
         assert_eq!(p.send(0, Kind::Data, &[2; 16]), Ok(8));
+    }
+
+    #[test]
+    fn staged_runs_are_written_when_full_and_before_head() {
+        use crate::testing::{count, Call, Counting};
+        let mem = Counting::ring(256, 16);
+        let mut p = Producer::new(&mem).unwrap().with_staging(64, 16);
+        for i in 0..10u8 {
+            p.push(0, Kind::Data, &[i; 8]);
+        }
+        // Four 16-byte packets fill the stage; the fifth and ninth send it out.
+        assert_eq!(
+            mem.take()
+                .into_iter()
+                .filter(|c| matches!(c, Call::Write(..)))
+                .collect::<Vec<_>>(),
+            vec![
+                Call::Write(layout::DATA_OFFSET, 64),
+                Call::Write(layout::DATA_OFFSET + 64, 64)
+            ]
+        );
+        assert_eq!(mem.inner.load(layout::HEAD), 0);
+        assert_eq!(p.flush(), Flush::Done);
+        let calls = mem.take();
+        let write = calls.iter().position(|c| matches!(c, Call::Write(..)));
+        let head = calls.iter().position(|c| *c == Call::Store(layout::HEAD));
+        assert_eq!(
+            calls[write.unwrap()],
+            Call::Write(layout::DATA_OFFSET + 128, 32)
+        );
+        assert!(write < head, "{calls:?}");
+        assert_eq!(count(&calls).1, 1);
+        // A payload of `direct` bytes or more goes straight in, after its staged header.
+        mem.take();
+        let mut c = Consumer::new(&mem.inner).unwrap();
+        c.drain(|_| ()).unwrap();
+        p.push(1, Kind::Data, &[7; 3]);
+        p.push(1, Kind::Data, &[8; 16]);
+        assert_eq!(p.flush(), Flush::Done);
+        let writes: Vec<Call> = mem
+            .take()
+            .into_iter()
+            .filter(|c| matches!(c, Call::Write(..)))
+            .collect();
+        let at = layout::DATA_OFFSET + 160;
+        assert_eq!(
+            writes,
+            vec![Call::Write(at, 16 + 8), Call::Write(at + 24, 16)]
+        );
+        let mut got = Vec::new();
+        c.drain(|pk| got.push(pk.payload.to_vec())).unwrap();
+        assert_eq!(got, vec![vec![7; 3], vec![8; 16]]);
     }
 
     #[test]
