@@ -131,7 +131,12 @@ fn listener(port: u16) -> Result<std::net::TcpListener> {
 
 fn handle(site: &Site, mut request: Request) {
     let url = request.url().split('?').next().unwrap_or("/").to_string();
-    let response = match (request.method(), url.as_str()) {
+    // HEAD is answered like GET (tiny_http leaves the body out).
+    let method = match request.method() {
+        Method::Head => Method::Get,
+        other => other.clone(),
+    };
+    let response = match (&method, url.as_str()) {
         (Method::Get, "/") => ok(assets::INDEX_HTML.to_vec(), "index.html"),
         (Method::Get, "/page.js") => ok(assets::PAGE_JS.to_vec(), "page.js"),
         (Method::Get, "/app.wasm") => ok(site.component.clone(), "app.wasm"),
