@@ -9,6 +9,12 @@ use crate::{Error, Kind, Packet, SharedMemory, Snapshot, WaitOn};
 /// Default for [`Consumer::with_reassembly_limit`]: 16 MiB.
 pub const DEFAULT_REASSEMBLY_LIMIT: usize = 16 << 20;
 
+/// Most published bytes copied into an empty window at once.
+const WINDOW: usize = 64 * 1024;
+/// Frames of split messages with at least this many bytes of payload are read straight into
+/// their message's buffer when they are not in the window already.
+const DIRECT: usize = 4096;
+
 /// A message whose frames are still coming.
 #[derive(Debug)]
 struct Partial {
@@ -23,9 +29,19 @@ struct Partial {
 /// Each [`drain`](Consumer::drain) takes every packet published so far, hands complete messages
 /// to a callback, stores `TAIL` once, and notifies a producer that asked for space.
 ///
-/// Payloads are copied once, out of the shared buffer into a buffer the consumer keeps and
-/// reuses (one for single-frame messages, one per stream with an unfinished message), so
-/// draining allocates nothing once those buffers have grown.
+/// Every call into shared memory crosses from wasm into JavaScript in the browser and costs
+/// about as much as copying a few hundred bytes, so the consumer does not read packet by packet:
+/// it copies a run of published bytes (up to 64 KiB from the first unread packet, two copies
+/// where the run wraps) into a window in its own memory and parses packets from there. A packet
+/// that runs past the window's end is completed by copying just its missing bytes onto the
+/// window's end, so no byte is copied out of the ring twice. Single-frame messages are handed to
+/// the callback straight from the window; frames of split messages are appended to a buffer
+/// per stream, and large ones (4 KiB or more) after a large one are read into it directly, the
+/// window then fetching only the next header.
+///
+/// So payloads are copied once out of the shared buffer (split messages: at most once more inside
+/// wasm), into buffers the consumer keeps and reuses, and draining allocates nothing once those
+/// buffers have grown.
 #[derive(Debug)]
 pub struct Consumer<M: SharedMemory> {
     mem: M,
@@ -33,8 +49,19 @@ pub struct Consumer<M: SharedMemory> {
     tail: u32,
     counters: ConsumerCounters,
     shared_counters: Counters<{ layout::CONSUMER_SLOT_WORDS }>,
-    /// Receives single-frame messages.
-    scratch: Vec<u8>,
+    /// Published bytes copied out of the ring: positions `window_at..window_at + window_len`
+    /// in `window[..window_len]` (the vector only grows, so it is zeroed once). Emptied at the
+    /// end of every drain, before `TAIL` lets the producer reuse the space.
+    window: Vec<u8>,
+    window_at: u32,
+    window_len: usize,
+    /// Most bytes fetched into an empty window (`WINDOW` but for tests).
+    window_max: usize,
+    /// Frames of split messages this long skip the window (`DIRECT` but for tests).
+    direct: usize,
+    /// The last frame skipped the window: fetch only the next header, as it is likely the next
+    /// large frame's.
+    header_only: bool,
     partial: HashMap<u16, Partial>,
     /// Payload bytes held in `partial`.
     pending: usize,
@@ -57,13 +84,27 @@ impl<M: SharedMemory> Consumer<M> {
             tail: mem.load(layout::TAIL),
             counters: ConsumerCounters::read(&mem),
             shared_counters: Counters::attach(&mem, layout::CONSUMER_SEQ, layout::CONSUMER_SLOTS),
-            scratch: Vec::new(),
+            window: Vec::new(),
+            window_at: 0,
+            window_len: 0,
+            window_max: WINDOW,
+            direct: DIRECT,
+            header_only: false,
             partial: HashMap::new(),
             pending: 0,
             limit: DEFAULT_REASSEMBLY_LIMIT,
             spare: Vec::new(),
             mem,
         })
+    }
+
+    /// Sets the window's limits (tests only: small ones exercise every path in a small ring).
+    #[cfg(test)]
+    pub(crate) fn with_window(mut self, window_max: usize, direct: usize) -> Consumer<M> {
+        assert!(window_max >= PACKET_HEADER as usize);
+        self.window_max = window_max;
+        self.direct = direct;
+        self
     }
 
     /// Caps the payload bytes held in unfinished split messages, across all streams (default
@@ -119,6 +160,8 @@ impl<M: SharedMemory> Consumer<M> {
                 Err(e) => break Err(e),
             }
         };
+        // Past the TAIL store below, the producer may overwrite what the window was copied from.
+        self.window_len = 0;
         if pos != self.tail {
             self.mem.store(layout::TAIL, pos);
             self.tail = pos;
@@ -150,6 +193,41 @@ impl<M: SharedMemory> Consumer<M> {
         &self.mem
     }
 
+    /// The packet header at `pos`, from the window; when the window does not hold it, the window
+    /// is refilled from `pos` with up to `window_max` of the `available` bytes published from
+    /// there (only the header after a frame that skipped the window).
+    fn header(&mut self, pos: u32, available: u32) -> [u8; PACKET_HEADER as usize] {
+        const H: usize = PACKET_HEADER as usize;
+        let mut off = pos.wrapping_sub(self.window_at) as usize;
+        if off > self.window_len || self.window_len - off < H {
+            let want = if self.header_only {
+                H
+            } else {
+                (available as usize).min(self.window_max)
+            };
+            self.window_at = pos;
+            self.window_len = 0;
+            self.extend(want);
+            off = 0;
+        }
+        let mut raw = [0; H];
+        raw.copy_from_slice(&self.window[off..off + H]);
+        raw
+    }
+
+    /// Copies the next `n` bytes of the ring onto the end of the window (two copies if they
+    /// wrap). They must be published.
+    fn extend(&mut self, n: usize) {
+        let end = self.window_len + n;
+        if self.window.len() < end {
+            self.window.resize(end, 0);
+        }
+        let from = self.window_at.wrapping_add(self.window_len as u32);
+        self.geo
+            .read(&self.mem, from, &mut self.window[self.window_len..end]);
+        self.window_len = end;
+    }
+
     /// Consumes the packet at `pos`, with `available` bytes published from there. Returns its
     /// size in the ring, its payload length, and whether a message was delivered.
     fn take<F: FnMut(Packet<'_>)>(
@@ -162,8 +240,7 @@ impl<M: SharedMemory> Consumer<M> {
             position: pos,
             reason,
         };
-        let mut raw = [0u8; PACKET_HEADER as usize];
-        self.geo.read(&self.mem, pos, &mut raw);
+        let raw = self.header(pos, available);
         let h = Header::decode(raw).map_err(corrupt)?;
         if h.len > self.geo.mtu {
             return Err(corrupt("packet longer than the MTU"));
@@ -174,15 +251,18 @@ impl<M: SharedMemory> Consumer<M> {
         }
         let at = pos.wrapping_add(PACKET_HEADER);
         let len = h.len as usize;
+        // The header is in the window, so the payload starts in it or right at its end.
+        let off = at.wrapping_sub(self.window_at) as usize;
+        debug_assert!(off <= self.window_len);
         if !h.more && (self.partial.is_empty() || !self.partial.contains_key(&h.stream)) {
-            if self.scratch.len() < len {
-                self.scratch.resize(len, 0);
+            if off + len > self.window_len {
+                self.extend(off + len - self.window_len);
             }
-            self.geo.read(&self.mem, at, &mut self.scratch[..len]);
+            self.header_only = false;
             f(Packet {
                 stream: h.stream,
                 kind: h.kind,
-                payload: &self.scratch[..len],
+                payload: &self.window[off..off + len],
             });
             return Ok((size, h.len, true));
         }
@@ -191,6 +271,12 @@ impl<M: SharedMemory> Consumer<M> {
                 stream: h.stream,
                 limit: self.limit,
             });
+        }
+        let mut have = (self.window_len - off).min(len);
+        let direct = have < len && len >= self.direct;
+        if !direct && have < len {
+            self.extend(off + len - self.window_len);
+            have = len;
         }
         let spare = &mut self.spare;
         let partial = self.partial.entry(h.stream).or_insert_with(|| Partial {
@@ -206,8 +292,15 @@ impl<M: SharedMemory> Consumer<M> {
             let grown = end.max(partial.buf.len() * 2).min(self.limit.max(end));
             partial.buf.resize(grown, 0);
         }
-        self.geo
-            .read(&self.mem, at, &mut partial.buf[partial.filled..end]);
+        // What the window holds of the payload is copied from it; the rest of a large one
+        // straight from the ring.
+        let dst = &mut partial.buf[partial.filled..end];
+        dst[..have].copy_from_slice(&self.window[off..off + have]);
+        if have < len {
+            self.geo
+                .read(&self.mem, at.wrapping_add(have as u32), &mut dst[have..]);
+        }
+        self.header_only = direct;
         partial.filled = end;
         self.pending += len;
         if h.more {
@@ -230,6 +323,8 @@ impl<M: SharedMemory> Consumer<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::producer::STAGE;
+    use crate::testing::{count, Call, Counting};
     use crate::{init, total_bytes, AtomicMemory, Config, Flush, Producer};
     use std::sync::Arc;
     use std::time::Duration;
@@ -557,6 +652,202 @@ mod tests {
         );
         assert_eq!(c.pending(), 32);
         assert_eq!(mem.load(layout::TAIL), 16 + 2 * 24);
+    }
+
+    /// Payload bytes copied out of / into the ring by `calls`.
+    fn copied(calls: &[Call]) -> (usize, usize) {
+        let mut read = 0;
+        let mut written = 0;
+        for c in calls {
+            match *c {
+                Call::Read(_, n) => read += n,
+                Call::Write(_, n) => written += n,
+                _ => {}
+            }
+        }
+        (read, written)
+    }
+
+    /// No two byte copies in `calls` touch the same byte.
+    fn assert_disjoint(calls: &[Call]) {
+        let mut ranges: Vec<(usize, usize)> = calls
+            .iter()
+            .filter_map(|c| match *c {
+                Call::Read(at, n) | Call::Write(at, n) => Some((at, at + n)),
+                _ => None,
+            })
+            .collect();
+        ranges.sort();
+        for pair in ranges.windows(2) {
+            assert!(pair[0].1 <= pair[1].0, "overlapping copies {calls:?}");
+        }
+    }
+
+    #[test]
+    fn batched_copies_wrap_and_split_at_every_offset() {
+        let capacity = 128;
+        let mtu = 40;
+        // Windows that end inside headers, payloads and padding; direct reads of split frames
+        // or none; staging runs cut short or not.
+        let windows = [
+            (8, 8),
+            (16, 16),
+            (24, 8),
+            (40, 4096),
+            (64, 24),
+            (WINDOW, DIRECT),
+        ];
+        let stages = [(24, 8), (48, 16), (STAGE, DIRECT)];
+        for len in [0, 1, 7, 8, 9, 39, 40, 41, 100, 300] {
+            for (window_max, direct) in windows {
+                for (stage_max, stage_direct) in stages {
+                    for start in (0..capacity).step_by(8) {
+                        let mem = Counting::ring(capacity, mtu);
+                        let mut p = Producer::new(&mem)
+                            .unwrap()
+                            .with_staging(stage_max, stage_direct);
+                        let mut c = Consumer::new(&mem).unwrap().with_window(window_max, direct);
+                        for _ in 0..start / 8 {
+                            p.push(9, Kind::End, &[]);
+                        }
+                        assert_eq!(p.flush(), Flush::Done);
+                        let mut got = Vec::new();
+                        c.drain(|p| got.push(p.stream)).unwrap();
+                        assert_eq!(got.len(), start as usize / 8);
+                        mem.take();
+                        let msgs: Vec<Msg> = vec![
+                            (1, Kind::Data, bytes(1, len)),
+                            (2, Kind::Control, bytes(2, len / 2)),
+                            (3, Kind::Data, bytes(3, 5)),
+                            (1, Kind::Data, bytes(4, len / 3)),
+                            (1, Kind::End, vec![]),
+                        ];
+                        for (stream, kind, data) in &msgs {
+                            p.push(*stream, *kind, data);
+                        }
+                        let mut got = Vec::new();
+                        let (mut read, mut written, mut consumed, mut published) = (0, 0, 0, 0);
+                        for _ in 0..10_000 {
+                            let head = mem.inner.load(layout::HEAD);
+                            let flushed = p.flush();
+                            published += mem.inner.load(layout::HEAD).wrapping_sub(head);
+                            let (_, w) = copied(&mem.take());
+                            written += w;
+                            let tail = mem.inner.load(layout::TAIL);
+                            c.drain(|p| got.push((p.stream, p.kind, p.payload.to_vec())))
+                                .unwrap();
+                            consumed += mem.inner.load(layout::TAIL).wrapping_sub(tail);
+                            let calls = mem.take();
+                            read += copied(&calls).0;
+                            assert_disjoint(&calls);
+                            if flushed == Flush::Done && got.len() == msgs.len() {
+                                break;
+                            }
+                        }
+                        let case = format!("len {len} window {window_max}/{direct} stage {stage_max}/{stage_direct} start {start}");
+                        assert_eq!(got, msgs, "{case}");
+                        assert_eq!(c.pending(), 0, "{case}");
+                        // No byte is copied out of the ring twice (padding may not be at all).
+                        assert!(read <= consumed as usize, "{case}");
+                        assert!(written <= published as usize, "{case}");
+                        assert_eq!(consumed, published, "{case}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_drain_of_small_packets_is_one_copy_or_two_when_wrapped() {
+        let mem = Counting::ring(1 << 14, 1024);
+        let mut p = Producer::new(&mem).unwrap();
+        let mut c = Consumer::new(&mem).unwrap();
+        let data = bytes(7, 256);
+        for round in 0..6 {
+            for _ in 0..50 {
+                p.push(0, Kind::Data, &data);
+            }
+            assert_eq!(p.flush(), Flush::Done);
+            let head = mem.inner.load(layout::HEAD);
+            let wrapped = (head & ((1 << 14) - 1)) < 50 * 264;
+            let (reads, writes, stores) = count(&mem.take());
+            assert_eq!(writes, 1 + usize::from(wrapped), "round {round}");
+            // HEAD, and the counters that changed: packets and bytes (low words), sequence
+            // (once both slots have been filled).
+            assert!(round < 2 || stores <= 4, "round {round}: {stores} stores");
+            assert_eq!(reads, 0);
+            let mut n = 0;
+            c.drain(|pk| {
+                assert_eq!(pk.payload, data.as_slice());
+                n += 1;
+            })
+            .unwrap();
+            assert_eq!(n, 50);
+            let calls = mem.take();
+            let (reads, writes, stores) = count(&calls);
+            assert_eq!(reads, 1 + usize::from(wrapped), "round {round}: {calls:?}");
+            assert_eq!(copied(&calls).0, 50 * 264);
+            assert_eq!(writes, 0);
+            // TAIL, packets and bytes (low words), sequence.
+            assert!(round < 2 || stores <= 4, "round {round}: {stores} stores");
+        }
+    }
+
+    #[test]
+    fn large_payloads_are_copied_once_each_way() {
+        let mtu = 64 * 1024;
+        let mem = Counting::ring(1 << 18, mtu);
+        let mut p = Producer::new(&mem).unwrap();
+        let mut c = Consumer::new(&mem).unwrap();
+        let big = bytes(5, mtu as usize);
+        for round in 0..10 {
+            p.push(0, Kind::Data, &big);
+            p.push(0, Kind::Data, &big[..5000]);
+            assert_eq!(p.flush(), Flush::Done);
+            let calls = mem.take();
+            let (_, writes, _) = count(&calls);
+            // Header, payload, header, payload (each payload maybe in two where it wraps).
+            assert!((4..=6).contains(&writes), "round {round}: {calls:?}");
+            assert_eq!(copied(&calls).1, 2 * 8 + mtu as usize + 5000);
+            let mut got = Vec::new();
+            c.drain(|pk| got.push(pk.payload.len())).unwrap();
+            assert_eq!(got, vec![mtu as usize, 5000]);
+            let calls = mem.take();
+            assert_eq!(
+                copied(&calls).0,
+                2 * 8 + mtu as usize + 5000,
+                "round {round}: {calls:?}"
+            );
+            assert!(count(&calls).0 <= 4, "round {round}: {calls:?}");
+        }
+    }
+
+    #[test]
+    fn large_frames_of_split_messages_skip_the_window() {
+        let mtu = 8192;
+        let mem = Counting::ring(1 << 17, mtu);
+        let mut p = Producer::new(&mem).unwrap();
+        let mut c = Consumer::new(&mem).unwrap();
+        let msg = bytes(3, 10 * mtu as usize);
+        p.push(4, Kind::Data, &msg);
+        assert_eq!(p.flush(), Flush::Done);
+        mem.take();
+        let mut got = Vec::new();
+        c.drain(|pk| got.push(pk.payload.to_vec())).unwrap();
+        assert_eq!(got, vec![msg]);
+        let calls = mem.take();
+        let reads: Vec<usize> = calls
+            .iter()
+            .filter_map(|c| match c {
+                Call::Read(_, n) => Some(*n),
+                _ => None,
+            })
+            .collect();
+        // A first window (the first frame and the start of the second), the rest of the
+        // second frame, then a header and a payload per frame.
+        assert_eq!(reads[0], WINDOW);
+        assert!(reads[2..].chunks(2).all(|r| r[0] == 8), "{reads:?}");
+        assert_eq!(reads.iter().sum::<usize>(), 10 * (8 + mtu as usize));
     }
 
     #[test]
