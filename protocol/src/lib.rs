@@ -1,17 +1,41 @@
-//! Messages that cross a thread boundary, versioned.
+//! Messages that cross a thread or process boundary, versioned.
 //!
-//! Today: the commands the page sends the wasm thread over the ring's control stream. A command
-//! is `[PROTOCOL_VERSION, tag]`; decoding rejects other versions, unknown tags and trailing bytes
-//! with an error — a page may be hostile, and nothing it sends can make the host panic.
+//! Two encodings:
 //!
-//! | version | change |
-//! |---|---|
-//! | 1 | `pause`, `resume` |
+//! - **Ring bytes** for commands on the ring's control stream: `[PROTOCOL_VERSION, tag,
+//!   payload…]`. [`Command`] is the payload-free subset the shim decodes today (pause, resume);
+//!   [`Control`] is every command, with the same tags for the shared ones, so bytes a
+//!   [`Command`] encodes decode as the same [`Control`] and back.
+//! - **JSON messages** (serde), one enum per direction, tagged by `type`, with the version in
+//!   `v`: [`ToWasm`] (page → wasm thread) and [`FromWasm`] (wasm thread → page → panel). See
+//!   [`encode_json`] / [`decode_json`].
+//!
+//! Decoding rejects other versions, unknown tags or types, out-of-range values and trailing
+//! bytes with an error — a page may be hostile, and nothing it sends can make the host panic.
+//!
+//! Compatibility: both ends ship together (the shim and its loader are one build), so a peer of
+//! another version is a stale tab or extension; it gets [`DecodeError::Version`] and the
+//! [`Hello`] says which version this side speaks. Bump [`PROTOCOL_VERSION`] when an existing
+//! message or tag changes meaning or a required field is added; add new tags, message types and
+//! optional fields without bumping.
+//!
+//! | version | change | compatible with |
+//! |---|---|---|
+//! | 1 | ring tags `pause` (1), `resume` (2) | 1 |
+//! | 1 | + ring tags `step` (3), `time-scale` (4), `subscribe` (5), `unsubscribe` (6), `snapshot` (7), `restart` (8); JSON messages [`ToWasm`], [`FromWasm`] (additive) | 1 |
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 use std::fmt;
+
+mod control;
+mod json;
+mod telemetry;
+
+pub use control::{Control, ToWasm, MAX_STDIN_CHUNK, MAX_TIME_SCALE, MIN_TIME_SCALE};
+pub use json::{decode_json, decode_value, encode_json, encode_value, Message, MAX_MESSAGE_BYTES};
+pub use telemetry::*;
 
 /// Bump when an existing message changes meaning; add new tags without bumping.
 pub const PROTOCOL_VERSION: u8 = 1;
@@ -38,6 +62,10 @@ pub enum DecodeError {
     Trailing(usize),
     /// A command name that is not one.
     UnknownName(String),
+    /// A value outside its allowed range (e.g. a time scale of 100).
+    OutOfRange(String),
+    /// Bytes or JSON that are not a message of this protocol (the reason, shortened).
+    Malformed(String),
 }
 
 impl fmt::Display for DecodeError {
@@ -51,6 +79,8 @@ impl fmt::Display for DecodeError {
             DecodeError::UnknownTag(tag) => write!(f, "unknown command tag {tag}"),
             DecodeError::Trailing(n) => write!(f, "{n} stray bytes after the command"),
             DecodeError::UnknownName(name) => write!(f, "unknown command `{name}`"),
+            DecodeError::OutOfRange(what) => write!(f, "value out of range: {what}"),
+            DecodeError::Malformed(why) => write!(f, "malformed message: {why}"),
         }
     }
 }
