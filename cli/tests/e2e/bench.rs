@@ -36,3 +36,89 @@ fn bench_sleep_reports_every_sleep_in_its_format() {
         }
     }
 }
+
+/// The value of `key=<number>` in a line of `key=value` words.
+fn field(line: &str, key: &str) -> Option<u64> {
+    line.split(' ')
+        .find_map(|word| word.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|n| n.parse().ok())
+}
+
+/// A thousand clock reads: one line, `now iterations=1000 elapsed_ns=… empty_ns=… sum=…`.
+#[test]
+fn bench_now_reports_its_line() {
+    let run = Invocation::new(guest("bench_now")).args(["1000"]).run();
+    if run.code() != 0 {
+        run.fail("expected exit code 0");
+    }
+    let stdout = run.stdout();
+    let line = stdout.trim_end();
+    if stdout.lines().count() != 1
+        || !line.starts_with("now iterations=1000 elapsed_ns=")
+        || ["elapsed_ns", "empty_ns", "sum"]
+            .iter()
+            .any(|key| field(line, key).is_none())
+    {
+        run.fail("expected one line `now iterations=1000 elapsed_ns=<n> empty_ns=<n> sum=<n>`");
+    }
+}
+
+/// 10000 bytes in 4096-byte writes: exactly that many `x` on stdout, the figures on stderr.
+#[test]
+fn bench_stdout_writes_every_byte_and_reports_on_stderr() {
+    let run = Invocation::new(guest("bench_stdout"))
+        .args(["10000", "4096"])
+        .run();
+    if run.code() != 0 {
+        run.fail("expected exit code 0");
+    }
+    let stdout = run.stdout();
+    if stdout.len() != 10000 || stdout.bytes().any(|b| b != b'x') {
+        run.fail("expected exactly 10000 `x` on stdout");
+    }
+    let stderr = run.stderr();
+    let line = stderr.trim_end();
+    if !line.starts_with("stdout bytes=10000 chunk=4096 elapsed_ns=")
+        || field(line, "elapsed_ns").is_none()
+    {
+        run.fail("expected `stdout bytes=10000 chunk=4096 elapsed_ns=<n>` on stderr");
+    }
+}
+
+/// 100000 bytes of stdin read to end-of-file: `ready`, then the count.
+#[test]
+fn bench_stdin_counts_every_byte() {
+    let run = Invocation::new(guest("bench_stdin"))
+        .args(["4096"])
+        .stdin(vec![b'a'; 100_000])
+        .run();
+    if run.code() != 0 {
+        run.fail("expected exit code 0");
+    }
+    let stdout = run.stdout();
+    let lines: Vec<&str> = stdout.lines().collect();
+    if lines.len() != 2
+        || lines[0] != "ready"
+        || !lines[1].starts_with("stdin bytes=100000 reads=")
+        || field(lines[1], "reads").is_none_or(|n| n < 25)
+        || field(lines[1], "elapsed_ns").is_none()
+    {
+        run.fail("expected `ready` and `stdin bytes=100000 reads=<n ≥ 25> elapsed_ns=<n>`");
+    }
+}
+
+/// The big guest starts, says so first, and finishes its work.
+#[test]
+fn bench_instantiate_starts_and_finishes() {
+    let run = Invocation::new(guest("bench_instantiate"))
+        .args(["7"])
+        .run();
+    if run.code() != 0 {
+        run.fail("expected exit code 0");
+    }
+    let stdout = run.stdout();
+    let lines: Vec<&str> = stdout.lines().collect();
+    if lines.len() != 2 || lines[0] != "started" || field(lines[1], "result").is_none() {
+        run.fail("expected `started` and `result=<n>`");
+    }
+}

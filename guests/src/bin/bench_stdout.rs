@@ -1,0 +1,40 @@
+//! `bench_stdout`: stdout throughput, for the `stdout` row of `cargo xtask bench`.
+//!
+//! Usage: `bench_stdout [TOTAL_BYTES=67108864] [CHUNK=4096]`.
+//!
+//! Writes TOTAL_BYTES bytes of `x` (no newline) to stdout in CHUNK-byte `write_all` calls, then
+//! one line to stderr: `stdout bytes=<n> chunk=<n> elapsed_ns=<n>` (from just before the first
+//! write to after the flush, by the guest's monotonic clock). A harness counts the stdout bytes
+//! on its side and reads the figures from stderr.
+
+use std::io::Write;
+use std::time::Instant;
+
+fn arg(index: usize, default: usize) -> usize {
+    match std::env::args().nth(index) {
+        Some(text) => text
+            .parse()
+            .unwrap_or_else(|_| panic!("argument {index} must be a number, got {text:?}")),
+        None => default,
+    }
+}
+
+fn main() {
+    let total = arg(1, 64 << 20);
+    let chunk = arg(2, 4096).max(1);
+    let buffer = vec![b'x'; chunk];
+    let mut out = std::io::stdout().lock();
+    let start = Instant::now();
+    let mut left = total;
+    while left > 0 {
+        let n = left.min(chunk);
+        out.write_all(&buffer[..n]).expect("writing stdout");
+        left -= n;
+    }
+    out.flush().expect("flushing stdout");
+    let elapsed = start.elapsed();
+    eprintln!(
+        "stdout bytes={total} chunk={chunk} elapsed_ns={}",
+        elapsed.as_nanos()
+    );
+}
