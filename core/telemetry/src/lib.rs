@@ -9,11 +9,13 @@
 //! - [`Steering`]: pause, resume, step.
 //! - [`chrome_trace`]: waits and host calls as Chrome trace-event JSON.
 //! - [`pollables`]: the host's pollables in protocol form, and their changes.
+//! - [`hello()`]: the handshake's component summary and host-function table.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod event_ring;
+mod hello;
 pub mod pollables;
 mod recorder;
 mod steering;
@@ -21,6 +23,7 @@ mod time_scale;
 mod trace;
 
 pub use event_ring::EventRing;
+pub use hello::hello;
 pub use pollables::PollableTracker;
 pub use recorder::{overshoot_bucket, Recorder, RecorderConfig};
 pub use steering::Steering;
