@@ -41,6 +41,10 @@ pub use telemetry::*;
 pub const PROTOCOL_VERSION: u8 = 1;
 
 /// A command for the wasm thread, acted on at the guest's next host call or wait.
+///
+/// The version-1 subset the shim decodes today; [`Control`] has every command with the same
+/// tags. Kept unchanged (variants, encoding) because the shim matches it exhaustively: it moves
+/// to [`Control::decode`] when it acts on the new commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     /// Stop the guest at its next host call or wait, and keep it there.
