@@ -63,7 +63,8 @@ fn bench_now_reports_its_line() {
     }
 }
 
-/// 10000 bytes in 4096-byte writes: exactly that many `x` on stdout, the figures on stderr.
+/// 10000 bytes in 4096-byte writes: exactly that many `x` on stdout; the start marker and the
+/// figures on stderr.
 #[test]
 fn bench_stdout_writes_every_byte_and_reports_on_stderr() {
     let run = Invocation::new(guest("bench_stdout"))
@@ -77,11 +78,13 @@ fn bench_stdout_writes_every_byte_and_reports_on_stderr() {
         run.fail("expected exactly 10000 `x` on stdout");
     }
     let stderr = run.stderr();
-    let line = stderr.trim_end();
-    if !line.starts_with("stdout bytes=10000 chunk=4096 elapsed_ns=")
-        || field(line, "elapsed_ns").is_none()
+    let lines: Vec<&str> = stderr.lines().collect();
+    if lines.len() != 2
+        || lines[0] != "start"
+        || !lines[1].starts_with("stdout bytes=10000 chunk=4096 elapsed_ns=")
+        || field(lines[1], "elapsed_ns").is_none()
     {
-        run.fail("expected `stdout bytes=10000 chunk=4096 elapsed_ns=<n>` on stderr");
+        run.fail("expected `start` and `stdout bytes=10000 chunk=4096 elapsed_ns=<n>` on stderr");
     }
 }
 

@@ -2,13 +2,15 @@
 //!
 //! Usage: `bench_stdout [TOTAL_BYTES=67108864] [CHUNK=4096]`.
 //!
-//! Writes TOTAL_BYTES bytes of `x` (no newline) to stdout in CHUNK-byte `write_all` calls, then
-//! one line to stderr: `stdout bytes=<n> chunk=<n> elapsed_ns=<n>` (from just before the first
-//! write to after the flush, by the guest's monotonic clock). A harness counts the stdout bytes
-//! on its side and reads the figures from stderr.
+//! Prints `start` to stderr and sleeps 1 ms (the host flushes output before it waits, so the
+//! line reaches the page as writing begins: a harness can time from it), then writes TOTAL_BYTES
+//! bytes of `x` (no newline) to stdout in CHUNK-byte `write_all` calls, then one line to stderr:
+//! `stdout bytes=<n> chunk=<n> elapsed_ns=<n>` (from just before the first write to after the
+//! flush, by the guest's monotonic clock). A harness counts the stdout bytes on its side and
+//! reads the figures from stderr.
 
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn arg(index: usize, default: usize) -> usize {
     match std::env::args().nth(index) {
@@ -23,6 +25,8 @@ fn main() {
     let total = arg(1, 64 << 20);
     let chunk = arg(2, 4096).max(1);
     let buffer = vec![b'x'; chunk];
+    eprintln!("start");
+    std::thread::sleep(Duration::from_millis(1));
     let mut out = std::io::stdout().lock();
     let start = Instant::now();
     let mut left = total;
