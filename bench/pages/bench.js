@@ -145,6 +145,11 @@ async function sleepRow() {
       throw new Error(`bench_sleep exited with ${outcome.exitCode}: ${outcome.trap?.message ?? stderr}`);
     }
     await result("sleep", "guest", rep, { stdout });
+    for (const mode of jcoModes()) {
+      status(`sleep ${rep}: jco ${mode}`);
+      const jco = await runJco("bench_sleep", mode, [String(iterations), String(ms), "0"], { keepStdout: true });
+      await result("sleep", `jco-${mode}`, rep, { stdout: jco.stdout });
+    }
   }
   baseline.terminate();
 }
@@ -310,9 +315,233 @@ async function steerRow() {
   });
 }
 
-const ROWS = { sleep: sleepRow, ring: ringRow, stress: stressRow, steer: steerRow };
+
+// ---- jco peer and Pollscope guests: shared helpers -------------------------------------------
+
+/** JSPI (WebAssembly.Suspending / promising), which jco's `--async-mode jspi` output needs. */
+const hasJspi = typeof WebAssembly.Suspending === "function" && typeof WebAssembly.promising === "function";
+
+/** Which jco modes this run measures: what the harness transpiled, JSPI only where it exists. */
+const jcoModes = () => (config.jco?.modes ?? []).filter((mode) => mode !== "jspi" || hasJspi);
+
+/** Runs a jco-transpiled guest once in a fresh worker (see jco-worker.js). */
+async function runJco(guest, mode, args, extra = {}) {
+  const worker = new RpcWorker("/bench/jco-worker.js", `jco-${mode}-${guest}`);
+  try {
+    const postedAt = performance.timeOrigin + performance.now();
+    const value = await worker.call({ guest, mode, args: [guest, ...args], ...extra });
+    if (value.exitCode !== 0) throw new Error(`jco ${mode} ${guest} exited with ${value.exitCode}: ${value.stderr}`);
+    return { ...value, postedAt };
+  } finally {
+    worker.terminate();
+  }
+}
+
+const guestBytesCache = new Map();
+async function guestBytes(name) {
+  if (!guestBytesCache.has(name)) {
+    const response = await fetch(`/guests/${name}.wasm`);
+    if (!response.ok) throw new Error(`fetching the ${name} guest: HTTP ${response.status}`);
+    guestBytesCache.set(name, new Uint8Array(await response.arrayBuffer()));
+  }
+  return guestBytesCache.get(name);
+}
+
+/** Runs a guest under pollscope.js; `hooks.onStdout(bytes, now)` sees every chunk, and
+ * `hooks.onStderr(now)` when each stderr chunk arrives. */
+async function runPollscope(name, args, hooks = {}) {
+  const { startComponent } = await import("/pollscope/pollscope.js");
+  const bytes = await guestBytes(name);
+  const decoder = new TextDecoder();
+  let stdout = "";
+  let stderr = "";
+  const traces = [];
+  const startedAt = performance.now();
+  const guest = startComponent(bytes, {
+    args: [name, ...args],
+    onStdout: (chunk) => {
+      const now = performance.now();
+      if (hooks.onStdout) hooks.onStdout(chunk, now);
+      if (!hooks.dropStdout) stdout += decoder.decode(chunk, { stream: true });
+    },
+    onStderr: (chunk) => {
+      hooks.onStderr?.(performance.now());
+      stderr += new TextDecoder().decode(chunk);
+    },
+    onTrace: (what) => traces.push({ what, ms: performance.now() - startedAt }),
+  });
+  if (hooks.started) await hooks.started(guest);
+  const outcome = await guest.done;
+  if (outcome.exitCode !== 0) {
+    throw new Error(`${name} exited with ${outcome.exitCode}: ${outcome.trap?.message ?? stderr}`);
+  }
+  return { stdout, stderr, traces, startedAt, endedAt: performance.now(), ring: outcome.ring };
+}
+
+// ---- now: monotonic-clock.now ×N, and the floor: performance.now() from a tiny wasm module ---
+
+// (module (import "env" "now" (func (result f64)))
+//   (func (export "loop") (param $n i32) (result f64) ;; sums now() n times
+//     (local $acc f64) (loop $l (local.set $acc (f64.add (local.get $acc) (call 0)))
+//       (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))) (local.get $acc)))
+const FLOOR_WASM = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 10, 2, 96, 0, 1, 124, 96, 1, 127, 1, 124, 2, 11, 1, 3, 101, 110, 118, 3, 110,
+  111, 119, 0, 0, 3, 2, 1, 1, 7, 8, 1, 4, 108, 111, 111, 112, 0, 1, 10, 27, 1, 25, 1, 1, 124, 3, 64, 32, 1, 16,
+  0, 160, 33, 1, 32, 0, 65, 1, 107, 34, 0, 13, 0, 11, 32, 1, 11,
+]);
+
+async function nowRow() {
+  const { iterations, jcoIterations } = config.now;
+  const floor = new WebAssembly.Instance(new WebAssembly.Module(FLOOR_WASM), {
+    env: { now: () => performance.now() },
+  });
+  for (const rep of repetitions()) {
+    status(`now ${rep}: pollscope`);
+    const run = await runPollscope("bench_now", [String(iterations)]);
+    await result("now", "pollscope", rep, { stdout: run.stdout });
+    status(`now ${rep}: floor`);
+    const t0 = performance.now();
+    floor.exports.loop(iterations);
+    await result("now", "floor", rep, { iterations, elapsedMs: performance.now() - t0 });
+    for (const mode of jcoModes()) {
+      status(`now ${rep}: jco ${mode}`);
+      const jco = await runJco("bench_now", mode, [String(jcoIterations)], { keepStdout: true });
+      await result("now", `jco-${mode}`, rep, { stdout: jco.stdout });
+    }
+  }
+}
+
+// ---- stdout: TOTAL bytes in CHUNK-byte writes, counted where they land ------------------------
+
+async function stdoutRow() {
+  const { totalBytes, chunk } = config.stdout;
+  for (const rep of repetitions()) {
+    status(`stdout ${rep}: pollscope`);
+    let startMarker = null;
+    let bytes = 0;
+    let first = null;
+    let last = null;
+    const run = await runPollscope("bench_stdout", [String(totalBytes), String(chunk)], {
+      dropStdout: true,
+      onStdout: (c, now) => {
+        bytes += c.byteLength;
+        first ??= now;
+        last = now;
+      },
+      onStderr: (now) => (startMarker ??= now),
+    });
+    await result("stdout", "pollscope", rep, {
+      bytes,
+      startMarkerToLastMs: last - startMarker,
+      firstToLastMs: last - first,
+      startToDoneMs: run.endedAt - run.startedAt,
+      stderr: run.stderr,
+    });
+    // Breakdown: the same bytes in larger writes, to split per-write from per-byte cost.
+    for (const big of config.stdout.breakdownChunks ?? []) {
+      status(`stdout ${rep}: pollscope, ${big} B writes`);
+      const again = await runPollscope("bench_stdout", [String(totalBytes), String(big)], { dropStdout: true });
+      await result("stdout", `pollscope/${big}`, rep, { stderr: again.stderr });
+    }
+    for (const mode of jcoModes()) {
+      status(`stdout ${rep}: jco ${mode}`);
+      const jco = await runJco("bench_stdout", mode, [String(totalBytes), String(chunk)]);
+      await result("stdout", `jco-${mode}`, rep, {
+        bytes: jco.stdoutBytes,
+        startMarkerToLastMs: jco.lastStdoutAt - jco.firstStderrAt,
+        firstToLastMs: jco.lastStdoutAt - jco.firstStdoutAt,
+        startToDoneMs: jco.endAt - jco.postedAt,
+        stderr: jco.stderr,
+      });
+    }
+  }
+}
+
+// ---- stdin: TOTAL bytes through writeStdin into a guest's blocking reads ---------------------
+
+async function stdinRow() {
+  const { totalBytes, writeBytes, inFlight } = config.stdin;
+  const payload = new Uint8Array(writeBytes).fill(0x61);
+  for (const rep of repetitions()) {
+    status(`stdin ${rep}: pollscope`);
+    let ready;
+    const isReady = new Promise((resolve) => (ready = resolve));
+    let reportedAt = null;
+    let seen = "";
+    let t0 = 0;
+    const run = await runPollscope("bench_stdin", [], {
+      onStdout: (c, now) => {
+        seen += new TextDecoder().decode(c);
+        if (seen.includes("ready")) ready();
+        if (reportedAt === null && seen.includes("stdin bytes=")) reportedAt = now;
+      },
+      started: async (guest) => {
+        await isReady;
+        t0 = performance.now();
+        const pending = [];
+        for (let sent = 0; sent < totalBytes; sent += writeBytes) {
+          pending.push(guest.writeStdin(payload.subarray(0, Math.min(writeBytes, totalBytes - sent))));
+          if (pending.length >= inFlight) await pending.shift();
+        }
+        await Promise.all(pending);
+        guest.closeStdin();
+      },
+    });
+    await result("stdin", "pollscope", rep, { stdout: run.stdout, pageMs: reportedAt - t0, ring: run.ring });
+    for (const mode of jcoModes()) {
+      status(`stdin ${rep}: jco ${mode}`);
+      const jco = await runJco("bench_stdin", mode, [], { keepStdout: true, stdin: { bytes: totalBytes } });
+      await result("stdin", `jco-${mode}`, rep, { stdout: jco.stdout });
+    }
+  }
+}
+
+// ---- instantiate: from the component's bytes to the guest's first output ----------------------
+
+async function instantiateRow() {
+  const name = config.instantiate.guest;
+  const bytes = await guestBytes(name);
+  for (const rep of repetitions()) {
+    status(`instantiate ${rep}: pollscope`);
+    let firstMs = null;
+    const run = await runPollscope(name, [], {
+      onStdout: (c, now) => (firstMs ??= now),
+    });
+    await result("instantiate", "pollscope", rep, {
+      bytes: bytes.length,
+      firstOutputMs: firstMs - run.startedAt,
+      traces: run.traces,
+    });
+    for (const mode of jcoModes()) {
+      status(`instantiate ${rep}: jco ${mode}`);
+      const jco = await runJco(name, mode, []);
+      await result("instantiate", `jco-${mode}`, rep, {
+        firstOutputMs: jco.firstStdoutAt - jco.postedAt,
+        workerStartMs: jco.startAt - jco.postedAt,
+        importMs: jco.modulesAt - jco.startAt,
+        compileMs: jco.compiledAt - jco.modulesAt,
+        instantiateMs: jco.instantiatedAt - jco.compiledAt,
+      });
+    }
+  }
+}
+
+const ROWS = {
+  sleep: sleepRow,
+  now: nowRow,
+  stdout: stdoutRow,
+  stdin: stdinRow,
+  instantiate: instantiateRow,
+  ring: ringRow,
+  stress: stressRow,
+  steer: steerRow,
+};
 
 try {
+  await result("env", "browser", 0, {
+    jspi: hasJspi,
+    userAgent: navigator.userAgent,
+  });
   if (!crossOriginIsolated) throw new Error("the page is not cross-origin isolated (COOP/COEP headers missing)");
   for (const row of config.rows) {
     const run = ROWS[row];

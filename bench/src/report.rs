@@ -263,27 +263,616 @@ pub fn build(outcome: &Outcome, config: &Value) -> Result<Report> {
     if outcome.of("ring-throughput").next().is_some() {
         ring(outcome, config, &mut main, &mut report)?;
     }
-    report.tables.insert(0, main);
+    peers(outcome, config, &mut report)?;
+    if !main.rows.is_empty() {
+        report.tables.insert(0, main);
+    }
     Ok(report)
+}
+
+/// The `key=<number>` words of a guest's report line.
+fn field(line: &str, key: &str) -> Result<f64> {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| anyhow!("no `{key}=<n>` in {line:?}"))
+}
+
+/// The first line of the measurement's `stdout` (or `stderr`) starting with `prefix`.
+fn line_of<'a>(m: &'a Measurement, stream: &str, prefix: &str) -> Result<&'a str> {
+    m.data
+        .get(stream)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .ok_or_else(|| anyhow!("{} {}: no `{prefix}…` line in {stream}", m.row, m.variant))
+}
+
+fn mib_s(x: f64) -> String {
+    if x >= 1024.0 {
+        format!("{:.2} GiB/s", x / 1024.0)
+    } else {
+        format!("{x:.0} MiB/s")
+    }
+}
+
+fn ns(x: f64) -> String {
+    format!("{x:.0} ns")
+}
+
+fn kb(bytes: f64) -> String {
+    format!("{:.0} KB", bytes / 1000.0)
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// Pollscope against jco (and a floor where there is one): clock reads, stdout, stdin,
+/// instantiation and sizes, each `Pollscope ÷ peer` of the figure shown.
+fn peers(outcome: &Outcome, config: &Value, report: &mut Report) -> Result<()> {
+    let mut table = Table::new(
+        "Pollscope vs jco (@bytecodealliance/jco transpile + preview2-shim browser build), \
+         same Chromium run; min / median over the repetitions",
+        &["row", "variant", "min", "median", "Pollscope ÷ this"],
+    );
+    let by = |row: &str, variant: &str| by_variant(outcome, row, variant);
+    let mut extra_tables = Vec::new();
+    let jco = [
+        ("jco-sync", "jco sync"),
+        ("jco-jspi", "jco --async-mode jspi"),
+    ];
+    let jspi_here = outcome
+        .results
+        .iter()
+        .find(|m| m.row == "env")
+        .and_then(|m| m.data.get("jspi"))
+        .and_then(Value::as_bool);
+    let jco_modes: Vec<&str> = config["jco"]["modes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+
+    // now: ns per call.
+    if outcome.of("now").next().is_some() {
+        let row = format!(
+            "monotonic-clock.now ×{}: ns per call",
+            num(config, "now.iterations")?
+        );
+        let per_call = |ms: &[&Measurement], key: &str| -> Result<Vec<f64>> {
+            ms.iter()
+                .map(|m| {
+                    let line = line_of(m, "stdout", "now ")?;
+                    Ok(field(line, key)? / field(line, "iterations")?)
+                })
+                .collect()
+        };
+        let ours = per_call(&by("now", "pollscope"), "elapsed_ns")?;
+        let cell = |v: &[f64]| ratio(median(&ours) / median(v));
+        series_line(
+            &mut table,
+            &row,
+            &Series {
+                label: "Pollscope (wasm worker, via pollscope.js)".into(),
+                values: ours.clone(),
+            },
+            ns,
+            "",
+        );
+        let empty = per_call(&by("now", "pollscope"), "empty_ns")?;
+        series_line(
+            &mut table,
+            &row,
+            &Series {
+                label: "the guest's loop without the call".into(),
+                values: empty,
+            },
+            ns,
+            "",
+        );
+        let floor: Vec<f64> = by("now", "floor")
+            .iter()
+            .map(|m| Ok(num(&m.data, "elapsedMs")? * 1e6 / num(&m.data, "iterations")?))
+            .collect::<Result<_>>()?;
+        if !floor.is_empty() {
+            series_line(
+                &mut table,
+                &row,
+                &Series {
+                    label: "floor: performance.now() imported into a 90-byte wasm module".into(),
+                    values: floor.clone(),
+                },
+                ns,
+                &cell(&floor),
+            );
+        }
+        for (variant, label) in jco {
+            let v = per_call(&by("now", variant), "elapsed_ns")?;
+            if !v.is_empty() {
+                series_line(
+                    &mut table,
+                    &row,
+                    &Series {
+                        label: label.into(),
+                        values: v.clone(),
+                    },
+                    ns,
+                    &cell(&v),
+                );
+            }
+        }
+        report.targets.push(Target {
+            what: "monotonic-clock.now ≤ 200 ns per call".into(),
+            measured: ns(median(&ours)),
+            met: median(&ours) <= 200.0,
+        });
+    }
+
+    // stdout: MiB/s where the bytes land, first to last byte; and as the guest timed it.
+    if outcome.of("stdout").next().is_some() {
+        let total = num(config, "stdout.totalBytes")? / MIB;
+        let chunk = num(config, "stdout.chunk")?;
+        let row = format!("stdout, {total} MiB in {chunk} B writes: MiB/s");
+        let rate = |ms: &[&Measurement], guest_timed: bool| -> Result<Vec<f64>> {
+            ms.iter()
+                .map(|m| {
+                    let bytes = num(&m.data, "bytes")?;
+                    if bytes != num(config, "stdout.totalBytes")? {
+                        bail!("{} stdout: counted {bytes} bytes", m.variant);
+                    }
+                    let ms = if guest_timed {
+                        field(line_of(m, "stderr", "stdout ")?, "elapsed_ns")? / 1e6
+                    } else {
+                        num(&m.data, "startMarkerToLastMs")?
+                    };
+                    Ok(bytes / MIB / (ms / 1e3))
+                })
+                .collect()
+        };
+        let ours = rate(&by("stdout", "pollscope"), false)?;
+        let ours_guest = rate(&by("stdout", "pollscope"), true)?;
+        let mut extra_rows: Vec<(String, Vec<f64>)> = Vec::new();
+        series_line(
+            &mut table,
+            &row,
+            &Series {
+                label: "Pollscope: counted in onStdout on the page, start marker to last byte"
+                    .into(),
+                values: ours.clone(),
+            },
+            mib_s,
+            "",
+        );
+        series_line(
+            &mut table,
+            &row,
+            &Series {
+                label: "Pollscope: as the guest timed it (first write to flush)".into(),
+                values: ours_guest.clone(),
+            },
+            mib_s,
+            "",
+        );
+        for (variant, label) in jco {
+            let v = rate(&by("stdout", variant), false)?;
+            if !v.is_empty() {
+                series_line(
+                    &mut table,
+                    &row,
+                    &Series {
+                        label: format!("{label}: counted in its stdout handler, the same span"),
+                        values: v.clone(),
+                    },
+                    mib_s,
+                    &ratio(median(&ours) / median(&v)),
+                );
+            }
+        }
+        for m in outcome.of("stdout") {
+            let Some(big) = m.variant.strip_prefix("pollscope/") else {
+                continue;
+            };
+            if extra_rows
+                .iter()
+                .any(|(v, _): &(String, Vec<f64>)| v == big)
+            {
+                continue;
+            }
+            let v = outcome
+                .of("stdout")
+                .filter(|x| x.variant == m.variant)
+                .map(|x| {
+                    Ok(num(config, "stdout.totalBytes")?
+                        / MIB
+                        / (field(line_of(x, "stderr", "stdout ")?, "elapsed_ns")? / 1e9))
+                })
+                .collect::<Result<Vec<f64>>>()?;
+            extra_rows.push((big.to_string(), v));
+        }
+        for (big, v) in &extra_rows {
+            series_line(
+                &mut table,
+                &row,
+                &Series {
+                    label: format!("breakdown: Pollscope with {big} B writes, guest-timed"),
+                    values: v.clone(),
+                },
+                mib_s,
+                "",
+            );
+            let total = num(config, "stdout.totalBytes")?;
+            report.notes.push(format!(
+                "stdout breakdown (guest-timed medians): {:.1} ms in {:.0} write_all calls of \
+                 {chunk} B, {:.1} ms in {:.0} of {big} B — {:.2} ms per MiB either way, so the \
+                 cost is per byte moved (guest memory → page), not per write call the guest \
+                 makes (wasi-libc may still split a large write into ≤ 4096 B host calls).",
+                total / MIB / median(&ours_guest) * 1e3,
+                total / chunk,
+                total / MIB / median(v) * 1e3,
+                total / big.parse::<f64>().unwrap_or(chunk),
+                1e3 / median(&ours_guest),
+            ));
+        }
+        report.targets.push(Target {
+            what: "stdout ≥ 1 GiB/s (counted on the page)".into(),
+            measured: mib_s(median(&ours)),
+            met: median(&ours) >= 1024.0,
+        });
+    }
+
+    // stdin: MiB/s through writeStdin into blocking reads.
+    if outcome.of("stdin").next().is_some() {
+        let total = num(config, "stdin.totalBytes")?;
+        let row = format!("stdin, {} MiB into blocking reads: MiB/s", total / MIB);
+        let guest_rate = |ms: &[&Measurement]| -> Result<Vec<f64>> {
+            ms.iter()
+                .map(|m| {
+                    let line = line_of(m, "stdout", "stdin ")?;
+                    if field(line, "bytes")? != total {
+                        bail!("{} stdin: the guest read {line:?}", m.variant);
+                    }
+                    Ok(total / MIB / (field(line, "elapsed_ns")? / 1e9))
+                })
+                .collect()
+        };
+        let ours = by("stdin", "pollscope");
+        let page: Vec<f64> = ours
+            .iter()
+            .map(|m| Ok(total / MIB / (num(&m.data, "pageMs")? / 1e3)))
+            .collect::<Result<_>>()?;
+        series_line(
+            &mut table,
+            &row,
+            &Series {
+                label: format!(
+                    "Pollscope: page writeStdin ({} KiB each, {} in flight) to the guest's count",
+                    num(config, "stdin.writeBytes")? / 1024.0,
+                    num(config, "stdin.inFlight")?
+                ),
+                values: page.clone(),
+            },
+            mib_s,
+            "",
+        );
+        series_line(
+            &mut table,
+            &row,
+            &Series {
+                label: "Pollscope: as the guest timed it (first read to end-of-file)".into(),
+                values: guest_rate(&ours)?,
+            },
+            mib_s,
+            "",
+        );
+        for (variant, label) in jco {
+            let v = guest_rate(&by("stdin", variant))?;
+            if !v.is_empty() {
+                series_line(
+                    &mut table,
+                    &row,
+                    &Series {
+                        label: format!(
+                            "{label}: no stdin from the page (see notes); a sync handler over \
+                             bytes already in the worker, guest-timed"
+                        ),
+                        values: v,
+                    },
+                    mib_s,
+                    "n/a: cannot run this row",
+                );
+            }
+        }
+    }
+
+    if let Some(m) = by("stdin", "pollscope").last() {
+        let r = &m.data["ring"];
+        if r.is_object() {
+            report.notes.push(format!(
+                "stdin ring (last run): capacity {} B, high-water {} B, {} packets in, {} \
+                 producer stalls (ring full).",
+                r["capacity"], r["highWater"], r["packetsIn"], r["stalls"]
+            ));
+        }
+    }
+    if !by("stdin", "jco-sync").is_empty() {
+        report.notes.push(
+            "stdin under jco: the preview2-shim browser build cannot feed a running guest from \
+             the page: its stdin is closed, and a custom `_setStdin` handler's `blockingRead` \
+             must answer synchronously in the guest's own thread, where no page message can \
+             arrive. The jco figure is that handler slicing 64 MiB already in the worker — an \
+             upper bound for a copy, not the row's job — so there is no ratio."
+                .into(),
+        );
+    }
+
+    // instantiate: ms from bytes to the guest's first output.
+    if outcome.of("instantiate").next().is_some() {
+        let ours = by("instantiate", "pollscope");
+        let size = ours
+            .first()
+            .map(|m| num(&m.data, "bytes"))
+            .transpose()?
+            .unwrap_or(0.0);
+        let row = format!(
+            "instantiate: bytes to first output, {} component (~600 KB of code)",
+            kb(size)
+        );
+        let first = |ms: &[&Measurement]| -> Result<Vec<f64>> {
+            ms.iter().map(|m| num(&m.data, "firstOutputMs")).collect()
+        };
+        let o = first(&ours)?;
+        series_line(
+            &mut table,
+            &row,
+            &Series {
+                label: "Pollscope: startComponent(bytes) → first onStdout (parses at runtime)"
+                    .into(),
+                values: o.clone(),
+            },
+            ms,
+            "",
+        );
+        let transpile = |mode: &str| {
+            outcome
+                .results
+                .iter()
+                .find(|m| {
+                    m.row == "transpile"
+                        && m.variant
+                            == format!(
+                                "{mode}/{}",
+                                config["instantiate"]["guest"].as_str().unwrap_or("")
+                            )
+                })
+                .and_then(|m| num(&m.data, "ms").ok())
+        };
+        for ((variant, label), mode) in jco.iter().zip(["sync", "jspi"]) {
+            let j = by("instantiate", variant);
+            if j.is_empty() {
+                continue;
+            }
+            let v = first(&j)?;
+            series_line(
+                &mut table,
+                &row,
+                &Series {
+                    label: format!("{label}: new worker → first output (transpiled ahead)"),
+                    values: v.clone(),
+                },
+                ms,
+                &ratio(median(&o) / median(&v)),
+            );
+            if let Some(t) = transpile(mode) {
+                table.row(&[
+                    &row,
+                    &format!(
+                        "{label}: the transpile step (jco transpile, once, Node start-up included)"
+                    ),
+                    "",
+                    &ms(t),
+                    "",
+                ]);
+                table.row(&[
+                    &row,
+                    &format!("{label}: transpile + first output"),
+                    "",
+                    &ms(t + median(&v)),
+                    &ratio(median(&o) / (t + median(&v))),
+                ]);
+            }
+        }
+        extra_tables.extend(instantiate_breakdown(outcome)?);
+    }
+
+    // Where jco could not be measured, say so.
+    if jco_modes.is_empty() {
+        report.notes.push(
+            "jco: not measured in this run (not installed under target/jco, or --no-jco); \
+             `cargo xtask bench` installs it with npm."
+                .into(),
+        );
+    } else if jspi_here == Some(false) {
+        report.notes.push(
+            "jco --async-mode jspi: not measured — this Chromium has no WebAssembly.Suspending."
+                .into(),
+        );
+    }
+
+    extra_tables.extend(sizes(outcome, report)?);
+    let had_rows = !table.rows.is_empty();
+    if had_rows {
+        report.tables.push(table);
+    }
+    report.tables.extend(extra_tables);
+    if had_rows {
+        report.notes.push(
+            "Pollscope ÷ this: the figure shown divided by the other variant's; for times lower \
+             is better for Pollscope, for MiB/s higher. jco runs each guest in a fresh dedicated \
+             worker (its shim's stdio and args are global), compiled with \
+             WebAssembly.compileStreaming, imports from the preview2-shim browser build; its \
+             stdout is counted in a _setStdout handler in that worker."
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// The non-warm-up measurements of one variant of a row.
+fn by_variant<'a>(outcome: &'a Outcome, row: &str, variant: &str) -> Vec<&'a Measurement> {
+    outcome
+        .results
+        .iter()
+        .filter(|m| m.row == row && m.variant == variant && m.rep >= 0)
+        .collect()
+}
+
+/// Where Pollscope's and jco's start-up time goes (median of each milestone).
+fn instantiate_breakdown(outcome: &Outcome) -> Result<Option<Table>> {
+    let mut t = Table::new(
+        "Instantiate: where the time goes (median ms since the start; Pollscope from the loader's \
+         onTrace milestones)",
+        &["variant", "milestone", "ms"],
+    );
+    let ours: Vec<&Measurement> = outcome
+        .of("instantiate")
+        .filter(|m| m.variant == "pollscope")
+        .collect();
+    let mut names: Vec<String> = Vec::new();
+    for m in &ours {
+        for tr in m.data["traces"].as_array().into_iter().flatten() {
+            let what = tr["what"].as_str().unwrap_or("").to_string();
+            // "component fetched (N B)" → "component fetched".
+            let what = what.split(" (").next().unwrap_or("").to_string();
+            if !names.contains(&what) {
+                names.push(what);
+            }
+        }
+    }
+    for name in &names {
+        let v: Vec<f64> = ours
+            .iter()
+            .filter_map(|m| {
+                m.data["traces"].as_array()?.iter().find_map(|tr| {
+                    let w = tr["what"].as_str()?;
+                    (w.split(" (").next()? == name).then(|| tr["ms"].as_f64())?
+                })
+            })
+            .collect();
+        if !v.is_empty() {
+            t.row(&["Pollscope", name, &format!("{:.1}", median(&v))]);
+        }
+    }
+    let first: Vec<f64> = ours
+        .iter()
+        .filter_map(|m| m.data["firstOutputMs"].as_f64())
+        .collect();
+    if !first.is_empty() {
+        t.row(&[
+            "Pollscope",
+            "first output",
+            &format!("{:.1}", median(&first)),
+        ]);
+    }
+    for variant in ["jco-sync", "jco-jspi"] {
+        let js: Vec<&Measurement> = outcome
+            .of("instantiate")
+            .filter(|m| m.variant == variant)
+            .collect();
+        if js.is_empty() {
+            continue;
+        }
+        let med = |key: &str| -> Result<f64> {
+            Ok(median(
+                &js.iter()
+                    .map(|m| num(&m.data, key))
+                    .collect::<Result<Vec<_>>>()?,
+            ))
+        };
+        let mut at = 0.0;
+        for (key, what) in [
+            ("workerStartMs", "worker started"),
+            ("importMs", "bindings JS and shim imported"),
+            ("compileMs", "core modules compiled"),
+            ("instantiateMs", "instantiated"),
+        ] {
+            at += med(key)?;
+            t.row(&[variant, what, &format!("{at:.1}")]);
+        }
+        t.row(&[
+            variant,
+            "first output",
+            &format!("{:.1}", med("firstOutputMs")?),
+        ]);
+    }
+    Ok((!t.rows.is_empty()).then_some(t))
+}
+
+/// Row `size`: raw and gzipped bytes of what a page downloads.
+fn sizes(outcome: &Outcome, report: &mut Report) -> Result<Option<Table>> {
+    let sizes: Vec<&Measurement> = outcome.of("size").collect();
+    if sizes.is_empty() {
+        return Ok(None);
+    }
+    let mut t = Table::new(
+        "Sizes (what a page downloads; gzip -9)",
+        &["file", "what", "raw", "gzipped"],
+    );
+    let mut shim_gz = None;
+    for m in &sizes {
+        let (raw, gz) = (num(&m.data, "raw")?, num(&m.data, "gzip")?);
+        let (file, what) = match m.variant.as_str() {
+            "shim-wasm" => {
+                shim_gz = Some(gz);
+                ("pollscope_shim_bg.wasm", "the shim (target/web)")
+            }
+            "shim-js" => ("*.js in target/web", "loader, workers, wasm-bindgen glue"),
+            "instantiate-guest" => ("bench_instantiate.wasm", "the instantiate row's component"),
+            "jco-instantiate-output" => (
+                "jco out/sync/bench_instantiate",
+                "jco's transpiled bindings + core modules for it",
+            ),
+            "jco-shim-js" => ("preview2-shim dist/browser/*.js", "jco's browser shim"),
+            other => (other, ""),
+        };
+        t.row(&[file, what, &kb(raw), &kb(gz)]);
+    }
+    t.row(&["(panel)", "there is no panel yet", "—", "—"]);
+    if let Some(gz) = shim_gz {
+        report.targets.push(Target {
+            what: "shim wasm ≤ 400 KB gzipped".into(),
+            measured: kb(gz),
+            met: gz <= 400_000.0,
+        });
+    }
+    report
+        .notes
+        .push("panel wasm ≤ 800 KB gzipped: not measured — there is no panel yet.".into());
+    Ok(Some(t))
 }
 
 fn sleep(outcome: &Outcome, config: &Value, main: &mut Table, report: &mut Report) -> Result<()> {
     let iterations = num(config, "sleep.iterations")?;
     let asked = num(config, "sleep.ms")?;
     let hz = procfs::ticks_per_second() as f64;
-    let mut medians = [Vec::new(), Vec::new()];
+    let mut medians = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
     let mut cpu_ticks = [Vec::new(), Vec::new()];
     let mut cpu_run = [Vec::new(), Vec::new()];
     for m in outcome.of("sleep") {
+        let guest_ms = || -> Result<Vec<f64>> {
+            let stdout = m.data.get("stdout").and_then(Value::as_str).unwrap_or("");
+            let ns = parse_sleep_stdout(stdout)?;
+            Ok(ns.iter().map(|&n| n as f64 / 1e6).collect())
+        };
         let (i, durations) = match m.variant.as_str() {
             "baseline" => (0, nums(&m.data, "durationsMs")?),
-            "guest" => {
-                let stdout = m.data.get("stdout").and_then(Value::as_str).unwrap_or("");
-                let ns = parse_sleep_stdout(stdout)?;
-                (1, ns.iter().map(|&n| n as f64 / 1e6).collect())
-            }
+            "guest" => (1, guest_ms()?),
+            "jco-sync" => (2, guest_ms()?),
+            "jco-jspi" => (3, guest_ms()?),
             other => bail!("unknown sleep variant {other}"),
         };
+        if i >= 2 {
+            medians[i].push(grouped_percentile(&durations, CLOCK_STEP_MS, 50.0));
+            continue;
+        }
         medians[i].push(grouped_percentile(&durations, CLOCK_STEP_MS, 50.0));
         let phase_ms: f64 = durations.iter().sum();
         let key = format!("sleep/{}/{}", m.variant, m.rep);
@@ -317,6 +906,26 @@ fn sleep(outcome: &Outcome, config: &Value, main: &mut Table, report: &mut Repor
             ratio(median(&guest.values) / median(&base.values))
         ),
     );
+    for (i, label) in [
+        (
+            2,
+            "jco sync, preview2-shim browser build (its sleep does not wait)",
+        ),
+        (3, "jco --async-mode jspi (the sleep awaits a setTimeout)"),
+    ] {
+        if medians[i].is_empty() {
+            continue;
+        }
+        let peer = Series {
+            label: label.into(),
+            values: medians[i].clone(),
+        };
+        let vs = format!(
+            "Pollscope ÷ this: {}",
+            ratio(median(&guest.values) / median(&peer.values))
+        );
+        series_line(main, &row, &peer, ms, &vs);
+    }
     report.targets.push(Target {
         what: format!("guest {asked} ms sleep median within 50 µs of raw Atomics.wait"),
         measured: format!("{:+.1} µs", delta * 1e3),

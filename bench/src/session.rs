@@ -30,7 +30,11 @@ const PAGES: &[(&str, &[u8])] = &[
         "sleep-worker.js",
         include_bytes!("../pages/sleep-worker.js"),
     ),
+    ("jco-worker.js", include_bytes!("../pages/jco-worker.js")),
 ];
+
+/// Where `@bytecodealliance/preview2-shim`'s browser build is, under the jco npm prefix.
+pub const JCO_SHIM: &str = "node_modules/@bytecodealliance/preview2-shim/dist/browser";
 
 /// What `cargo xtask build` puts in `target/web` and the pages load.
 const SHIM_FILES: &[&str] = &[
@@ -52,6 +56,9 @@ pub struct Options {
     pub browser: Option<PathBuf>,
     /// A session still running after this is a hang, and fails.
     pub timeout: Duration,
+    /// The jco peer: the npm prefix holding `@bytecodealliance/preview2-shim` and, under `out/`,
+    /// the transpiled guests (`out/<mode>/<guest>/`); `None` runs without it.
+    pub jco_dir: Option<PathBuf>,
 }
 
 /// The repository this crate lives in.
@@ -70,6 +77,7 @@ impl Options {
             guests_dir: root.join("guests/target/wasm32-wasip2/release"),
             browser: None,
             timeout: Duration::from_secs(600),
+            jco_dir: None,
         }
     }
 
@@ -164,6 +172,7 @@ struct Site {
     config: Vec<u8>,
     web_dir: PathBuf,
     guests_dir: PathBuf,
+    jco_dir: Option<PathBuf>,
     chromium: OnceLock<u32>,
     results: Mutex<Vec<Measurement>>,
     marks: Mutex<Vec<Mark>>,
@@ -181,6 +190,7 @@ pub fn run(options: &Options, config: &Value) -> Result<Outcome> {
         config: serde_json::to_vec(config)?,
         web_dir: options.web_dir.clone(),
         guests_dir: options.guests_dir.clone(),
+        jco_dir: options.jco_dir.clone(),
         chromium: OnceLock::new(),
         results: Mutex::new(Vec::new()),
         marks: Mutex::new(Vec::new()),
@@ -266,6 +276,24 @@ fn handle(site: &Site, mut request: Request) {
         }
         (Method::Get, path) if path.starts_with("/guests/") => {
             file(&site.guests_dir, &path["/guests/".len()..])
+        }
+        (Method::Get, path) if path.starts_with("/jco-shim/") => match &site.jco_dir {
+            Some(dir) => file(&dir.join(JCO_SHIM), &path["/jco-shim/".len()..]),
+            None => status(404),
+        },
+        (Method::Get, path) if path.starts_with("/jco/") => {
+            // /jco/<mode>/<guest>/<file>: one folder per mode and guest, no deeper.
+            let parts: Vec<&str> = path["/jco/".len()..].split('/').collect();
+            match (&site.jco_dir, parts.as_slice()) {
+                (Some(dir), &[mode, guest, name])
+                    if [mode, guest]
+                        .iter()
+                        .all(|p| !p.is_empty() && !p.starts_with('.')) =>
+                {
+                    file(&dir.join("out").join(mode).join(guest), name)
+                }
+                _ => status(404),
+            }
         }
         (Method::Post, "/result") => match serde_json::from_slice::<Measurement>(&body) {
             Ok(m) => {
