@@ -2,17 +2,30 @@
 //! browser benchmark harness (`bench/`, all rows or the named ones), prints its table and
 //! records it, with the date, the machine and how to reproduce it, in docs/BENCHMARKS.md.
 
+use std::path::Path;
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
 use crate::{build, cargo, root, run, setup};
 
-/// Everything after `bench` is passed to the harness (row names, `--reps N`, `--quick`).
+/// The jco peer, pinned so that figures from different days compare: `(package, version)`.
+const JCO_PACKAGES: &[(&str, &str)] = &[
+    ("@bytecodealliance/jco", "1.35.0"),
+    ("@bytecodealliance/preview2-shim", "0.26.1"),
+];
+
+/// Everything after `bench` is passed to the harness (row names, `--reps N`, `--quick`,
+/// `--no-jco`).
 pub fn all(args: &[String]) -> Result<()> {
     setup::all()?;
     build::web_assets()?;
     let guests = build::guests()?;
+    let jco_dir = root().join("target/jco");
+    if !args.iter().any(|a| a == "--no-jco") {
+        jco(&jco_dir)?;
+    }
     let fragment = root().join("target/bench/report.md");
     std::fs::create_dir_all(fragment.parent().expect("a parent"))?;
     run(cargo()
@@ -20,6 +33,8 @@ pub fn all(args: &[String]) -> Result<()> {
         .args(args)
         .arg("--guests-dir")
         .arg(&guests)
+        .arg("--jco-dir")
+        .arg(&jco_dir)
         .arg("--markdown")
         .arg(&fragment))?;
     let report = std::fs::read_to_string(&fragment)
@@ -55,6 +70,25 @@ pub fn all(args: &[String]) -> Result<()> {
     std::fs::write(&path, doc).with_context(|| format!("writing {}", path.display()))?;
     println!("xtask: wrote {}", path.display());
     Ok(())
+}
+
+/// Installs the pinned jco and preview2-shim with npm into `dir` (an npm prefix) unless they are
+/// there already at those versions.
+fn jco(dir: &Path) -> Result<()> {
+    let installed = |package: &str, version: &str| {
+        std::fs::read_to_string(dir.join("node_modules").join(package).join("package.json"))
+            .is_ok_and(|text| text.contains(&format!("\"version\": \"{version}\"")))
+    };
+    if JCO_PACKAGES.iter().all(|(p, v)| installed(p, v)) {
+        return Ok(());
+    }
+    setup::npm()?;
+    std::fs::create_dir_all(dir)?;
+    println!("xtask: installing jco with npm into {}", dir.display());
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(dir)
+        .args(JCO_PACKAGES.iter().map(|(p, v)| format!("{p}@{v}"))))
 }
 
 /// Today's UTC date as `YYYY-MM-DD`.

@@ -32,10 +32,20 @@ pub fn rust_targets() -> Result<()> {
 
 /// Debian's `chromium` package: the browser every end-to-end test runs in.
 pub fn chromium() -> Result<()> {
-    if find_in_path("chromium").is_some() {
+    apt_install("chromium", "chromium", "the end-to-end tests run in it")
+}
+
+/// Debian's `npm` (with Node.js): `cargo xtask bench` installs and runs jco with it.
+pub fn npm() -> Result<()> {
+    apt_install("npm", "npm", "the benchmark installs jco with it")
+}
+
+/// Installs Debian package `package` unless `binary` is already on PATH.
+fn apt_install(package: &str, binary: &str, why: &str) -> Result<()> {
+    if find_in_path(binary).is_some() {
         return Ok(());
     }
-    println!("xtask: installing Debian's chromium (the end-to-end tests run in it)");
+    println!("xtask: installing Debian's {package} ({why})");
     let sudo: &[&str] = if is_root() { &[] } else { &["sudo"] };
     let apt = |args: &[&str]| {
         let mut cmd = Command::new(sudo.first().copied().unwrap_or("apt-get"));
@@ -46,9 +56,9 @@ pub fn chromium() -> Result<()> {
         run(&mut cmd)
     };
     apt(&["update", "-qq"])?;
-    apt(&["install", "-y", "-qq", "chromium"])?;
-    if find_in_path("chromium").is_none() {
-        bail!("installed Debian's chromium, but `chromium` is still not on PATH");
+    apt(&["install", "-y", "-qq", package])?;
+    if find_in_path(binary).is_none() {
+        bail!("installed Debian's {package}, but `{binary}` is still not on PATH");
     }
     Ok(())
 }
