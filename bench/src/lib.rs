@@ -8,7 +8,10 @@
 //!
 //! The rows:
 //! - `sleep`: a guest's 1 ms `std::thread::sleep` through the real loader vs. raw
-//!   `Atomics.wait` in a plain worker, and the workers' CPU while the guest sleeps.
+//!   `Atomics.wait` in a plain worker (and vs. jco), and the workers' CPU while the guest sleeps.
+//! - `now`, `stdout`, `stdin`, `instantiate`, `size`: Pollscope against jco (transpiled guests on
+//!   `@bytecodealliance/preview2-shim`'s browser build, sync and JSPI) — clock reads, stdout and
+//!   stdin throughput, time from bytes to first output, download sizes.
 //! - `ring`: throughput of `pollscope-ring` (producer and consumer loops inside the shim's
 //!   wasm, `host-shim/src/ring_probe.rs`) vs. a plain-JS ring of the same shape and
 //!   `TypedArray.set`, notify→wake latency, and a breakdown of where the Rust ring's time goes.

@@ -52,16 +52,27 @@ pub fn all(args: &[String]) -> Result<()> {
          {report}\n\
          ## How to reproduce\n\n\
          ```sh\n\
-         cargo xtask bench            # every row; or name some: cargo xtask bench sleep ring\n\
+         cargo xtask bench            # every row; or name some: cargo xtask bench now stdout\n\
          cargo xtask bench --reps 9   # more repetitions (default 5, after one warm-up)\n\
+         cargo xtask bench --quick    # an eighth of the work, for a smoke run (noisier)\n\
+         cargo xtask bench --no-jco   # Pollscope only\n\
          ```\n\n\
-         It installs what is missing (rustup targets, Debian's `chromium`), builds `target/web` \
-         (`cargo xtask build`) and the guests (`guests/`, `wasm32-wasip2`, release), then runs \
-         `cargo run -p pollscope-bench`, which serves `bench/pages/` and `target/web` on \
-         127.0.0.1 with COOP/COEP/CORP headers, opens them in headless Chromium, prints the \
-         table and rewrites this file. Every variant of a row is measured in the same Chromium \
-         run, alternating within each repetition, so the ratios compare like with like; the \
-         absolute figures move with the machine's load (recorded above). The ring rows run the \
+         Rows: `sleep`, `now`, `stdout`, `stdin`, `instantiate`, `size`, `ring`. \
+         It installs what is missing (rustup targets, Debian's `chromium` and `npm`, and the pinned \
+         `@bytecodealliance/jco` and `@bytecodealliance/preview2-shim` with `npm install --prefix \
+         target/jco`), builds `target/web` (`cargo xtask build`) and the guests (`guests/`, \
+         `wasm32-wasip2`, release: `bench_sleep`, `bench_now`, `bench_stdout`, `bench_stdin`, \
+         `bench_instantiate`), then runs `cargo run -p pollscope-bench`, which transpiles those \
+         guests with `jco transpile --instantiation async` (and again with `--async-mode jspi \
+         --async-wasi-imports --async-wasi-exports`) into `target/jco/out/`, serves \
+         `bench/pages/`, `target/web`, the guests, jco's output and the preview2-shim browser \
+         build (`dist/browser`) on 127.0.0.1 with COOP/COEP/CORP headers, opens them in headless \
+         Chromium, prints the table and rewrites this file. Every variant of a row is measured in \
+         the same Chromium run, alternating within each repetition, so the ratios compare like \
+         with like; the absolute figures move with the machine's load (recorded above). Pollscope \
+         runs each guest through `pollscope.js` (`startComponent`); jco runs the same guest, \
+         transpiled, in a fresh dedicated worker per run (`bench/pages/jco-worker.js`). JSPI rows \
+         appear only where the browser has `WebAssembly.Suspending`. The ring rows run the \
          producer and consumer loops of `pollscope-ring` inside the shim's wasm \
          (`host-shim/src/ring_probe.rs`); the plain-JS baseline is `bench/pages/js-ring.js`.\n",
         date = today(),
