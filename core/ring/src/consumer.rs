@@ -35,13 +35,14 @@ struct Partial {
 /// where the run wraps) into a window in its own memory and parses packets from there. A packet
 /// that runs past the window's end is completed by copying just its missing bytes onto the
 /// window's end, so no byte is copied out of the ring twice. Single-frame messages are handed to
-/// the callback straight from the window; frames of split messages are appended to a buffer
-/// per stream, and large ones (4 KiB or more) after a large one are read into it directly, the
-/// window then fetching only the next header.
+/// the callback straight from the window. Frames of split messages are appended to a buffer per
+/// stream: from the window as far as it holds them, the rest of a large one (4 KiB or more)
+/// straight from the ring, after which the window fetches only the next header (likely the next
+/// large frame's, whose payload then also goes straight into the buffer).
 ///
-/// So payloads are copied once out of the shared buffer (split messages: at most once more inside
-/// wasm), into buffers the consumer keeps and reuses, and draining allocates nothing once those
-/// buffers have grown.
+/// So every byte is copied out of the shared buffer once (frames of split messages may be
+/// copied once more inside wasm), into buffers the consumer keeps and reuses, and draining
+/// allocates nothing once those buffers have grown.
 #[derive(Debug)]
 pub struct Consumer<M: SharedMemory> {
     mem: M,
