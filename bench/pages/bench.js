@@ -378,37 +378,25 @@ async function runPollscope(name, args, hooks = {}) {
   return { stdout, stderr, traces, startedAt, endedAt: performance.now(), ring: outcome.ring };
 }
 
-// ---- now: monotonic-clock.now ×N, and the floor: performance.now() from a tiny wasm module ---
-
-// (module (import "env" "now" (func (result f64)))
-//   (func (export "loop") (param $n i32) (result f64) ;; sums now() n times
-//     (local $acc f64) (loop $l (local.set $acc (f64.add (local.get $acc) (call 0)))
-//       (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))) (local.get $acc)))
-const FLOOR_WASM = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 10, 2, 96, 0, 1, 124, 96, 1, 127, 1, 124, 2, 11, 1, 3, 101, 110, 118, 3, 110,
-  111, 119, 0, 0, 3, 2, 1, 1, 7, 8, 1, 4, 108, 111, 111, 112, 0, 1, 10, 27, 1, 25, 1, 1, 124, 3, 64, 32, 1, 16,
-  0, 160, 33, 1, 32, 0, 65, 1, 107, 34, 0, 13, 0, 11, 32, 1, 11,
-]);
+// ---- now: monotonic-clock.now ×N, and the floor: performance.now() from a tiny wasm module
+// in a worker (floor-worker.js) ------------------------------------------------------------
 
 async function nowRow() {
   const { iterations, jcoIterations } = config.now;
-  const floor = new WebAssembly.Instance(new WebAssembly.Module(FLOOR_WASM), {
-    env: { now: () => performance.now() },
-  });
+  const floor = new RpcWorker("/bench/floor-worker.js", "now-floor");
   for (const rep of repetitions()) {
     status(`now ${rep}: pollscope`);
     const run = await runPollscope("bench_now", [String(iterations)]);
     await result("now", "pollscope", rep, { stdout: run.stdout });
     status(`now ${rep}: floor`);
-    const t0 = performance.now();
-    floor.exports.loop(iterations);
-    await result("now", "floor", rep, { iterations, elapsedMs: performance.now() - t0 });
+    await result("now", "floor", rep, await floor.call({ iterations }));
     for (const mode of jcoModes()) {
       status(`now ${rep}: jco ${mode}`);
       const jco = await runJco("bench_now", mode, [String(jcoIterations)], { keepStdout: true });
       await result("now", `jco-${mode}`, rep, { stdout: jco.stdout });
     }
   }
+  floor.terminate();
 }
 
 // ---- stdout: TOTAL bytes in CHUNK-byte writes, counted where they land ------------------------

@@ -378,7 +378,9 @@ fn peers(outcome: &Outcome, config: &Value, report: &mut Report) -> Result<()> {
                 &mut table,
                 &row,
                 &Series {
-                    label: "floor: performance.now() imported into a 90-byte wasm module".into(),
+                    label:
+                        "floor: performance.now() imported into a 90-byte wasm module, in a worker"
+                            .into(),
                     values: floor.clone(),
                 },
                 ns,

@@ -31,6 +31,10 @@ const PAGES: &[(&str, &[u8])] = &[
         include_bytes!("../pages/sleep-worker.js"),
     ),
     ("jco-worker.js", include_bytes!("../pages/jco-worker.js")),
+    (
+        "floor-worker.js",
+        include_bytes!("../pages/floor-worker.js"),
+    ),
 ];
 
 /// Where `@bytecodealliance/preview2-shim`'s browser build is, under the jco npm prefix.
