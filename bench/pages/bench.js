@@ -389,7 +389,9 @@ async function nowRow() {
     const run = await runPollscope("bench_now", [String(iterations)]);
     await result("now", "pollscope", rep, { stdout: run.stdout });
     status(`now ${rep}: floor`);
-    await result("now", "floor", rep, await floor.call({ iterations }));
+    for (const via of ["arrow", "bound"]) {
+      await result("now", `floor/${via}`, rep, await floor.call({ iterations, via }));
+    }
     for (const mode of jcoModes()) {
       status(`now ${rep}: jco ${mode}`);
       const jco = await runJco("bench_now", mode, [String(jcoIterations)], { keepStdout: true });

@@ -369,23 +369,32 @@ fn peers(outcome: &Outcome, config: &Value, report: &mut Report) -> Result<()> {
             ns,
             "",
         );
-        let floor: Vec<f64> = by("now", "floor")
-            .iter()
-            .map(|m| Ok(num(&m.data, "elapsedMs")? * 1e6 / num(&m.data, "iterations")?))
-            .collect::<Result<_>>()?;
-        if !floor.is_empty() {
-            series_line(
-                &mut table,
-                &row,
-                &Series {
-                    label:
-                        "floor: performance.now() imported into a 90-byte wasm module, in a worker"
-                            .into(),
-                    values: floor.clone(),
-                },
-                ns,
-                &cell(&floor),
-            );
+        for (via, label) in [
+            (
+                "floor/arrow",
+                "floor: performance.now() from a 90-byte wasm module, via a JS arrow import",
+            ),
+            (
+                "floor/bound",
+                "floor: the same, importing performance.now.bind(performance) (no JS frame)",
+            ),
+        ] {
+            let floor: Vec<f64> = by("now", via)
+                .iter()
+                .map(|m| Ok(num(&m.data, "elapsedMs")? * 1e6 / num(&m.data, "iterations")?))
+                .collect::<Result<_>>()?;
+            if !floor.is_empty() {
+                series_line(
+                    &mut table,
+                    &row,
+                    &Series {
+                        label: format!("{label}, in a worker"),
+                        values: floor.clone(),
+                    },
+                    ns,
+                    &cell(&floor),
+                );
+            }
         }
         for (variant, label) in jco {
             let v = per_call(&by("now", variant), "elapsed_ns")?;
