@@ -41,15 +41,36 @@ function normalizeFiles(files) {
   ]);
 }
 
+/** Protocol version of the JSON messages (`v`), as `pollscope-protocol`'s PROTOCOL_VERSION. */
+export const PROTOCOL_VERSION = 1;
+
+/** Most wait and host-call records kept for exportTrace() (the newest). */
+const TRACE_RECORDS = 65536;
+
 /**
- * Starts a component. Returns { done, writeStdin, closeStdin, terminate }:
+ * Starts a component. Returns a handle:
  * - done: Promise<{ exitCode, trap?, ring }> (ring: the final ringSnapshot()), rejected (Error)
- *   when the component cannot be loaded
+ *   when the component cannot be loaded. After restart(), `done` is the new run's; the old
+ *   run's promise resolves with { exitCode: null, restarted: true }.
  * - writeStdin(bytes): Promise resolved once the bytes are in the ring (backpressure)
  * - closeStdin(): the guest's stdin reaches end-of-file after what was written
  * - pause() / resume(): stop the guest at its next host call or wait, and let it go on
+ * - step(): let a paused guest run to its next wait, perform that wait, and pause before the
+ *   one after (a guest paused in the middle of a wait first finishes that wait)
+ * - setTimeScale(x): the guest's clocks run at x × real time (0.1–10): sleeps last 1/x as long
+ * - subscribe({ detail }) / unsubscribe(): telemetry to options.onTelemetry(message), each
+ *   message a parsed `FromWasm` object (hello and snapshot on subscribe, then event batches
+ *   before every wait and at least every 100 ms of host calls; with detail, every wait, host
+ *   call, pollable change and ring sample); snapshot() asks for one more snapshot (sent after
+ *   the guest's current host call)
+ * - exportTrace(): Promise of Chrome trace-event JSON text (Perfetto, chrome://tracing) of the
+ *   waits and host calls received so far (subscribe with detail first; the newest 65536 of
+ *   each are kept); while the guest runs
+ * - restart(): stops both workers and starts the same bytes with the same options again,
+ *   keeping the subscription and time scale; returns the handle
  * - ringSnapshot(): Promise of the ring's counters { capacity, used, highWater, packetsIn,
  *   bytesIn, packetsOut, bytesOut, stalls, backlog }, read without stopping the guest
+ * - terminate(): stops the guest; `done` resolves with { exitCode: 137, terminated: true }
  */
 export function startComponent(source, options = {}) {
   const problem = isolationProblem();
@@ -57,6 +78,52 @@ export function startComponent(source, options = {}) {
     const done = Promise.reject(new Error(problem));
     return { done, writeStdin: () => done, closeStdin() {}, terminate() {} };
   }
+  // Fetched once, when the first run's event thread is up (as before restarts existed), and
+  // kept for restarts.
+  let fetched = null;
+  const bytes = () => (fetched ??= componentBytes(source));
+  let run = launch(bytes, options);
+  // Replayed on a restart.
+  let subscription = null;
+  let timeScale = null;
+  const handle = {
+    get done() {
+      return run.done;
+    },
+    writeStdin: (data) => run.writeStdin(data),
+    closeStdin: () => run.closeStdin(),
+    pause: () => run.pause(),
+    resume: () => run.resume(),
+    step: () => run.control({ type: "step" }),
+    setTimeScale(scale) {
+      timeScale = scale;
+      run.control({ type: "time-scale", scale });
+    },
+    subscribe({ detail = false } = {}) {
+      subscription = { type: "subscribe", detail: Boolean(detail) };
+      run.control(subscription);
+    },
+    unsubscribe() {
+      subscription = null;
+      run.control({ type: "unsubscribe" });
+    },
+    snapshot: () => run.control({ type: "snapshot" }),
+    exportTrace: () => run.exportTrace(),
+    ringSnapshot: () => run.ringSnapshot(),
+    terminate: () => run.terminate(),
+    restart() {
+      run.restarted();
+      run = launch(bytes, options);
+      if (timeScale !== null) run.control({ type: "time-scale", scale: timeScale });
+      if (subscription) run.control(subscription);
+      return handle;
+    },
+  };
+  return handle;
+}
+
+/** One run: both workers for the bytes `source()` (a promise) resolves to; see startComponent. */
+function launch(source, options) {
   const ringCapacity = options.ringCapacity ?? DEFAULT_RING_CAPACITY;
   const baseUrl = new URL(options.baseUrl ?? here, location.href);
   const wasmWorker = new Worker(new URL("wasm-worker.js", baseUrl), { type: "module", name: "pollscope-wasm" });
@@ -70,6 +137,16 @@ export function startComponent(source, options = {}) {
   const pendingAcks = new Map();
   let nextSnapshot = 0;
   const pendingSnapshots = new Map();
+  let nextTrace = 0;
+  const pendingTraces = new Map();
+  // What exportTrace() needs: the hello and the newest wait and host-call records (bounded).
+  let hello = null;
+  const waits = [];
+  const hostCalls = [];
+  const keep = (into, records) => {
+    for (const record of records ?? []) into.push(record);
+    if (into.length > TRACE_RECORDS) into.splice(0, into.length - TRACE_RECORDS);
+  };
   let settled = false;
   let resolveDone, rejectDone;
   const done = new Promise((resolve, reject) => {
@@ -85,6 +162,9 @@ export function startComponent(source, options = {}) {
     pendingAcks.clear();
     for (const resolve of pendingSnapshots.values()) resolve(null);
     pendingSnapshots.clear();
+    // The event thread is gone: build the trace from what is kept, without it.
+    for (const { reject } of pendingTraces.values()) reject(new Error("the guest ended before the trace was built"));
+    pendingTraces.clear();
     if (isError) rejectDone(outcome);
     else resolveDone(outcome);
   };
@@ -113,6 +193,16 @@ export function startComponent(source, options = {}) {
       case "trace":
         trace(data.what);
         break;
+      case "telemetry": {
+        const message = JSON.parse(data.json);
+        if (message.type === "hello") hello = message;
+        if (message.type === "events") {
+          keep(waits, message.waits);
+          keep(hostCalls, message.host_calls);
+        }
+        options.onTelemetry?.(message);
+        break;
+      }
       case "loaded":
         wasmLoaded();
         break;
@@ -140,6 +230,13 @@ export function startComponent(source, options = {}) {
         pendingSnapshots.get(data.id)?.(data.snapshot);
         pendingSnapshots.delete(data.id);
         break;
+      case "chrome-trace": {
+        const call = pendingTraces.get(data.id);
+        pendingTraces.delete(data.id);
+        if (data.error) call?.reject(new Error(data.error));
+        else call?.resolve(data.json);
+        break;
+      }
       case "error":
         finish(new Error(data.message), true);
         break;
@@ -156,7 +253,7 @@ export function startComponent(source, options = {}) {
     await eventWorkerLoaded;
     eventWorker.postMessage({ type: "init", ringCapacity });
     const [component, ring] = await Promise.all([
-      componentBytes(source).then((bytes) => (trace(`component fetched (${bytes.length} B)`), bytes)),
+      source().then((bytes) => (trace(`component fetched (${bytes.length} B)`), bytes)),
       ringReady,
     ]);
     await wasmWorkerLoaded;
@@ -172,7 +269,7 @@ export function startComponent(source, options = {}) {
         dirs: options.dirs ?? [],
         files: normalizeFiles(options.files),
       },
-      component.buffer === source?.buffer ? [] : [component.buffer],
+      // Copied, not transferred: a restart sends the same bytes again.
     );
   })().catch((error) => finish(error, true));
 
@@ -197,6 +294,28 @@ export function startComponent(source, options = {}) {
     /** Lets a paused guest go on. */
     resume() {
       if (!settled) toEventThread({ type: "command", command: "resume" });
+    },
+    /** A command of the protocol (`ToWasm`), e.g. { type: "step" }, checked by the event thread. */
+    control(message) {
+      if (!settled) toEventThread({ type: "control", json: JSON.stringify({ v: PROTOCOL_VERSION, ...message }) });
+    },
+    exportTrace() {
+      if (settled) return Promise.reject(new Error("the guest has ended: export the trace before it does"));
+      const id = nextTrace++;
+      return new Promise((resolve, reject) => {
+        pendingTraces.set(id, { resolve, reject });
+        toEventThread({
+          type: "chrome-trace",
+          id,
+          hello: hello ? JSON.stringify(hello) : "",
+          waits: JSON.stringify(waits),
+          hostCalls: JSON.stringify(hostCalls),
+        });
+      });
+    },
+    /** Ends this run for a restart: its `done` resolves with { exitCode: null, restarted: true }. */
+    restarted() {
+      finish({ exitCode: null, restarted: true, ring: null }, false);
     },
     /** The ring's occupancy and counters right now (the guest keeps running). */
     ringSnapshot() {

@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use pollscope_wasi::{GuestMemory, Host, HostFunc, Trap};
 
 use crate::guest_memory::{JsGuestMemory, NoMemory};
+use crate::telemetry::Shared;
 
 /// One lowered import, as the adapter's export `"{index}"` forwards it.
 pub struct Binding {
@@ -26,6 +27,8 @@ pub struct WasmThread {
     pub bindings: Vec<Binding>,
     /// Distinct (memory, realloc) pairs the bindings use, resolved after instantiation.
     pub memories: Vec<Option<JsGuestMemory>>,
+    /// Telemetry and steering, shared with the platform.
+    pub telemetry: Shared,
 }
 
 thread_local! {
@@ -70,6 +73,7 @@ fn call(func: u32, args: &[i64]) -> Result<i64, Trap> {
             host,
             bindings,
             memories,
+            telemetry,
         } = state;
         let binding = bindings
             .get(func as usize)
@@ -82,7 +86,25 @@ fn call(func: u32, args: &[i64]) -> Result<i64, Trap> {
             },
             None => &mut NoMemory,
         };
-        host.call(binding.func, &args[..params], memory)
+        // Counters always; a span and a look at the pollables only with detail on. The
+        // borrow ends before the host runs: the platform borrows it while waiting.
+        let start = {
+            let mut telemetry = telemetry.borrow_mut();
+            if telemetry.recorder.enter_host_call(func) {
+                telemetry.observe_pollables(host, func);
+                Some(telemetry.real_now())
+            } else {
+                None
+            }
+        };
+        let result = host.call(binding.func, &args[..params], memory);
+        let mut telemetry = telemetry.borrow_mut();
+        let span = start.map(|start| (start, telemetry.real_now()));
+        telemetry.recorder.leave_host_call(func, span);
+        if telemetry.snapshot_wanted {
+            telemetry.answer_snapshot(host);
+        }
+        result
     })
 }
 

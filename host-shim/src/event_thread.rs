@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use js_sys::{Atomics, Reflect, SharedArrayBuffer, Uint8Array};
-use pollscope_protocol::Command;
+use pollscope_protocol::{decode_json, Command, FromWasm, HostCallRecord, ToWasm, WaitRecord};
 use pollscope_ring::{Config, Flush, Kind, Producer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -66,6 +66,8 @@ impl EventThread {
             }
             Some("snapshot") => self.snapshot(&data),
             Some("command") => self.command(&data),
+            Some("control") => self.control(&data),
+            Some("chrome-trace") => self.chrome_trace(&data),
             // Messages from a page are not trusted: anything else is dropped.
             _ => Ok(()),
         };
@@ -148,6 +150,47 @@ impl EventThread {
             .unwrap_or_default();
         let command = Command::from_name(&name).map_err(|err| err.to_string())?;
         self.push(streams::CONTROL, Kind::Control, &command.encode(), None);
+        Ok(())
+    }
+
+    /// `{type: "control", json}`: a [`ToWasm`] command as JSON text (`{"v":1,"type":"step"}`,
+    /// `{"v":1,"type":"time-scale","scale":0.1}`, …), validated here, then → the control stream.
+    fn control(&self, data: &JsValue) -> Result<(), String> {
+        let json = Reflect::get(data, &"json".into())
+            .ok()
+            .and_then(|json| json.as_string())
+            .ok_or("control message without a `json` string")?;
+        let message: ToWasm = decode_json(json.as_bytes()).map_err(|err| err.to_string())?;
+        let control = message
+            .control()
+            .ok_or("stdin goes as `stdin` messages, not as a control")?;
+        self.push(streams::CONTROL, Kind::Control, &control.encode(), None);
+        Ok(())
+    }
+
+    /// `{type: "chrome-trace", id, hello, waits, hostCalls}` (JSON texts) → `{type:
+    /// "chrome-trace", id, json}` or `{…, error}`.
+    fn chrome_trace(&self, data: &JsValue) -> Result<(), String> {
+        let id = Reflect::get(data, &"id".into()).unwrap_or(JsValue::NULL);
+        let text = |name: &str| {
+            Reflect::get(data, &name.into())
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default()
+        };
+        let reply = match chrome_trace(&text("hello"), &text("waits"), &text("hostCalls")) {
+            Ok(json) => js_object(&[
+                ("type", "chrome-trace".into()),
+                ("id", id),
+                ("json", json.into()),
+            ]),
+            Err(error) => js_object(&[
+                ("type", "chrome-trace".into()),
+                ("id", id),
+                ("error", error.into()),
+            ]),
+        };
+        let _ = self.inner.borrow().scope.post_message(&reply);
         Ok(())
     }
 
@@ -239,4 +282,40 @@ fn then(promise: &js_sys::Promise, callback: &js_sys::Function) {
     {
         let _ = then.call1(promise, callback);
     }
+}
+
+/// Chrome trace-event JSON (for Perfetto or `chrome://tracing`) from what a page received:
+/// `hello_json` a `hello` message (its host-function table names the calls; `""` for none),
+/// `waits_json` and `calls_json` arrays of the batches' `waits` and `host_calls` records.
+#[wasm_bindgen]
+pub fn chrome_trace(
+    hello_json: &str,
+    waits_json: &str,
+    calls_json: &str,
+) -> Result<String, String> {
+    let host_functions = if hello_json.is_empty() {
+        Vec::new()
+    } else {
+        match decode_json::<FromWasm>(hello_json.as_bytes()) {
+            Ok(FromWasm::Hello(hello)) => hello.host_functions,
+            Ok(_) => return Err("chrome_trace: the first argument is not a hello".into()),
+            Err(err) => return Err(format!("chrome_trace: hello: {err}")),
+        }
+    };
+    let records = |json: &str| {
+        if json.is_empty() {
+            "[]".to_string()
+        } else {
+            json.to_string()
+        }
+    };
+    let waits: Vec<WaitRecord> = serde_json::from_str(&records(waits_json))
+        .map_err(|err| format!("chrome_trace: waits: {err}"))?;
+    let calls: Vec<HostCallRecord> = serde_json::from_str(&records(calls_json))
+        .map_err(|err| format!("chrome_trace: host calls: {err}"))?;
+    Ok(pollscope_telemetry::chrome_trace_json(
+        &host_functions,
+        &waits,
+        &calls,
+    ))
 }

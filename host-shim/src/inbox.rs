@@ -2,7 +2,7 @@
 //! on the wake word.
 
 use js_sys::Atomics;
-use pollscope_protocol::Command;
+use pollscope_protocol::{Control, RingSample, WakeCause};
 use pollscope_ring::{Consumer, Kind, Packet};
 use pollscope_wasi::Event;
 use wasm_bindgen::JsValue;
@@ -15,8 +15,8 @@ pub struct Inbox {
     consumer: Consumer<JsSharedMemory>,
     /// The wake word's value at the last drain: anything else means packets may be waiting.
     seen_wake: u32,
-    /// Set by `pause`, cleared by `resume`.
-    paused: bool,
+    /// Commands decoded and not yet taken by the platform, in arrival order.
+    controls: Vec<Control>,
     /// Set once the producer wrote something no producer writes; stdin then ends.
     corrupt: Option<String>,
 }
@@ -30,14 +30,33 @@ impl Inbox {
         Ok(Inbox {
             consumer,
             seen_wake: u32::MAX,
-            paused: false,
+            controls: Vec::new(),
             corrupt: None,
         })
     }
 
-    /// Whether a command said to hold the guest.
-    pub fn paused(&self) -> bool {
-        self.paused
+    /// Takes the commands that arrived since the last call, oldest first.
+    pub fn take_controls(&mut self) -> std::vec::Drain<'_, Control> {
+        self.controls.drain(..)
+    }
+
+    /// The ring's counters now, read without stopping the producer.
+    pub fn ring_sample(&self, at: u64) -> RingSample {
+        let s = self.consumer.snapshot();
+        RingSample {
+            at,
+            capacity: s.capacity,
+            used: s.used,
+            high_water: s.high_water,
+            bytes_in: s.bytes_in,
+            bytes_out: s.bytes_out,
+            stalls: s.stalls,
+        }
+    }
+
+    /// Whether commands are waiting for [`Inbox::take_controls`].
+    pub fn has_controls(&self) -> bool {
+        !self.controls.is_empty()
     }
 
     /// Whether something was published since the last drain (one atomic load).
@@ -53,9 +72,9 @@ impl Inbox {
         }
         self.seen_wake = self.consumer.prepare_wait().value;
         let mut delivered = false;
-        let paused = &mut self.paused;
+        let controls = &mut self.controls;
         let result = self.consumer.drain(|packet| {
-            delivered |= handle(packet, paused, deliver);
+            delivered |= handle(packet, controls, deliver);
         });
         if let Err(err) = result {
             // A broken ring must not hang a guest reading stdin: end stdin, say why once.
@@ -67,26 +86,36 @@ impl Inbox {
     }
 
     /// Sleeps until a packet arrives or `timeout_ms` passes (forever when `None`), then delivers
-    /// what arrived. No lost wake-ups: the wake word is read before the ring is checked.
-    pub fn wait(&mut self, timeout_ms: Option<f64>, deliver: &mut dyn FnMut(Event)) {
+    /// what arrived; says why it woke. Commands already waiting end it at once (the platform
+    /// acts on them). No lost wake-ups: the wake word is read before the ring is checked.
+    pub fn wait(&mut self, timeout_ms: Option<f64>, deliver: &mut dyn FnMut(Event)) -> WakeCause {
         let wait_on = self.consumer.prepare_wait();
         if self.drain(deliver) {
-            return;
+            return WakeCause::AlreadyThere;
+        }
+        if self.has_controls() {
+            return WakeCause::Command;
         }
         let words = self.consumer.memory().words();
         let word = wait_on.word as u32;
         let value = wait_on.value as i32;
         // `Atomics.wait` only throws off a worker or on a non-shared buffer, both ruled out.
-        let _ = match timeout_ms {
+        let outcome = match timeout_ms {
             Some(timeout) => Atomics::wait_with_timeout(words, word, value, timeout),
             None => Atomics::wait(words, word, value),
         };
-        self.drain(deliver);
+        let events = self.drain(deliver);
+        match outcome {
+            Ok(answer) if answer == "timed-out" => WakeCause::Deadline,
+            Ok(answer) if answer == "not-equal" => WakeCause::AlreadyThere,
+            _ if !events && self.has_controls() => WakeCause::Command,
+            _ => WakeCause::RingNotify,
+        }
     }
 }
 
 /// Acts on one ring message; returns whether it produced a host event.
-fn handle(packet: Packet<'_>, paused: &mut bool, deliver: &mut dyn FnMut(Event)) -> bool {
+fn handle(packet: Packet<'_>, controls: &mut Vec<Control>, deliver: &mut dyn FnMut(Event)) -> bool {
     match (packet.stream, packet.kind) {
         (streams::STDIN, Kind::Data) => {
             deliver(Event::Stdin(packet.payload.to_vec()));
@@ -101,11 +130,10 @@ fn handle(packet: Packet<'_>, paused: &mut bool, deliver: &mut dyn FnMut(Event))
         }
         (streams::CONTROL, Kind::Control) => {
             // The event thread only forwards commands it decoded, but the ring is shared
-            // memory: anything undecodable is dropped.
-            match Command::decode(packet.payload) {
-                Ok(Command::Pause) => *paused = true,
-                Ok(Command::Resume) => *paused = false,
-                Err(_) => {}
+            // memory: anything undecodable is dropped. `Control` reads the older `Command`
+            // bytes too (same version byte and tags).
+            if let Ok(control) = Control::decode(packet.payload) {
+                controls.push(control);
             }
             false
         }

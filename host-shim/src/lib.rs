@@ -32,8 +32,12 @@ mod ring_probe;
 #[cfg(target_arch = "wasm32")]
 mod shared_memory;
 #[cfg(target_arch = "wasm32")]
+mod telemetry;
+#[cfg(target_arch = "wasm32")]
 mod wasm_thread;
 
+#[cfg(target_arch = "wasm32")]
+pub use event_thread::chrome_trace;
 #[cfg(target_arch = "wasm32")]
 pub use event_thread::EventThread;
 #[cfg(target_arch = "wasm32")]

@@ -1,10 +1,14 @@
-//! The browser under the WASI host: the wasm thread's clocks, randomness, output and wait.
+//! The browser under the WASI host: the wasm thread's clocks (through the time scale),
+//! randomness, output, waits (recorded, steered) and the host-call checkpoint.
 
+use pollscope_protocol::{Control, FromWasm, WaitCall, WakeCause};
+use pollscope_telemetry::pollables::wait_call;
 use pollscope_wasi::{Event, Platform, Stdio, WaitReason};
 use web_sys::{Crypto, DedicatedWorkerGlobalScope, Performance};
 
 use crate::inbox::Inbox;
 use crate::outbox::Outbox;
+use crate::telemetry::Shared;
 
 /// `crypto.getRandomValues` fills at most this many bytes per call.
 const RANDOM_CHUNK: usize = 65536;
@@ -15,11 +19,17 @@ pub struct BrowserPlatform {
     crypto: Crypto,
     outbox: Outbox,
     inbox: Inbox,
+    telemetry: Shared,
 }
 
 impl BrowserPlatform {
-    /// The platform of the worker `scope`, fed by `inbox`.
-    pub fn new(scope: DedicatedWorkerGlobalScope, inbox: Inbox) -> Result<BrowserPlatform, String> {
+    /// The platform of the worker `scope`, fed by `inbox`, sharing `telemetry` with the
+    /// dispatcher.
+    pub fn new(
+        scope: DedicatedWorkerGlobalScope,
+        inbox: Inbox,
+        telemetry: Shared,
+    ) -> Result<BrowserPlatform, String> {
         let performance = scope
             .performance()
             .ok_or("this worker has no `performance`")?;
@@ -29,6 +39,7 @@ impl BrowserPlatform {
             crypto,
             outbox: Outbox::new(scope),
             inbox,
+            telemetry,
         })
     }
 
@@ -36,27 +47,102 @@ impl BrowserPlatform {
         self.performance.now()
     }
 
-    /// A paused guest stays here, asleep in `Atomics.wait`, until a `resume` command; stdin
-    /// that arrives meanwhile is delivered but the guest does not run.
-    fn hold_while_paused(&mut self, deliver: &mut dyn FnMut(Event)) {
-        while self.inbox.paused() {
-            self.outbox.flush();
-            self.inbox.wait(None, deliver);
+    /// Real monotonic time in ns.
+    fn real_now(&self) -> u64 {
+        (self.now_ms() * 1e6) as u64
+    }
+
+    /// Acts on the commands the inbox decoded: steering, time scale, subscriptions, snapshot
+    /// requests (answered by the dispatcher after the current host call). A restart is the
+    /// loader's business (it replaces both workers), so the wasm thread ignores it.
+    fn apply_controls(&mut self) {
+        if !self.inbox.has_controls() {
+            return;
         }
+        let now = self.real_now();
+        let mut telemetry = self.telemetry.borrow_mut();
+        for control in self.inbox.take_controls() {
+            if telemetry.steering.apply(control) {
+                continue;
+            }
+            match control {
+                Control::TimeScale(scale) => {
+                    telemetry.time_scale.set_scale(now, scale);
+                }
+                Control::Subscribe { detail } => {
+                    telemetry.recorder.subscribe(detail);
+                    let hello = FromWasm::Hello(telemetry.hello.clone());
+                    telemetry.post(&hello);
+                    telemetry.snapshot_wanted = true;
+                }
+                Control::Unsubscribe => telemetry.recorder.unsubscribe(),
+                Control::Snapshot => telemetry.snapshot_wanted = true,
+                _ => {}
+            }
+        }
+    }
+
+    /// Posts the pending batch (with a ring sample when detail is on), when a panel listens.
+    fn post_pending(&mut self, now: u64) {
+        let mut telemetry = self.telemetry.borrow_mut();
+        if !telemetry.recorder.subscribed() {
+            return;
+        }
+        if telemetry.recorder.detail() {
+            telemetry.recorder.sample_ring(self.inbox.ring_sample(now));
+        }
+        telemetry.post_pending(now);
+    }
+
+    fn paused(&self) -> bool {
+        self.telemetry.borrow().steering.paused()
+    }
+
+    /// A paused guest stays here, asleep in `Atomics.wait`, until a resume or step (recorded
+    /// as a `paused` wait); stdin that arrives meanwhile is delivered but the guest does not
+    /// run. Returns whether events were delivered meanwhile.
+    fn hold_while_paused(&mut self, deliver: &mut dyn FnMut(Event)) -> bool {
+        if !self.paused() {
+            return false;
+        }
+        self.outbox.flush();
+        let now = self.real_now();
+        self.telemetry
+            .borrow_mut()
+            .recorder
+            .begin_wait(now, WaitCall::Paused, None, None);
+        self.post_pending(now);
+        let mut delivered = false;
+        let mut counting = |event: Event| {
+            delivered = true;
+            deliver(event);
+        };
+        while self.paused() {
+            self.inbox.wait(None, &mut counting);
+            self.apply_controls();
+        }
+        let now = self.real_now();
+        self.telemetry
+            .borrow_mut()
+            .recorder
+            .end_wait(now, WakeCause::Command);
+        delivered
     }
 }
 
 impl Platform for BrowserPlatform {
     fn monotonic_now(&self) -> u64 {
-        (self.now_ms() * 1e6) as u64
+        self.telemetry
+            .borrow()
+            .time_scale
+            .guest_monotonic(self.real_now())
     }
 
     fn wall_now(&self) -> (u64, u32) {
-        // timeOrigin + now is wall time with performance.now()'s resolution.
-        let ms = self.performance.time_origin() + self.now_ms();
-        let seconds = (ms / 1000.0).floor();
-        let nanos = ((ms - seconds * 1000.0) * 1e6) as u32;
-        (seconds as u64, nanos.min(999_999_999))
+        self.telemetry
+            .borrow()
+            .time_scale
+            .guest_wall(self.real_now())
     }
 
     fn random_bytes(&mut self, buf: &mut [u8]) {
@@ -77,23 +163,57 @@ impl Platform for BrowserPlatform {
 
     fn poll_events(&mut self, deliver: &mut dyn FnMut(Event)) {
         self.inbox.drain(deliver);
+        self.apply_controls();
     }
 
-    fn wait(&mut self, deadline: Option<u64>, _reason: WaitReason, deliver: &mut dyn FnMut(Event)) {
+    /// One wait: the guest deadline becomes a real timeout through the time scale; a step
+    /// under way ends here (held before the wait, which then lasts what remained of it when
+    /// the hold began, so a step always shows the wait it runs through); the pending batch
+    /// leaves before the guest sleeps. A command wakes it (the caller looks again and waits
+    /// anew, so a pause holds the guest before that next wait and a new scale applies to it).
+    /// A deadline already past is no wait: nothing is recorded and no step ends there.
+    fn wait(&mut self, deadline: Option<u64>, reason: WaitReason, deliver: &mut dyn FnMut(Event)) {
         self.outbox.flush();
-        let timeout_ms = deadline.map(|deadline| (deadline as f64 / 1e6 - self.now_ms()).max(0.0));
-        if timeout_ms == Some(0.0) {
+        let now = self.real_now();
+        let timeout = deadline.map(|deadline| {
+            self.telemetry
+                .borrow()
+                .time_scale
+                .real_timeout(now, deadline)
+        });
+        if timeout == Some(0) {
             self.inbox.drain(deliver);
+            self.apply_controls();
             return;
         }
-        self.inbox.wait(timeout_ms, deliver);
-        self.hold_while_paused(deliver);
+        let hold = self.telemetry.borrow_mut().steering.before_wait();
+        // Input that arrived during the hold may be what the guest waits for: it looks again.
+        if hold && self.hold_while_paused(deliver) {
+            return;
+        }
+        let now = self.real_now();
+        self.telemetry
+            .borrow_mut()
+            .recorder
+            .begin_wait(now, wait_call(reason), deadline, timeout);
+        self.post_pending(now);
+        let wake = self.inbox.wait(timeout.map(|ns| ns as f64 / 1e6), deliver);
+        let end = self.real_now();
+        self.telemetry.borrow_mut().recorder.end_wait(end, wake);
+        self.apply_controls();
     }
 
     fn checkpoint(&mut self, deliver: &mut dyn FnMut(Event)) {
         if self.inbox.has_news() {
             self.inbox.drain(deliver);
+            self.apply_controls();
         }
         self.hold_while_paused(deliver);
+        if self.telemetry.borrow().recorder.subscribed() {
+            let now = self.real_now();
+            if self.telemetry.borrow().recorder.flush_due(now) {
+                self.post_pending(now);
+            }
+        }
     }
 }

@@ -16,6 +16,7 @@ use crate::frames::{parse_stack, Frame};
 use crate::guest_memory::{as_memory, JsGuestMemory};
 use crate::inbox::Inbox;
 use crate::platform::BrowserPlatform;
+use crate::telemetry::Telemetry;
 use crate::{js_error_message, js_object};
 
 /// How the guest ended.
@@ -40,7 +41,9 @@ struct Init {
 #[wasm_bindgen]
 pub fn wasm_thread_main(init: JsValue) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let message = match run(&scope, &init) {
+    let ended = run(&scope, &init);
+    record_end(&ended);
+    let message = match ended {
         Ok(Ended::Exit(code)) => js_object(&[("type", "exit".into()), ("code", code.into())]),
         Ok(Ended::Trap { message, frames }) => js_object(&[
             ("type", "trap".into()),
@@ -57,6 +60,33 @@ pub fn wasm_thread_main(init: JsValue) {
     let _ = scope.post_message(&message);
 }
 
+/// Tells the recorder how the guest ended and, when a panel listens, sends the last batch
+/// (before the page hears of the end).
+fn record_end(ended: &Result<Ended, String>) {
+    dispatch::with_state(|state| {
+        let mut telemetry = state.telemetry.borrow_mut();
+        match ended {
+            Ok(Ended::Exit(code)) => telemetry.recorder.exited(*code),
+            Ok(Ended::Trap { message, frames }) => {
+                telemetry.recorder.trapped(pollscope_protocol::TrapReport {
+                    message: message.clone(),
+                    frames: frames
+                        .iter()
+                        .map(|frame| pollscope_protocol::Frame {
+                            name: frame.name.clone(),
+                            func: frame.func,
+                            offset: frame.offset,
+                        })
+                        .collect(),
+                })
+            }
+            Err(_) => return,
+        }
+        let now = telemetry.real_now();
+        telemetry.post_pending(now);
+    });
+}
+
 fn field(init: &JsValue, name: &str) -> Result<JsValue, String> {
     Reflect::get(init, &name.into()).map_err(|_| format!("init message has no `{name}`"))
 }
@@ -70,9 +100,9 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
         serde_wasm_bindgen::from_value(init.clone()).map_err(|e| format!("init message: {e}"))?;
     let ring = field(init, "ring")?;
 
-    let plan = pollscope_component::translate(&bytes)
-        .map_err(|err| err.to_string())?
-        .plan;
+    let translation = pollscope_component::translate(&bytes).map_err(|err| err.to_string())?;
+    let telemetry = Telemetry::new(scope.clone(), pollscope_telemetry::hello(&translation))?;
+    let plan = translation.plan;
     let (bindings, memory_refs, signatures) = bind_imports(&plan)?;
 
     let mut config = HostConfig::new(
@@ -88,13 +118,14 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
     config.preopens = options.preopens;
     config.dirs = options.dirs;
     config.files = files(init)?;
-    let platform = BrowserPlatform::new(scope.clone(), Inbox::new(&ring)?)?;
+    let platform = BrowserPlatform::new(scope.clone(), Inbox::new(&ring)?, telemetry.clone())?;
     let host = Host::new(config, Box::new(platform))
         .map_err(|err| format!("setting up the guest's world: {err}"))?;
     dispatch::install(WasmThread {
         host,
         bindings,
         memories: memory_refs.iter().map(|_| None).collect(),
+        telemetry,
     });
 
     let adapter = instantiate_adapter(&signatures)?;

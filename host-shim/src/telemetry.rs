@@ -1,0 +1,120 @@
+//! The wasm thread's telemetry and steering: one [`Recorder`], [`TimeScale`] and [`Steering`]
+//! shared by the dispatcher (host-call counts and spans, pollables, snapshots) and the platform
+//! (clocks, waits, holds, batches). Nobody holds the borrow across `Host::call` or a call into
+//! the guest; every borrow is a few field updates.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use pollscope_protocol::{encode_json, FromWasm, Hello};
+use pollscope_telemetry::{pollables, Recorder, RecorderConfig, Steering, TimeScale};
+use pollscope_wasi::Host;
+use web_sys::{DedicatedWorkerGlobalScope, Performance};
+
+/// What the dispatcher and the platform share (see [`Shared`]).
+pub struct Telemetry {
+    /// Counters always; records while a panel listens with detail.
+    pub recorder: Recorder,
+    /// The guest's clocks.
+    pub time_scale: TimeScale,
+    /// Pause, resume, step.
+    pub steering: Steering,
+    /// The handshake, sent whenever a panel subscribes.
+    pub hello: Hello,
+    /// Per host function: whether it may wait (poll, block, blocking stream calls), so the
+    /// dispatcher looks at the pollables before it when detail is on.
+    pub may_wait: Vec<bool>,
+    /// A snapshot was asked for (or a panel subscribed): the dispatcher builds it after the
+    /// current host call, where it can see the host's pollables.
+    pub snapshot_wanted: bool,
+    performance: Performance,
+    scope: DedicatedWorkerGlobalScope,
+}
+
+/// The one telemetry state of the wasm thread.
+pub type Shared = Rc<RefCell<Telemetry>>;
+
+impl Telemetry {
+    /// Fresh telemetry for the guest `hello` describes, at scale 1 from now.
+    pub fn new(scope: DedicatedWorkerGlobalScope, hello: Hello) -> Result<Shared, String> {
+        let performance = scope
+            .performance()
+            .ok_or("this worker has no `performance`")?;
+        let now_ms = performance.now();
+        let real_now = (now_ms * 1e6) as u64;
+        let wall_ms = performance.time_origin() + now_ms;
+        let seconds = (wall_ms / 1000.0).floor();
+        let nanos = (((wall_ms - seconds * 1000.0) * 1e6) as u32).min(999_999_999);
+        let may_wait = hello
+            .host_functions
+            .iter()
+            .map(|name| {
+                name.ends_with("#poll")
+                    || name.contains("pollable.block")
+                    || name.contains("blocking-")
+            })
+            .collect();
+        Ok(Rc::new(RefCell::new(Telemetry {
+            recorder: Recorder::new(
+                RecorderConfig::default(),
+                hello.host_functions.len(),
+                real_now,
+            ),
+            time_scale: TimeScale::new(real_now, (seconds as u64, nanos)),
+            steering: Steering::default(),
+            hello,
+            may_wait,
+            snapshot_wanted: false,
+            performance,
+            scope,
+        })))
+    }
+
+    /// Real monotonic time in ns (`performance.now()`).
+    #[inline]
+    pub fn real_now(&self) -> u64 {
+        (self.performance.now() * 1e6) as u64
+    }
+
+    /// Posts `message` to the page as `{type: "telemetry", json}`.
+    pub fn post(&self, message: &FromWasm) {
+        if let Ok(json) = encode_json(message) {
+            let _ = self.scope.post_message(&crate::js_object(&[
+                ("type", "telemetry".into()),
+                ("json", json.into()),
+            ]));
+        }
+    }
+
+    /// Posts the records gathered since the last batch, when a panel listens.
+    pub fn post_pending(&mut self, now: u64) {
+        if self.recorder.subscribed() && self.recorder.has_pending() {
+            let batch = self.recorder.drain_batch(now);
+            self.post(&FromWasm::Events(batch));
+        }
+    }
+
+    /// Before host function `func` runs, with detail on: what the guest's pollables look like.
+    pub fn observe_pollables(&mut self, host: &Host, func: u32) {
+        if !self.may_wait.get(func as usize).copied().unwrap_or(false) {
+            return;
+        }
+        let now = self.real_now();
+        let live = pollables::from_host(&host.pollables(), self.time_scale.guest_monotonic(now));
+        self.recorder.observe_pollables(now, &live);
+    }
+
+    /// Builds and posts the snapshot asked for, if any.
+    pub fn answer_snapshot(&mut self, host: &Host) {
+        if !std::mem::take(&mut self.snapshot_wanted) {
+            return;
+        }
+        let now = self.real_now();
+        let live = pollables::from_host(&host.pollables(), self.time_scale.guest_monotonic(now));
+        let retired = pollables::retired_from_host(&host.retired_pollables());
+        let snapshot = self
+            .recorder
+            .snapshot(now, live, retired, self.time_scale.scale());
+        self.post(&FromWasm::Snapshot(snapshot));
+    }
+}
