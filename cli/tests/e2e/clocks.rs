@@ -128,3 +128,31 @@ fn clocks_idle_worker_uses_no_cpu_while_the_guest_sleeps() {
         "processes pollscope started are still running 10 s after it exited: {left:?}"
     );
 }
+
+/// `clocks_naps` (the telemetry browser test's guest): one line per nap in order, each at least
+/// as long as asked, then `done`.
+#[test]
+fn clocks_naps_prints_each_nap_after_it() {
+    let run = Invocation::new(guest("clocks_naps")).args(["3", "5"]).run();
+    if run.code() != 0 {
+        run.fail("expected exit code 0");
+    }
+    let stdout = run.stdout();
+    let lines: Vec<&str> = stdout.lines().collect();
+    if lines.len() != 4 || lines[3] != "done" {
+        run.fail("expected three `nap …` lines and `done`");
+    }
+    for (i, line) in lines[..3].iter().enumerate() {
+        let actual = line
+            .strip_prefix(&format!("nap {} asked_ns=5000000 actual_ns=", i + 1))
+            .and_then(|n| n.parse::<u64>().ok());
+        match actual {
+            None => run.fail(&format!(
+                "line {line:?} is not `nap {} asked_ns=5000000 actual_ns=<n>`",
+                i + 1
+            )),
+            Some(ns) if ns < 5_000_000 => run.fail(&format!("{line:?}: woke before 5 ms")),
+            Some(_) => {}
+        }
+    }
+}
