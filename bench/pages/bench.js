@@ -516,6 +516,128 @@ async function instantiateRow() {
   }
 }
 
+// ---- telemetry: what a panel sees of a sleeping guest, steered and slowed (bench/tests/telemetry.rs)
+
+/** Runs clocks_naps subscribed with detail; `run.until(pred)` resolves once pred() holds. */
+async function napsRun(args) {
+  const { startComponent } = await import("/pollscope/pollscope.js");
+  const bytes = await guestBytes("clocks_naps");
+  const decoder = new TextDecoder();
+  const waiters = [];
+  const check = () => {
+    for (const w of waiters.splice(0)) (w.pred() ? w.resolve() : waiters.push(w));
+  };
+  const run = {
+    stdout: "",
+    messages: [],
+    startedAt: performance.now(),
+    lines: () => run.stdout.split("\n").filter((line) => line.startsWith("nap ")),
+    of: (type) => run.messages.filter((m) => m.type === type),
+    waits: () => run.of("events").flatMap((m) => m.waits).filter((w) => w.call !== "paused"),
+    until: (pred) =>
+      new Promise((resolve) => {
+        waiters.push({ pred, resolve });
+        check();
+      }),
+  };
+  run.guest = startComponent(bytes, {
+    args: ["clocks_naps", ...args],
+    onStdout: (chunk) => {
+      run.stdout += decoder.decode(chunk, { stream: true });
+      check();
+    },
+    onTelemetry: (message) => {
+      run.messages.push(message);
+      check();
+    },
+  });
+  run.guest.subscribe({ detail: true });
+  return run;
+}
+
+async function telemetryRow() {
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // Detail: six 20 ms naps; the trace is exported while the last one sleeps.
+  status("telemetry: detail");
+  const detail = await napsRun(["6", "20"]);
+  await detail.until(() => detail.lines().length >= 5 && detail.waits().length >= 5);
+  const trace = await detail.guest.exportTrace();
+  const detailOutcome = await detail.guest.done;
+  await result("telemetry", "detail", 0, {
+    stdout: detail.stdout,
+    exitCode: detailOutcome.exitCode,
+    hello: detail.of("hello")[0] ?? null,
+    snapshots: detail.of("snapshot").length,
+    waits: detail.waits(),
+    pollables: detail.of("events").flatMap((m) => m.pollable_changes),
+    states: detail.of("events").map((m) => m.state).filter(Boolean),
+    trace,
+  });
+
+  // Steering: pause, a first step (finishes the interrupted nap), then one step = one nap.
+  status("telemetry: steer");
+  const steer = await napsRun(["1000", "30"]);
+  await steer.until(() => steer.lines().length >= 3);
+  steer.guest.pause();
+  await sleep(300);
+  const pausedAt = steer.lines().length;
+  await sleep(300);
+  const afterPause = steer.lines().length;
+  steer.guest.step();
+  await sleep(400);
+  const beforeStep = { lines: steer.lines().length, waits: steer.waits().length };
+  steer.guest.step();
+  await sleep(400);
+  const afterStep = { lines: steer.lines().length, waits: steer.waits().length };
+  await sleep(300);
+  const held = steer.lines().length;
+  const states = steer.of("events").map((m) => m.state).filter(Boolean);
+  steer.guest.terminate();
+  await result("telemetry", "steer", 0, {
+    pausedAt,
+    afterPause,
+    beforeStep,
+    afterStep,
+    held,
+    stepWaits: steer.waits().slice(beforeStep.waits, afterStep.waits),
+    lastState: states.at(-1) ?? null,
+    stdout: steer.stdout,
+  });
+
+  // Time scale: one 100 ms nap at 0.1× real time.
+  status("telemetry: time scale");
+  const slow = await napsRun(["1", "100"]);
+  slow.guest.setTimeScale(0.1);
+  const slowOutcome = await slow.guest.done;
+  await result("telemetry", "time-scale", 0, {
+    stdout: slow.stdout,
+    exitCode: slowOutcome.exitCode,
+    realMs: performance.now() - slow.startedAt,
+    waits: slow.waits(),
+  });
+
+  // Restart: the same bytes, options and subscription again; the old run's `done` says so.
+  status("telemetry: restart");
+  const again = await napsRun(["1000", "20"]);
+  await again.until(() => again.lines().length >= 2);
+  const oldDone = again.guest.done;
+  again.guest.restart();
+  const old = await oldDone;
+  const linesAtRestart = again.lines().length;
+  const hellosAtRestart = again.of("hello").length;
+  await again.until(() => again.lines().length >= linesAtRestart + 2);
+  again.guest.terminate();
+  const last = await again.guest.done;
+  await result("telemetry", "restart", 0, {
+    old,
+    last,
+    hellosAtRestart,
+    hellos: again.of("hello").length,
+    restartedLines: again.lines().slice(linesAtRestart),
+  });
+}
+
 const ROWS = {
   sleep: sleepRow,
   now: nowRow,
@@ -525,6 +647,7 @@ const ROWS = {
   ring: ringRow,
   stress: stressRow,
   steer: steerRow,
+  telemetry: telemetryRow,
 };
 
 try {
