@@ -2,6 +2,7 @@
 //
 //   import { startComponent } from "./pollscope.js";
 //   const guest = startComponent(bytesOrUrl, { args, env, files, onStdout, onStderr });
+//   (options.telemetry: false runs the guest with no telemetry recording at all.)
 //   await guest.writeStdin(new TextEncoder().encode("hi\n")); guest.closeStdin();
 //   const { exitCode } = await guest.done;
 //
@@ -268,6 +269,9 @@ function launch(source, options) {
         preopens: options.preopens ?? ["/"],
         dirs: options.dirs ?? [],
         files: normalizeFiles(options.files),
+        // false: the wasm thread skips the recorder entirely (no counters, waits or batches;
+        // subscribe() then hears nothing). Clocks' time scale and pause/step still work.
+        telemetry: options.telemetry !== false,
       },
       // Copied, not transferred: a restart sends the same bytes again.
     );

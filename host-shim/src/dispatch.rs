@@ -29,6 +29,10 @@ pub struct WasmThread {
     pub memories: Vec<Option<JsGuestMemory>>,
     /// Telemetry and steering, shared with the platform.
     pub telemetry: Shared,
+    /// False when the page started the guest with `telemetry: false`: host calls skip the
+    /// recorder entirely (no counters, spans or snapshots) — the baseline the
+    /// `telemetry-overhead` bench row measures against.
+    pub recording: bool,
 }
 
 thread_local! {
@@ -74,6 +78,7 @@ fn call(func: u32, args: &[i64]) -> Result<i64, Trap> {
             bindings,
             memories,
             telemetry,
+            recording,
         } = state;
         let binding = bindings
             .get(func as usize)
@@ -86,6 +91,10 @@ fn call(func: u32, args: &[i64]) -> Result<i64, Trap> {
             },
             None => &mut NoMemory,
         };
+        // Telemetry off: one branch, and the call goes straight to the host.
+        if !*recording {
+            return host.call(binding.func, &args[..params], memory);
+        }
         // Counters always; a span and a look at the pollables only with detail on. The
         // borrow ends before the host runs: the platform borrows it while waiting.
         let start = {

@@ -20,15 +20,19 @@ pub struct BrowserPlatform {
     outbox: Outbox,
     inbox: Inbox,
     telemetry: Shared,
+    /// False with `telemetry: false`: no wait is recorded and no batch posted (clocks still go
+    /// through the time scale, steering still holds the guest).
+    recording: bool,
 }
 
 impl BrowserPlatform {
     /// The platform of the worker `scope`, fed by `inbox`, sharing `telemetry` with the
-    /// dispatcher.
+    /// dispatcher; `recording` false skips the recorder entirely.
     pub fn new(
         scope: DedicatedWorkerGlobalScope,
         inbox: Inbox,
         telemetry: Shared,
+        recording: bool,
     ) -> Result<BrowserPlatform, String> {
         let performance = scope
             .performance()
@@ -40,6 +44,7 @@ impl BrowserPlatform {
             outbox: Outbox::new(scope),
             inbox,
             telemetry,
+            recording,
         })
     }
 
@@ -69,6 +74,9 @@ impl BrowserPlatform {
                 Control::TimeScale(scale) => {
                     telemetry.time_scale.set_scale(now, scale);
                 }
+                // Nothing is recorded with telemetry off: a subscriber hears nothing.
+                Control::Subscribe { .. } | Control::Unsubscribe | Control::Snapshot
+                    if !self.recording => {}
                 Control::Subscribe { detail } => {
                     telemetry.recorder.subscribe(detail);
                     let hello = FromWasm::Hello(telemetry.hello.clone());
@@ -106,12 +114,14 @@ impl BrowserPlatform {
             return false;
         }
         self.outbox.flush();
-        let now = self.real_now();
-        self.telemetry
-            .borrow_mut()
-            .recorder
-            .begin_wait(now, WaitCall::Paused, None, None);
-        self.post_pending(now);
+        if self.recording {
+            let now = self.real_now();
+            self.telemetry
+                .borrow_mut()
+                .recorder
+                .begin_wait(now, WaitCall::Paused, None, None);
+            self.post_pending(now);
+        }
         let mut delivered = false;
         let mut counting = |event: Event| {
             delivered = true;
@@ -121,11 +131,13 @@ impl BrowserPlatform {
             self.inbox.wait(None, &mut counting);
             self.apply_controls();
         }
-        let now = self.real_now();
-        self.telemetry
-            .borrow_mut()
-            .recorder
-            .end_wait(now, WakeCause::Command);
+        if self.recording {
+            let now = self.real_now();
+            self.telemetry
+                .borrow_mut()
+                .recorder
+                .end_wait(now, WakeCause::Command);
+        }
         delivered
     }
 }
@@ -191,6 +203,11 @@ impl Platform for BrowserPlatform {
         if hold && self.hold_while_paused(deliver) {
             return;
         }
+        if !self.recording {
+            self.inbox.wait(timeout.map(|ns| ns as f64 / 1e6), deliver);
+            self.apply_controls();
+            return;
+        }
         let now = self.real_now();
         self.telemetry
             .borrow_mut()
@@ -209,7 +226,7 @@ impl Platform for BrowserPlatform {
             self.apply_controls();
         }
         self.hold_while_paused(deliver);
-        if self.telemetry.borrow().recorder.subscribed() {
+        if self.recording && self.telemetry.borrow().recorder.subscribed() {
             let now = self.real_now();
             if self.telemetry.borrow().recorder.flush_due(now) {
                 self.post_pending(now);

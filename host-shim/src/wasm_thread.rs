@@ -34,6 +34,8 @@ struct Init {
     cwd: Option<String>,
     preopens: Vec<String>,
     dirs: Vec<String>,
+    /// `false`: no recording at all (see [`dispatch::WasmThread::recording`]); default on.
+    telemetry: Option<bool>,
 }
 
 /// Entry point of the wasm worker: runs the component described by the page's `init`
@@ -118,7 +120,13 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
     config.preopens = options.preopens;
     config.dirs = options.dirs;
     config.files = files(init)?;
-    let platform = BrowserPlatform::new(scope.clone(), Inbox::new(&ring)?, telemetry.clone())?;
+    let recording = options.telemetry.unwrap_or(true);
+    let platform = BrowserPlatform::new(
+        scope.clone(),
+        Inbox::new(&ring)?,
+        telemetry.clone(),
+        recording,
+    )?;
     let host = Host::new(config, Box::new(platform))
         .map_err(|err| format!("setting up the guest's world: {err}"))?;
     dispatch::install(WasmThread {
@@ -126,6 +134,7 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
         bindings,
         memories: memory_refs.iter().map(|_| None).collect(),
         telemetry,
+        recording,
     });
 
     let adapter = instantiate_adapter(&signatures)?;
