@@ -125,3 +125,34 @@ fn bench_instantiate_starts_and_finishes() {
         run.fail("expected `started` and `result=<n>`");
     }
 }
+
+/// A thousand clock reads and ten 1 µs sleeps: one line,
+/// `telemetry-load nows=1000 now_ns=… sleeps=10 sleep_ns=… asked_ns=1000 sum=…`, the sleeps
+/// together at least as long as asked.
+#[test]
+fn bench_telemetry_load_reports_its_line() {
+    let run = Invocation::new(guest("bench_telemetry_load"))
+        .args(["1000", "10", "1000"])
+        .run();
+    if run.code() != 0 {
+        run.fail("expected exit code 0");
+    }
+    let stdout = run.stdout();
+    let line = stdout.trim_end();
+    if stdout.lines().count() != 1
+        || !line.starts_with("telemetry-load nows=1000 now_ns=")
+        || field(line, "sleeps") != Some(10)
+        || field(line, "asked_ns") != Some(1000)
+        || ["now_ns", "sleep_ns", "sum"]
+            .iter()
+            .any(|key| field(line, key).is_none())
+    {
+        run.fail(
+            "expected one line `telemetry-load nows=1000 now_ns=<n> sleeps=10 sleep_ns=<n> \
+             asked_ns=1000 sum=<n>`",
+        );
+    }
+    if field(line, "sleep_ns").is_some_and(|ns| ns < 10 * 1000) {
+        run.fail("ten 1 µs sleeps took less than 10 µs");
+    }
+}
