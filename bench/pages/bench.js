@@ -638,6 +638,126 @@ async function telemetryRow() {
   });
 }
 
+// ---- telemetry-overhead: the same host-call load with telemetry off, on, and subscribed ------
+
+/** What a panel keeps of the telemetry it receives: counts, and the last batch. */
+function panelSink() {
+  const sink = { messages: 0, batches: 0, waits: 0, hostCalls: 0, last: null };
+  sink.onTelemetry = (message) => {
+    sink.messages++;
+    if (message.type === "events") {
+      sink.batches++;
+      sink.waits += message.waits?.length ?? 0;
+      sink.hostCalls += message.host_calls?.length ?? 0;
+      sink.last = message;
+    }
+  };
+  return sink;
+}
+
+async function telemetryOverheadRow() {
+  const { nows, sleeps, sleepNs } = config.telemetryOverhead;
+  const { startComponent } = await import("/pollscope/pollscope.js");
+  const bytes = await guestBytes("bench_telemetry_load");
+  // off: `telemetry: false` (the shim skips the recorder); on: recording, nobody listens;
+  // counters: a panel subscribed without detail; subscribed: a panel subscribed with detail
+  // from the start.
+  for (const rep of repetitions()) {
+    for (const variant of ["off", "on", "counters", "subscribed"]) {
+      status(`telemetry-overhead ${rep}: ${variant}`);
+      const decoder = new TextDecoder();
+      let stdout = "";
+      let stderr = "";
+      const sink = panelSink();
+      const guest = startComponent(bytes, {
+        args: ["bench_telemetry_load", String(nows), String(sleeps), String(sleepNs)],
+        telemetry: variant !== "off",
+        onStdout: (chunk) => (stdout += decoder.decode(chunk, { stream: true })),
+        onStderr: (chunk) => (stderr += new TextDecoder().decode(chunk)),
+        onTelemetry: sink.onTelemetry,
+      });
+      if (variant === "subscribed") guest.subscribe({ detail: true });
+      if (variant === "counters") guest.subscribe({ detail: false });
+      const outcome = await guest.done;
+      if (outcome.exitCode !== 0) {
+        throw new Error(`bench_telemetry_load exited with ${outcome.exitCode}: ${outcome.trap?.message ?? stderr}`);
+      }
+      await result("telemetry-overhead", variant, rep, {
+        stdout,
+        messages: sink.messages,
+        batches: sink.batches,
+        waits: sink.waits,
+        hostCalls: sink.hostCalls,
+      });
+    }
+  }
+}
+
+// ---- telemetry-soak: a sleeping guest watched at full detail for a long time; memory sampled --
+
+/** performance.measureUserAgentSpecificMemory(), split into the page and its workers; null
+ * when the browser does not answer within `timeoutMs` (it may wait for a garbage collection). */
+async function uaMemory(timeoutMs) {
+  if (typeof performance.measureUserAgentSpecificMemory !== "function") return null;
+  const measured = performance.measureUserAgentSpecificMemory().catch(() => null);
+  const timeout = new Promise((resolve) => setTimeout(() => resolve(null), timeoutMs));
+  const answer = await Promise.race([measured, timeout]);
+  if (!answer) return null;
+  let page = 0;
+  let workers = 0;
+  for (const entry of answer.breakdown) {
+    const scopes = entry.attribution.map((a) => a.scope);
+    if (scopes.includes("DedicatedWorkerGlobalScope")) workers += entry.bytes;
+    else if (scopes.includes("Window")) page += entry.bytes;
+  }
+  return { bytes: answer.bytes, page, workers };
+}
+
+async function telemetrySoakRow() {
+  const { seconds, sampleSeconds, napMs, measureTimeoutMs } = config.telemetrySoak;
+  const { startComponent } = await import("/pollscope/pollscope.js");
+  const bytes = await guestBytes("clocks_naps");
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  let stdoutBytes = 0;
+  const sink = panelSink();
+  const guest = startComponent(bytes, {
+    args: ["clocks_naps", String(1e12), String(napMs)],
+    onStdout: (chunk) => (stdoutBytes += chunk.byteLength),
+    onTelemetry: sink.onTelemetry,
+  });
+  guest.subscribe({ detail: true });
+  const ended = guest.done.then((outcome) => {
+    throw new Error(`the soak guest ended early: ${JSON.stringify(outcome)}`);
+  });
+  ended.catch(() => {});
+  let uaAnswers = true;
+  const t0 = performance.now();
+  for (let i = 0; ; i++) {
+    const due = t0 + i * sampleSeconds * 1000;
+    await Promise.race([sleep(Math.max(0, due - performance.now())), ended]);
+    const atS = (performance.now() - t0) / 1000;
+    status(`telemetry-soak: ${atS.toFixed(0)} s of ${seconds}`);
+    // Chromium answers only after a garbage collection it chooses: after one miss, stop asking
+    // (so the samples keep their cadence) and rely on RSS and the JS heap.
+    const ua = uaAnswers ? await Promise.race([uaMemory(measureTimeoutMs), ended]) : null;
+    if (!ua) uaAnswers = false;
+    // The harness reads the renderer's RSS at this mark.
+    await mark("telemetry-soak", `sample-${i}`);
+    await result("telemetry-soak", "sample", i, {
+      atS,
+      ua,
+      jsHeap: performance.memory?.usedJSHeapSize ?? null,
+      stdoutBytes,
+      messages: sink.messages,
+      batches: sink.batches,
+      waits: sink.waits,
+      hostCalls: sink.hostCalls,
+    });
+    if (atS >= seconds) break;
+  }
+  guest.terminate();
+}
+
 const ROWS = {
   sleep: sleepRow,
   now: nowRow,
@@ -648,6 +768,8 @@ const ROWS = {
   stress: stressRow,
   steer: steerRow,
   telemetry: telemetryRow,
+  "telemetry-overhead": telemetryOverheadRow,
+  "telemetry-soak": telemetrySoakRow,
 };
 
 try {

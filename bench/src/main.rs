@@ -25,7 +25,11 @@ const ROWS: &[&str] = &[
     "instantiate",
     "size",
     "ring",
+    "telemetry-overhead",
 ];
+
+/// Rows run only when named: `telemetry-soak` takes `--soak-seconds` (10 minutes by default).
+const NAMED_ONLY: &[&str] = &["telemetry-soak"];
 
 /// The guest each row runs (under Pollscope, and under jco when it is there).
 const GUESTS: &[(&str, &str)] = &[
@@ -54,8 +58,12 @@ const JCO_MODES: &[(&str, &[&str])] = &[
 /// Times the shim and the ring in headless Chromium.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Rows to run (default: all): sleep, now, stdout, stdin, instantiate, size, ring.
+    /// Rows to run (default: all but telemetry-soak): sleep, now, stdout, stdin, instantiate,
+    /// size, ring, telemetry-overhead, telemetry-soak.
     names: Vec<String>,
+    /// How long `telemetry-soak` watches its sleeping guest, in seconds.
+    #[arg(long, default_value_t = 600)]
+    soak_seconds: u64,
     /// Measured repetitions of each row (after one warm-up).
     #[arg(long, default_value_t = 5)]
     reps: u32,
@@ -102,8 +110,11 @@ fn run(args: Args) -> Result<()> {
     } else {
         args.names.clone()
     };
-    if let Some(bad) = names.iter().find(|n| !ROWS.contains(&n.as_str())) {
-        bail!("unknown row `{bad}`; rows are {ROWS:?}");
+    if let Some(bad) = names
+        .iter()
+        .find(|n| !ROWS.contains(&n.as_str()) && !NAMED_ONLY.contains(&n.as_str()))
+    {
+        bail!("unknown row `{bad}`; rows are {ROWS:?} and {NAMED_ONLY:?}");
     }
     let mut options = session::Options::for_repo();
     if let Some(dir) = args.web_dir {
@@ -113,7 +124,7 @@ fn run(args: Args) -> Result<()> {
         options.guests_dir = dir;
     }
     options.browser = args.browser.clone();
-    options.timeout = Duration::from_secs(900);
+    options.timeout = Duration::from_secs(900 + args.soak_seconds);
     options.check_web_dir()?;
     let guests: Vec<&str> = GUESTS
         .iter()
@@ -122,6 +133,15 @@ fn run(args: Args) -> Result<()> {
         .collect();
     for guest in &guests {
         options.check_guest(guest)?;
+    }
+    // Pollscope-only rows (no jco peer).
+    for (row, guest) in [
+        ("telemetry-overhead", "bench_telemetry_load"),
+        ("telemetry-soak", "clocks_naps"),
+    ] {
+        if names.iter().any(|n| n == row) {
+            options.check_guest(guest)?;
+        }
     }
     let jco_dir = args
         .jco_dir
@@ -165,6 +185,17 @@ fn run(args: Args) -> Result<()> {
         },
         "stdin": { "totalBytes": 64 * mib / scale, "writeBytes": 256 * 1024, "inFlight": 4 },
         "instantiate": { "guest": "bench_instantiate" },
+        "telemetryOverhead": {
+            "nows": 1_000_000 / scale,
+            "sleeps": 100_000 / scale,
+            "sleepNs": 1000,
+        },
+        "telemetrySoak": {
+            "seconds": args.soak_seconds,
+            "sampleSeconds": (args.soak_seconds / 20).clamp(1, 30),
+            "napMs": 1,
+            "measureTimeoutMs": 5_000,
+        },
         "ring": {
             "capacity": mib,
             "mtu": 64 * 1024,

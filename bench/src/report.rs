@@ -9,6 +9,8 @@ use crate::session::{Measurement, Outcome};
 use crate::stats::{grouped_percentile, median, min};
 use pollscope::procfs;
 
+mod telemetry;
+
 /// `performance.now()` resolution in a cross-origin isolated page (Chromium), in ms.
 const CLOCK_STEP_MS: f64 = 0.005;
 
@@ -264,6 +266,8 @@ pub fn build(outcome: &Outcome, config: &Value) -> Result<Report> {
         ring(outcome, config, &mut main, &mut report)?;
     }
     peers(outcome, config, &mut report)?;
+    telemetry::overhead(outcome, config, &mut report)?;
+    telemetry::soak(outcome, config, &mut report)?;
     if !main.rows.is_empty() {
         report.tables.insert(0, main);
     }

@@ -140,6 +140,33 @@ pub struct Mark {
     pub at: Instant,
     /// Every worker thread of the session's Chromium, then.
     pub threads: Vec<ThreadCpu>,
+    /// `(pid, VmRSS in KiB)` of every process of the session's Chromium, then.
+    pub rss_kib: Vec<(u32, u64)>,
+}
+
+impl Mark {
+    /// Resident memory of the processes running worker threads (the page's renderer, which
+    /// hosts the page and its workers), in KiB.
+    pub fn renderer_rss_kib(&self) -> u64 {
+        let pids: std::collections::BTreeSet<u32> = self.threads.iter().map(|t| t.pid).collect();
+        self.rss_kib
+            .iter()
+            .filter(|(pid, _)| pids.contains(pid))
+            .map(|(_, kib)| kib)
+            .sum()
+    }
+}
+
+/// `VmRSS` of `pid` in KiB (`/proc/PID/status`), if it still runs.
+fn rss_kib(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Everything a finished session produced.
@@ -313,11 +340,22 @@ fn handle(site: &Site, mut request: Request) {
                     .get()
                     .map(|&pid| procfs::worker_threads(pid))
                     .unwrap_or_default();
+                let rss_kib = site
+                    .chromium
+                    .get()
+                    .map(|&pid| {
+                        procfs::family(pid)
+                            .into_iter()
+                            .filter_map(|p| Some((p, rss_kib(p)?)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 lock(&site.marks).push(Mark {
                     key,
                     phase,
                     at: Instant::now(),
                     threads,
+                    rss_kib,
                 });
                 status(204)
             }
