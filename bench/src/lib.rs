@@ -15,6 +15,10 @@
 //! - `ring`: throughput of `pollscope-ring` (producer and consumer loops inside the shim's
 //!   wasm, `host-shim/src/ring_probe.rs`) vs. a plain-JS ring of the same shape and
 //!   `TypedArray.set`, notify→wake latency, and a breakdown of where the Rust ring's time goes.
+//! - `telemetry-overhead`: one guest load (clock reads, 1 µs sleeps) with telemetry off
+//!   (`startComponent({telemetry: false})`), on with nobody listening, and subscribed without
+//!   and with detail; `telemetry-soak` (only when named): memory of the renderer and the page
+//!   while a panel watches a napping guest at full detail for `--soak-seconds`.
 
 pub mod report;
 pub mod session;

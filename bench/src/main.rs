@@ -1,5 +1,6 @@
 //! `pollscope-bench [NAME…]`: runs the benchmark rows (all, or the named ones: `sleep`, `now`,
-//! `stdout`, `stdin`, `instantiate`, `size`, `ring`) in one headless Chromium session and prints
+//! `stdout`, `stdin`, `instantiate`, `size`, `ring`, `telemetry-overhead`; `telemetry-soak` only
+//! when named) in one headless Chromium session and prints
 //! the table. Where the jco peer is installed (`--jco-dir`, which `cargo xtask bench` fills with
 //! npm), the guests of those rows are transpiled with jco first and run on its browser shim in the
 //! same session. `cargo xtask bench` builds what it needs first and records the result in

@@ -44,26 +44,34 @@ pub fn all(args: &[String]) -> Result<()> {
     } else {
         format!(" {}", args.join(" "))
     };
+    let path = root().join("docs/BENCHMARKS.md");
+    let kept = std::fs::read_to_string(&path)
+        .map(|old| kept_sections(&old))
+        .unwrap_or_default();
     let doc = format!(
         "# Benchmarks\n\n\
          Measured {date} with `cargo xtask bench{shown}`, in headless Chromium on this repository's \
          own build (shim and guests in release). Speed is measured here and nowhere else: no test \
          asserts a time.\n\n\
          {report}\n\
+         {kept}\
          ## How to reproduce\n\n\
          ```sh\n\
          cargo xtask bench            # every row; or name some: cargo xtask bench now stdout\n\
          cargo xtask bench --reps 9   # more repetitions (default 5, after one warm-up)\n\
          cargo xtask bench --quick    # an eighth of the work, for a smoke run (noisier)\n\
          cargo xtask bench --no-jco   # Pollscope only\n\
+         cargo xtask bench telemetry-soak --soak-seconds 600   # named only: memory over a long run\n\
          ```\n\n\
-         Rows: `sleep`, `now`, `stdout`, `stdin`, `instantiate`, `size`, `ring`. \
+         Rows: `sleep`, `now`, `stdout`, `stdin`, `instantiate`, `size`, `ring`, \
+         `telemetry-overhead`; `telemetry-soak` runs only when named. Sections titled \
+         \"(kept across runs)\" come from dedicated runs and are carried over unchanged. \
          It installs what is missing (rustup targets, Debian's `chromium` and `npm`, and the pinned \
          `@bytecodealliance/jco` and `@bytecodealliance/preview2-shim` with `npm install --prefix \
          target/jco`), builds `target/web` (`cargo xtask build`) and the guests (`guests/`, \
          `wasm32-wasip2`, release: `bench_sleep`, `bench_now`, `bench_stdout`, `bench_stdin`, \
-         `bench_instantiate`), then runs `cargo run -p pollscope-bench`, which transpiles those \
-         guests with `jco transpile --instantiation async` (and again with `--async-mode jspi \
+         `bench_instantiate`; Pollscope only: `bench_telemetry_load`, and `clocks_naps` for the \
+         soak), then runs `cargo run -p pollscope-bench`, which transpiles the first five with `jco transpile --instantiation async` (and again with `--async-mode jspi \
          --async-wasi-imports --async-wasi-exports`) into `target/jco/out/`, serves \
          `bench/pages/`, `target/web`, the guests, jco's output and the preview2-shim browser \
          build (`dist/browser`) on 127.0.0.1 with COOP/COEP/CORP headers, opens them in headless \
@@ -77,10 +85,30 @@ pub fn all(args: &[String]) -> Result<()> {
          (`host-shim/src/ring_probe.rs`); the plain-JS baseline is `bench/pages/js-ring.js`.\n",
         date = today(),
     );
-    let path = root().join("docs/BENCHMARKS.md");
     std::fs::write(&path, doc).with_context(|| format!("writing {}", path.display()))?;
     println!("xtask: wrote {}", path.display());
     Ok(())
+}
+
+/// The sections of an old BENCHMARKS.md whose `## ` heading says "(kept across runs)", each up
+/// to the next `## ` heading: figures from dedicated runs (the 10-minute telemetry soak) that a
+/// run of the usual rows does not redo.
+fn kept_sections(old: &str) -> String {
+    let mut out = String::new();
+    let mut keeping = false;
+    for line in old.lines() {
+        if line.starts_with("## ") {
+            keeping = line.contains("(kept across runs)");
+        }
+        if keeping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if !out.is_empty() && !out.ends_with("\n\n") {
+        out.push('\n');
+    }
+    out
 }
 
 /// Installs the pinned jco and preview2-shim with npm into `dir` (an npm prefix) unless they are
@@ -127,7 +155,18 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use super::civil_from_days;
+    use super::{civil_from_days, kept_sections};
+
+    #[test]
+    fn kept_sections_are_carried_over() {
+        let old = "# Benchmarks\n\ntable\n\n## Soak (kept across runs)\n\nfigures\n\n\
+                   ## How to reproduce\n\nsteps\n";
+        assert_eq!(
+            kept_sections(old),
+            "## Soak (kept across runs)\n\nfigures\n\n"
+        );
+        assert_eq!(kept_sections("# Benchmarks\n\n## How to reproduce\n"), "");
+    }
 
     #[test]
     fn civil_dates() {
