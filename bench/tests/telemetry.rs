@@ -119,15 +119,20 @@ fn a_panel_sees_waits_pollables_steering_and_the_time_scale() {
             duration <= actual + 5_000,
             "the recorded wait ({duration} ns) is longer than the guest's nap ({actual} ns): {wait}"
         );
-        // …and with the host's work before it (what the timer had already run down when the
-        // wait began: 20 ms − timeout) it is the guest's nap. Under load that work can take
-        // milliseconds (the first naps also pay one-time costs: the first batch, code compiled
-        // on first use), so it is accounted for, not assumed small.
+        // …and so does the wait plus the host's work before it (what the timer had already
+        // run down when the wait began: 20 ms − timeout). How close the two come is a speed
+        // figure (machine load adds milliseconds after a wake), so it is not asserted here.
         let before = 20_000_000u64.saturating_sub(u64_of(wait, "timeout"));
         assert!(
-            (duration + before).abs_diff(*actual) <= 1_000_000,
-            "the recorded wait ({duration} ns, {before} ns of host work before it) and the \
-             guest's measurement ({actual} ns) differ by more than 1 ms: {wait}"
+            duration + before <= actual + 5_000,
+            "the recorded wait ({duration} ns) and the host work before it ({before} ns) exceed \
+             the guest's nap ({actual} ns): {wait}"
+        );
+        // It ended at its deadline: start + duration reaches the absolute deadline it asked for.
+        let (start, deadline) = (u64_of(wait, "start"), u64_of(wait, "deadline"));
+        assert!(
+            start + duration + 5_000 >= deadline,
+            "woke before its deadline: {wait}"
         );
         assert!(wait["deadline"].as_u64().is_some(), "{wait}");
     }
