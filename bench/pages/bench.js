@@ -294,8 +294,9 @@ async function steerRow() {
   await untilTicks(3);
   const beforePause = ticks();
   guest.pause();
-  // Ticks already on their way (at most one interval) land; then nothing may come.
-  await sleep(intervalMs * 5);
+  // Ticks already on their way land (the command reaches the guest at its next host call or
+  // wait; a loaded machine can delay that), then nothing may come.
+  await sleep(Math.max(intervalMs * 5, 500));
   const pausedAt = ticks();
   status("steer: paused");
   await sleep(pauseMs);
