@@ -76,8 +76,23 @@ const TRACE_RECORDS = 65536;
 export function startComponent(source, options = {}) {
   const problem = isolationProblem();
   if (problem) {
+    // The same shape as a running guest's handle, so callers need no special case: every
+    // method is inert and `done` carries the explanation.
     const done = Promise.reject(new Error(problem));
-    return { done, writeStdin: () => done, closeStdin() {}, terminate() {} };
+    const inert = () => {};
+    return {
+      done,
+      writeStdin: () => done,
+      ringSnapshot: () => Promise.resolve(null),
+      exportTrace: () => done,
+      ...Object.fromEntries(
+        ["closeStdin", "pause", "resume", "step", "setTimeScale", "subscribe", "unsubscribe", "snapshot", "terminate"]
+          .map((name) => [name, inert]),
+      ),
+      restart() {
+        return this;
+      },
+    };
   }
   // Fetched once, when the first run's event thread is up (as before restarts existed), and
   // kept for restarts.
