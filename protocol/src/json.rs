@@ -158,6 +158,7 @@ mod tests {
                     asyncify_exports: vec!["asyncify_get_state".into()],
                 },
                 host_functions: vec!["wasi:io/poll#poll".into()],
+                tinygo: None,
             }),
             FromWasm::Snapshot(Snapshot {
                 at: 10,

@@ -23,6 +23,7 @@
 //! |---|---|---|
 //! | 1 | ring tags `pause` (1), `resume` (2) | 1 |
 //! | 1 | + ring tags `step` (3), `time-scale` (4), `subscribe` (5), `unsubscribe` (6), `snapshot` (7), `restart` (8); JSON messages [`ToWasm`], [`FromWasm`] (additive) | 1 |
+//! | 1 | + [`FromWasm::Scheduler`], [`FromWasm::Asyncify`], optional [`Hello::tinygo`] (additive) | 1 |
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -31,10 +32,12 @@ use std::fmt;
 
 mod control;
 mod json;
+mod scheduler;
 mod telemetry;
 
 pub use control::{Control, ToWasm, MAX_STDIN_CHUNK, MAX_TIME_SCALE, MIN_TIME_SCALE};
 pub use json::{decode_json, decode_value, encode_json, encode_value, Message, MAX_MESSAGE_BYTES};
+pub use scheduler::*;
 pub use telemetry::*;
 
 /// Bump when an existing message changes meaning; add new tags without bumping.

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::DecodeError;
+use crate::{AsyncifyEvent, DecodeError, SchedulerSnapshot, TinyGoSummary};
 
 /// Buckets of [`WaitTotals::overshoot`]: bucket 0 counts overshoots under 1 µs, bucket `i`
 /// those in `[2^(i-1), 2^i)` µs, the last one everything from `2^(N-2)` µs (≈ 65 ms) up.
@@ -38,6 +38,13 @@ pub enum FromWasm {
     },
     /// The guest trapped.
     Trap(TrapReport),
+    /// TinyGo's scheduler queues, read at an idle wait or on request while paused.
+    Scheduler(SchedulerSnapshot),
+    /// Asyncify task switches the flight recorder saw since the previous batch, in order.
+    Asyncify {
+        /// The events, oldest first.
+        events: Vec<AsyncifyEvent>,
+    },
 }
 
 /// The guest's output streams.
@@ -60,6 +67,9 @@ pub struct Hello {
     /// The string table for [`HostCallRecord::import`] and [`Snapshot::host_calls`]: each
     /// host function the guest imports, e.g. `wasi:io/poll#poll`.
     pub host_functions: Vec<String>,
+    /// What the host found of TinyGo's scheduler; `None` from hosts that do not look.
+    #[serde(default)]
+    pub tinygo: Option<TinyGoSummary>,
 }
 
 /// What `pollscope inspect` knows about a component.

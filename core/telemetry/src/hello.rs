@@ -51,6 +51,8 @@ pub fn hello(translation: &Translation) -> Hello {
                 format!("{interface}#{}", f.name)
             })
             .collect(),
+        // Filled in by the shim once pollscope-tinygo has read the program module.
+        tinygo: None,
     }
 }
 
