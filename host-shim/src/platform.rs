@@ -181,7 +181,7 @@ impl Platform for BrowserPlatform {
     /// One wait: the guest deadline becomes a real timeout through the time scale; a step
     /// under way ends here (held before the wait, which then lasts what remained of it when
     /// the hold began, so a step always shows the wait it runs through); the pending batch
-    /// leaves before the guest sleeps. A command wakes it (the caller looks again and waits
+    /// leaves before the guest sleeps past the next flush. A command wakes it (the caller looks again and waits
     /// anew, so a pause holds the guest before that next wait and a new scale applies to it).
     /// A deadline already past is no wait: nothing is recorded and no step ends there.
     fn wait(&mut self, deadline: Option<u64>, reason: WaitReason, deliver: &mut dyn FnMut(Event)) {
@@ -209,11 +209,18 @@ impl Platform for BrowserPlatform {
             return;
         }
         let now = self.real_now();
-        self.telemetry
-            .borrow_mut()
-            .recorder
-            .begin_wait(now, wait_call(reason), deadline, timeout);
-        self.post_pending(now);
+        let flush = {
+            let mut telemetry = self.telemetry.borrow_mut();
+            let recorder = &mut telemetry.recorder;
+            recorder.begin_wait(now, wait_call(reason), deadline, timeout);
+            if recorder.ring_sample_due(now) {
+                recorder.sample_ring(self.inbox.ring_sample(now));
+            }
+            recorder.flush_before_wait(now, timeout)
+        };
+        if flush {
+            self.post_pending(now);
+        }
         let wake = self.inbox.wait(timeout.map(|ns| ns as f64 / 1e6), deliver);
         let end = self.real_now();
         self.telemetry.borrow_mut().recorder.end_wait(end, wake);
@@ -225,8 +232,16 @@ impl Platform for BrowserPlatform {
             self.inbox.drain(deliver);
             self.apply_controls();
         }
-        self.hold_while_paused(deliver);
-        if self.recording && self.telemetry.borrow().recorder.subscribed() {
+        // One borrow for both questions: this runs at every host call.
+        let (paused, flush_check) = {
+            let mut telemetry = self.telemetry.borrow_mut();
+            let flush_check = self.recording && telemetry.recorder.flush_check_due();
+            (telemetry.steering.paused(), flush_check)
+        };
+        if paused {
+            self.hold_while_paused(deliver);
+        }
+        if flush_check {
             let now = self.real_now();
             if self.telemetry.borrow().recorder.flush_due(now) {
                 self.post_pending(now);

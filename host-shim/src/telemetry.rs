@@ -22,7 +22,8 @@ pub struct Telemetry {
     /// The handshake, sent whenever a panel subscribes.
     pub hello: Hello,
     /// Per host function: whether it may wait (poll, block, blocking stream calls), so the
-    /// dispatcher looks at the pollables before it when detail is on.
+    /// dispatcher looks at the pollables before it when detail is on, and the recorder times
+    /// every call of it (others are sampled).
     pub may_wait: Vec<bool>,
     /// A snapshot was asked for (or a panel subscribed): the dispatcher builds it after the
     /// current host call, where it can see the host's pollables.
@@ -45,7 +46,7 @@ impl Telemetry {
         let wall_ms = performance.time_origin() + now_ms;
         let seconds = (wall_ms / 1000.0).floor();
         let nanos = (((wall_ms - seconds * 1000.0) * 1e6) as u32).min(999_999_999);
-        let may_wait = hello
+        let may_wait: Vec<bool> = hello
             .host_functions
             .iter()
             .map(|name| {
@@ -55,11 +56,7 @@ impl Telemetry {
             })
             .collect();
         Ok(Rc::new(RefCell::new(Telemetry {
-            recorder: Recorder::new(
-                RecorderConfig::default(),
-                hello.host_functions.len(),
-                real_now,
-            ),
+            recorder: Recorder::new(RecorderConfig::default(), may_wait.clone(), real_now),
             time_scale: TimeScale::new(real_now, (seconds as u64, nanos)),
             steering: Steering::default(),
             hello,

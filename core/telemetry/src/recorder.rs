@@ -1,11 +1,22 @@
 //! The recorder the wasm thread owns: counters always, per-event records only while a panel
 //! listens with detail, handed out as [`EventBatch`]es.
 //!
-//! Cost model (issue #4: ≤ 3 % overhead with no panel): with nobody listening a host call is
-//! [`Recorder::enter_host_call`] + [`Recorder::leave_host_call`] — two counter increments and
-//! two stores, no clock read, no allocation. Waits are rare next to host calls and read the
-//! clock anyway, so their aggregates (count, time blocked, overshoot histogram) are always
-//! kept. Records go to [`EventRing`]s allocated once, so memory stays flat over hours.
+//! Cost model (issue #4: ≤ 3 % overhead with no panel, ≤ 15 % with one at full detail): with
+//! nobody listening a host call is [`Recorder::enter_host_call`] + [`Recorder::leave_host_call`]
+//! — two counter increments and two stores, no clock read, no allocation. Waits are rare next
+//! to host calls and read the clock anyway, so their aggregates (count, time blocked, overshoot
+//! histogram) are always kept. Records go to [`EventRing`]s allocated once, so memory stays
+//! flat over hours.
+//!
+//! With detail on, reading the clock twice per host call would cost more than a fast call
+//! itself (`performance.now()` from wasm is ~50 ns; `monotonic-clock.now` is ~185 ns in all),
+//! so spans are timed for every call that can block or move data (the `always_timed` imports);
+//! of the others, the first [`RecorderConfig::span_budget`] calls in each batch and then one in
+//! [`RecorderConfig::span_sample`] — a guest making a few calls is seen whole, a hot loop pays
+//! a bounded price (each record is also encoded and sent). Counts stay exact. Batches
+//! go out at most every [`RecorderConfig::flush_interval`], and before any wait that could
+//! outlast that interval — so a sleeping guest never withholds data, while a guest napping
+//! for microseconds does not pay a message per nap.
 
 use pollscope_protocol::{
     Dropped, EventBatch, GuestState, HostCallRecord, Pollable, PollableChange, RetiredPollables,
@@ -27,20 +38,32 @@ pub struct RecorderConfig {
     pub pollable_changes: usize,
     /// Ring samples kept between batches.
     pub ring_samples: usize,
-    /// Least real time (ns) between two batches while the guest runs (before a wait the shim
-    /// flushes regardless).
+    /// Least real time (ns) between two batches, unless a wait could outlast it.
     pub flush_interval: u64,
+    /// With detail on, calls of imports that are not always timed get a span while fewer than
+    /// this many of them were timed since the last batch…
+    pub span_budget: u32,
+    /// …and after that one in this many (1: every call).
+    pub span_sample: u32,
+    /// While the guest runs, host calls between two looks at the clock for a due batch.
+    pub flush_check_every: u32,
+    /// Least real time (ns) between two ring samples taken at waits (batches always take one).
+    pub ring_sample_interval: u64,
 }
 
 impl Default for RecorderConfig {
-    /// Room for a busy 100 ms (a batch at most 10 times a second) at a few hundred KiB.
+    /// Room for a busy 50 ms (a batch at most 20 times a second) at a few hundred KiB.
     fn default() -> RecorderConfig {
         RecorderConfig {
             waits: 4096,
             host_calls: 16384,
             pollable_changes: 4096,
             ring_samples: 1024,
-            flush_interval: 100_000_000,
+            flush_interval: 50_000_000,
+            span_budget: 256,
+            span_sample: 1024,
+            flush_check_every: 64,
+            ring_sample_interval: 1_000_000,
         }
     }
 }
@@ -84,6 +107,15 @@ pub struct Recorder {
     detail: bool,
     started_at: u64,
     host_calls: Vec<u64>,
+    /// Per import: timed on every call with detail on (it can block or move data).
+    always_timed: Vec<bool>,
+    /// Spans of other imports left before sampling starts in this batch.
+    span_budget_left: u32,
+    /// Calls of other imports left until the next sampled span.
+    until_sampled_span: u32,
+    /// Host calls left until the next look at the clock for a due batch.
+    until_flush_check: u32,
+    last_ring_sample: u64,
     host_calls_total: u64,
     wait_count: u64,
     blocked: u64,
@@ -104,16 +136,22 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// A recorder for a guest that imports `host_functions` host functions (the indices of
-    /// [`Hello::host_functions`](pollscope_protocol::Hello::host_functions)), started at real
-    /// time `now`, with nobody listening.
-    pub fn new(config: RecorderConfig, host_functions: usize, now: u64) -> Recorder {
+    /// A recorder for a guest whose host functions (the indices of
+    /// [`Hello::host_functions`](pollscope_protocol::Hello::host_functions)) are each always
+    /// timed with detail on or not (`always_timed`), started at real time `now`, with nobody
+    /// listening.
+    pub fn new(config: RecorderConfig, always_timed: Vec<bool>, now: u64) -> Recorder {
         Recorder {
             config,
             subscribed: false,
             detail: false,
             started_at: now,
-            host_calls: vec![0; host_functions],
+            host_calls: vec![0; always_timed.len()],
+            always_timed,
+            span_budget_left: config.span_budget,
+            until_sampled_span: config.span_sample.max(1),
+            until_flush_check: config.flush_check_every,
+            last_ring_sample: 0,
             host_calls_total: 0,
             wait_count: 0,
             blocked: 0,
@@ -166,8 +204,10 @@ impl Recorder {
         self.detail
     }
 
-    /// The guest entered host function `import`. Returns [`Recorder::detail`]: whether the
-    /// shim should time the call and pass the span to [`Recorder::leave_host_call`].
+    /// The guest entered host function `import`. Returns whether the shim should time the
+    /// call and pass the span to [`Recorder::leave_host_call`]: with detail on, always for an
+    /// always-timed import, else within the batch's [`RecorderConfig::span_budget`] and then
+    /// for one call in [`RecorderConfig::span_sample`].
     #[inline]
     pub fn enter_host_call(&mut self, import: u32) -> bool {
         if let Some(count) = self.host_calls.get_mut(import as usize) {
@@ -177,7 +217,28 @@ impl Recorder {
         if !self.ended() {
             self.phase = Phase::InHostCall(import);
         }
-        self.detail
+        self.detail && self.span_wanted(import)
+    }
+
+    fn span_wanted(&mut self, import: u32) -> bool {
+        if self
+            .always_timed
+            .get(import as usize)
+            .copied()
+            .unwrap_or(true)
+        {
+            return true;
+        }
+        if self.span_budget_left > 0 {
+            self.span_budget_left -= 1;
+            return true;
+        }
+        self.until_sampled_span -= 1;
+        if self.until_sampled_span == 0 {
+            self.until_sampled_span = self.config.span_sample.max(1);
+            return true;
+        }
+        false
     }
 
     /// The guest left host function `import`; `span` is (start, end) in real ns when the
@@ -292,6 +353,7 @@ impl Recorder {
     /// A look at the event ring; the latest is kept for snapshots, each one recorded with
     /// detail on.
     pub fn sample_ring(&mut self, sample: RingSample) {
+        self.last_ring_sample = sample.at;
         self.last_ring = Some(sample);
         if self.detail {
             self.ring_samples.push(sample);
@@ -310,12 +372,43 @@ impl Recorder {
             .diff(now, live, &mut |change| changes.push(change));
     }
 
+    /// Whether a ring sample is due at a wait beginning at real time `now` (with detail on,
+    /// at most one per [`RecorderConfig::ring_sample_interval`]).
+    pub fn ring_sample_due(&self, now: u64) -> bool {
+        self.detail && now.saturating_sub(self.last_ring_sample) >= self.config.ring_sample_interval
+    }
+
+    /// Called at every host call while the guest runs: whether to read the clock and ask
+    /// [`Recorder::flush_due`] — true once per [`RecorderConfig::flush_check_every`] calls
+    /// while a panel listens, so the clock is not read per call.
+    #[inline]
+    pub fn flush_check_due(&mut self) -> bool {
+        if !self.subscribed {
+            return false;
+        }
+        self.until_flush_check = self.until_flush_check.saturating_sub(1);
+        if self.until_flush_check == 0 {
+            self.until_flush_check = self.config.flush_check_every.max(1);
+            return true;
+        }
+        false
+    }
+
     /// Whether a batch should go out at real time `now` while the guest runs: a panel listens
-    /// and the flush interval has passed. (Before a wait the shim flushes whenever a panel
-    /// listens and [`Recorder::has_pending`].)
+    /// and the flush interval has passed.
     #[inline]
     pub fn flush_due(&self, now: u64) -> bool {
         self.subscribed && now.saturating_sub(self.last_flush) >= self.config.flush_interval
+    }
+
+    /// Whether a batch should go out before a wait beginning at real time `now` with real
+    /// `timeout` (`None`: until something arrives): something is pending and the wait could
+    /// end after the next batch is due — so data waits at most one flush interval.
+    pub fn flush_before_wait(&self, now: u64, timeout: Option<u64>) -> bool {
+        let due_at = self.last_flush.saturating_add(self.config.flush_interval);
+        self.subscribed
+            && self.has_pending()
+            && timeout.is_none_or(|timeout| now.saturating_add(timeout) >= due_at)
     }
 
     /// Whether a batch would carry anything: records, or a state change.
@@ -346,6 +439,7 @@ impl Recorder {
         };
         self.seq += 1;
         self.last_flush = now;
+        self.span_budget_left = self.config.span_budget;
         batch
     }
 
@@ -424,7 +518,7 @@ mod tests {
     use pollscope_protocol::PollableKind;
 
     fn recorder() -> Recorder {
-        Recorder::new(RecorderConfig::default(), 3, 1_000)
+        Recorder::new(RecorderConfig::default(), vec![false, false, true], 1_000)
     }
 
     #[test]
@@ -495,6 +589,77 @@ mod tests {
     }
 
     #[test]
+    fn detail_times_blocking_imports_always_and_samples_the_rest_while_counting_all() {
+        let config = RecorderConfig {
+            span_budget: 2,
+            span_sample: 4,
+            ..RecorderConfig::default()
+        };
+        let mut rec = Recorder::new(config, vec![false, true], 0);
+        assert!(!rec.enter_host_call(0), "no detail, no spans");
+        rec.subscribe(true);
+        let timed: Vec<bool> = (0..10).map(|_| rec.enter_host_call(0)).collect();
+        assert_eq!(
+            timed,
+            [true, true, false, false, false, true, false, false, false, true],
+            "the budget, then one in four"
+        );
+        assert!(
+            (0..5).all(|_| rec.enter_host_call(1)),
+            "blocking import: every call"
+        );
+        assert!(rec.enter_host_call(9), "an import the table lacks is timed");
+        rec.drain_batch(1);
+        assert!(
+            rec.enter_host_call(0) && rec.enter_host_call(0),
+            "a new batch, a new budget"
+        );
+        assert!(!rec.enter_host_call(0));
+        assert_eq!(rec.host_call_counts(), [14, 5]);
+        assert_eq!(rec.host_calls_total(), 20);
+    }
+
+    #[test]
+    fn batches_go_before_waits_that_could_outlast_the_flush_interval() {
+        let mut rec = recorder(); // last flush at 1_000, interval 50 ms
+        rec.begin_wait(2_000, WaitCall::PollableBlock, Some(3_000), Some(1_000));
+        assert!(!rec.flush_before_wait(2_000, None), "nobody listens");
+        rec.subscribe(true);
+        assert!(rec.has_pending());
+        assert!(!rec.flush_before_wait(2_000, Some(1_000)), "a 1 µs nap");
+        assert!(
+            rec.flush_before_wait(2_000, Some(50_000_000)),
+            "ends past the due time"
+        );
+        assert!(rec.flush_before_wait(2_000, None), "may never end");
+        assert!(rec.flush_before_wait(60_000_000, Some(1)), "already due");
+        rec.drain_batch(60_000_000);
+        assert!(!rec.flush_before_wait(60_000_001, None), "nothing pending");
+    }
+
+    #[test]
+    fn the_clock_is_consulted_for_batches_once_per_check_interval_and_ring_samples_are_spaced() {
+        let config = RecorderConfig {
+            flush_check_every: 3,
+            ring_sample_interval: 100,
+            ..RecorderConfig::default()
+        };
+        let mut rec = Recorder::new(config, vec![false], 0);
+        assert!(!(0..10).any(|_| rec.flush_check_due()), "nobody listens");
+        assert!(!rec.ring_sample_due(1_000), "no detail");
+        rec.subscribe(true);
+        let checks: Vec<bool> = (0..6).map(|_| rec.flush_check_due()).collect();
+        assert_eq!(checks.iter().filter(|&&due| due).count(), 2);
+        assert!(rec.ring_sample_due(1_000));
+        rec.sample_ring(RingSample {
+            at: 1_000,
+            ..RingSample::default()
+        });
+        assert!(!rec.ring_sample_due(1_099));
+        assert!(rec.ring_sample_due(1_100));
+    }
+
+    #[test]
     fn exit_and_trap_are_final() {
         let mut rec = recorder();
         rec.exited(3);
@@ -548,8 +713,10 @@ mod tests {
             pollable_changes: 64,
             ring_samples: 64,
             flush_interval: 1,
+            span_sample: 1,
+            ..RecorderConfig::default()
         };
-        let mut rec = Recorder::new(config, 3, 0);
+        let mut rec = Recorder::new(config, vec![false; 3], 0);
         rec.subscribe(true);
         let allocated = rec.allocated();
         let pollable = |handle| Pollable {
@@ -591,8 +758,8 @@ mod tests {
         rec.subscribe(true);
         rec.begin_wait(1_000, WaitCall::Poll, None, None);
         rec.end_wait(2_000, WakeCause::AlreadyThere);
-        assert!(!rec.flush_due(1_000 + 99_999_999));
-        assert!(rec.flush_due(1_000 + 100_000_000));
+        assert!(!rec.flush_due(1_000 + 49_999_999));
+        assert!(rec.flush_due(1_000 + 50_000_000));
         rec.unsubscribe();
         assert!(!rec.subscribed() && !rec.detail());
         rec.subscribe(false);
