@@ -10,6 +10,7 @@ const ASSETS: &[&str] = &[
     "pollscope.js",
     "wasm-worker.js",
     "event-worker.js",
+    "agent.js",
 ];
 
 fn main() {

@@ -47,6 +47,7 @@ const SHIM_FILES: &[&str] = &[
     "pollscope.js",
     "wasm-worker.js",
     "event-worker.js",
+    "agent.js",
 ];
 
 /// Where things are and how long a session may take.

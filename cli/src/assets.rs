@@ -26,6 +26,11 @@ pub const SHIM: &[(&str, &[u8])] = &[
         "event-worker.js",
         include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/event-worker.js")),
     ),
+    // The page agent pollscope.js imports (relays to the DevTools extension).
+    (
+        "agent.js",
+        include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/agent.js")),
+    ),
 ];
 
 /// Built without assets: browser commands explain how to build them.

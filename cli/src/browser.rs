@@ -34,6 +34,12 @@ impl Browser {
     /// Opens `url` in a fresh headless profile. Chromium's own output goes to a log file in the
     /// profile so it never mixes with the guest's stdout.
     pub fn open(binary: &PathBuf, url: &str) -> Result<Browser> {
+        Browser::open_with(binary, url, &[])
+    }
+
+    /// As [`Browser::open`], with more Chromium flags (e.g. `--load-extension=…`,
+    /// `--remote-debugging-port=0`).
+    pub fn open_with(binary: &PathBuf, url: &str, extra: &[String]) -> Result<Browser> {
         let profile = std::env::temp_dir().join(format!(
             "pollscope-profile-{}-{}",
             std::process::id(),
@@ -59,6 +65,7 @@ impl Browser {
                 "--enable-logging=stderr",
             ])
             .arg(format!("--user-data-dir={}", profile.display()))
+            .args(extra)
             .arg(url)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -66,6 +73,11 @@ impl Browser {
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
         Ok(Browser { child, profile })
+    }
+
+    /// The fresh profile folder (Chromium writes `DevToolsActivePort` there).
+    pub fn profile(&self) -> &std::path::Path {
+        &self.profile
     }
 
     /// The browser's process id (its renderers and workers are descendants of it).

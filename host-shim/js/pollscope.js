@@ -10,6 +10,8 @@
 // Atomics.wait; the event thread feeds it stdin through the packet ring. Both need a
 // cross-origin isolated page (COOP same-origin + COEP require-corp).
 
+import { registerGuest } from "./agent.js";
+
 const here = new URL(".", import.meta.url);
 
 /** Default ring capacity (bytes of packet data, a power of two). */
@@ -94,6 +96,9 @@ export function startComponent(source, options = {}) {
       },
     };
   }
+  // The page agent (agent.js) relays this guest to the DevTools extension while a panel watches.
+  const agentLink = registerGuest(options);
+  options = agentLink.options;
   // Fetched once, when the first run's event thread is up (as before restarts existed), and
   // kept for restarts.
   let fetched = null;
@@ -135,6 +140,7 @@ export function startComponent(source, options = {}) {
       return handle;
     },
   };
+  agentLink.attach(handle);
   return handle;
 }
 

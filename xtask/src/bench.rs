@@ -3,7 +3,6 @@
 //! records it, with the date, the machine and how to reproduce it, in docs/BENCHMARKS.md.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
@@ -114,20 +113,7 @@ fn kept_sections(old: &str) -> String {
 /// Installs the pinned jco and preview2-shim with npm into `dir` (an npm prefix) unless they are
 /// there already at those versions.
 fn jco(dir: &Path) -> Result<()> {
-    let installed = |package: &str, version: &str| {
-        std::fs::read_to_string(dir.join("node_modules").join(package).join("package.json"))
-            .is_ok_and(|text| text.contains(&format!("\"version\": \"{version}\"")))
-    };
-    if JCO_PACKAGES.iter().all(|(p, v)| installed(p, v)) {
-        return Ok(());
-    }
-    setup::npm()?;
-    std::fs::create_dir_all(dir)?;
-    println!("xtask: installing jco with npm into {}", dir.display());
-    run(Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--prefix"])
-        .arg(dir)
-        .args(JCO_PACKAGES.iter().map(|(p, v)| format!("{p}@{v}"))))
+    setup::npm_packages(dir, JCO_PACKAGES, "the benchmark's jco peer")
 }
 
 /// Today's UTC date as `YYYY-MM-DD`.

@@ -6,9 +6,11 @@
 //! - `install` build the assets, then `cargo install` the `pollscope` binary with them embedded
 //! - `setup`   only install prerequisites (rustup targets, Debian's chromium)
 //! - `bench`   build in release, run the browser benchmarks, write docs/BENCHMARKS.md
+//! - `pack`    build, then zip the DevTools extension for Chrome and Firefox into target/pack
 
 mod bench;
 mod build;
+mod pack;
 mod setup;
 mod test;
 
@@ -20,14 +22,15 @@ use anyhow::{bail, Context, Result};
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("setup") => setup::all(),
+        Some("setup") => setup::all().and_then(|()| setup::web_ext()),
         Some("build") => setup::rust_targets().and_then(|()| build::web_assets()),
         Some("test") => test::all(&args[1..]),
         Some("demo") => demo(),
         Some("install") => install(),
         Some("bench") => bench::all(&args[1..]),
+        Some("pack") => pack::all(),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|build|install|setup|bench>");
+            eprintln!("usage: cargo xtask <demo|test|build|install|setup|bench|pack>");
             return ExitCode::from(2);
         }
     };

@@ -1,5 +1,6 @@
 //! Installs what the build and the tests need on a fresh machine.
 
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Result};
@@ -35,9 +36,45 @@ pub fn chromium() -> Result<()> {
     apt_install("chromium", "chromium", "the end-to-end tests run in it")
 }
 
-/// Debian's `npm` (with Node.js): `cargo xtask bench` installs and runs jco with it.
+/// Debian's `npm` (with Node.js): the benchmark's jco and the tests' web-ext come from it.
 pub fn npm() -> Result<()> {
-    apt_install("npm", "npm", "the benchmark installs jco with it")
+    apt_install(
+        "npm",
+        "npm",
+        "jco for the benchmark and web-ext for the tests come from npm",
+    )
+}
+
+/// `web-ext` (npm), pinned: the tests lint the Firefox build with it.
+pub const WEB_EXT: (&str, &str) = ("web-ext", "10.7.0");
+
+/// Installs the pinned `web-ext` into `target/tools` (an npm prefix), where the extension's
+/// tests look for it.
+pub fn web_ext() -> Result<()> {
+    npm_packages(
+        &crate::root().join("target/tools"),
+        &[WEB_EXT],
+        "the tests lint the Firefox build with web-ext",
+    )
+}
+
+/// Installs pinned npm `packages` (`(name, version)`) into `dir` (an npm prefix) unless they are
+/// there already at those versions; `why` says what for.
+pub fn npm_packages(dir: &Path, packages: &[(&str, &str)], why: &str) -> Result<()> {
+    let installed = |package: &str, version: &str| {
+        std::fs::read_to_string(dir.join("node_modules").join(package).join("package.json"))
+            .is_ok_and(|text| text.contains(&format!("\"version\": \"{version}\"")))
+    };
+    if packages.iter().all(|(p, v)| installed(p, v)) {
+        return Ok(());
+    }
+    npm()?;
+    std::fs::create_dir_all(dir)?;
+    println!("xtask: installing with npm into {} ({why})", dir.display());
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(dir)
+        .args(packages.iter().map(|(p, v)| format!("{p}@{v}"))))
 }
 
 /// Installs Debian package `package` unless `binary` is already on PATH.

@@ -12,6 +12,8 @@ use crate::{build, cargo, run, setup};
 /// end-to-end suite) and ends with one `N passed, N failed` line over all of them.
 pub fn all(extra: &[String]) -> Result<()> {
     setup::all()?;
+    // The extension's tests lint the Firefox build with it.
+    setup::web_ext()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     build::web_assets()?;
     build::guests()?;

@@ -1,0 +1,95 @@
+// Background (Chrome: service worker; Firefox: background script): a dumb pipe per tab between
+// the page's content-script port and the tab's DevTools panel ports. It keeps nothing but the
+// ports, so a restarted worker is rebuilt by both sides reconnecting.
+//
+// It checks who connects (our own content script in a tab's top frame, our own extension page)
+// and that every message is one it relays (known kind and type, JSON text within the cap);
+// parsing and full decoding happen at the ends.
+"use strict";
+
+if (typeof importScripts === "function" && !globalThis.pollscopeEnvelope) importScripts("envelope.js");
+
+const E = globalThis.pollscopeEnvelope;
+
+/** tabId → { page: Port | null, panels: Set<Port> } */
+const tabs = new Map();
+
+function entry(tabId) {
+  let tab = tabs.get(tabId);
+  if (!tab) {
+    tab = { page: null, panels: new Set() };
+    tabs.set(tabId, tab);
+  }
+  return tab;
+}
+
+function forget(tabId) {
+  const tab = tabs.get(tabId);
+  if (tab && !tab.page && tab.panels.size === 0) tabs.delete(tabId);
+}
+
+const send = (port, message) => {
+  try {
+    port.postMessage(message);
+  } catch {
+    // The port closed between events; its onDisconnect cleans up.
+  }
+};
+
+const pageState = (tab) => ({ kind: "page", state: tab.page ? "connected" : "waiting" });
+
+function onPagePort(port) {
+  const sender = port.sender ?? {};
+  const tabId = sender.tab?.id;
+  if (!Number.isSafeInteger(tabId) || tabId < 0 || sender.frameId !== 0) return port.disconnect();
+  const tab = entry(tabId);
+  if (tab.page) tab.page.disconnect();
+  tab.page = port;
+  for (const panel of tab.panels) send(panel, pageState(tab));
+  send(port, { kind: "panels", count: tab.panels.size });
+  port.onMessage.addListener((message) => {
+    if (message?.kind !== "message" || !E.isRelayable(message, E.FROM_WASM_TYPES)) return;
+    const relayed = { kind: "message", type: message.type, json: message.json };
+    for (const panel of tab.panels) send(panel, relayed);
+  });
+  port.onDisconnect.addListener(() => {
+    if (tab.page !== port) return;
+    tab.page = null;
+    // The watched page went away (navigation, reload, closed): the panel says so.
+    for (const panel of tab.panels) send(panel, { kind: "page", state: "gone" });
+    forget(tabId);
+  });
+}
+
+function onPanelPort(port) {
+  // Only our own pages (the DevTools panel) may be a panel.
+  if (!port.sender?.url?.startsWith(chrome.runtime.getURL(""))) return port.disconnect();
+  let tab = null;
+  let tabId = null;
+  port.onMessage.addListener((message) => {
+    if (!E.isPlainObject(message)) return;
+    if (message.kind === "init" && tab === null) {
+      if (!Number.isSafeInteger(message.tabId) || message.tabId < 0) return port.disconnect();
+      tabId = message.tabId;
+      tab = entry(tabId);
+      tab.panels.add(port);
+      send(port, pageState(tab));
+      if (tab.page) send(tab.page, { kind: "panels", count: tab.panels.size });
+    } else if (message.kind === "command" && tab && E.isRelayable(message, E.TO_WASM_TYPES)) {
+      if (tab.page) send(tab.page, { kind: "command", type: message.type, json: message.json });
+    }
+  });
+  port.onDisconnect.addListener(() => {
+    if (!tab) return;
+    tab.panels.delete(port);
+    if (tab.page) send(tab.page, { kind: "panels", count: tab.panels.size });
+    forget(tabId);
+  });
+}
+
+chrome.runtime.onConnect.addListener((port) => {
+  if (port.sender?.id !== chrome.runtime.id) return port.disconnect();
+  if (port.name === E.PAGE_PORT) onPagePort(port);
+  else if (port.name === E.PANEL_PORT) onPanelPort(port);
+  else port.disconnect();
+});

@@ -1,0 +1,68 @@
+// Content script: relays between the page agent (window.postMessage) and the background
+// (a runtime port), for the top frame of pages the manifest matches.
+//
+// Page → background: only messages this window posted itself, tagged by the agent, of the page
+// id the agent announced first, whose JSON parses to a FromWasm type within the size cap.
+// Background → page: panel counts and ToWasm commands, checked the same way. The port opens
+// only once an agent announced itself, so pages without Pollscope never wake the background;
+// it reopens when the background's service worker is restarted.
+"use strict";
+
+(() => {
+  const E = globalThis.pollscopeEnvelope;
+  let page = null;
+  let port = null;
+  let retries = 0;
+
+  const toAgent = (kind, fields) =>
+    window.postMessage({ source: E.EXTENSION_TAG, page, kind, ...fields }, window.location.origin);
+
+  function connect() {
+    try {
+      port = chrome.runtime.connect({ name: E.PAGE_PORT });
+    } catch {
+      // The extension was reloaded or removed: this script is orphaned; stop the agent posting.
+      port = null;
+      toAgent("panels", { count: 0 });
+      return;
+    }
+    port.onMessage.addListener(fromBackground);
+    port.onDisconnect.addListener(() => {
+      port = null;
+      // The service worker stopped (or restarted): the new one has no pipes, so reconnect and
+      // let it tell us again how many panels watch. Back off if it keeps dropping us.
+      const delay = Math.min(2000, 50 * 2 ** retries++);
+      setTimeout(connect, delay);
+    });
+  }
+
+  function fromBackground(message) {
+    retries = 0;
+    if (!E.isPlainObject(message)) return;
+    if (message.kind === "panels" && Number.isSafeInteger(message.count) && message.count >= 0) {
+      toAgent("panels", { count: message.count });
+    } else if (message.kind === "command" && E.parseTyped(message.json, E.TO_WASM_TYPES)) {
+      toAgent("command", { json: message.json });
+    }
+  }
+
+  window.addEventListener("message", (event) => {
+    // Only this window, not frames, openers or other windows posting to it.
+    if (event.source !== window || event.origin !== window.location.origin) return;
+    const data = event.data;
+    if (!E.isPlainObject(data) || data.source !== E.AGENT_TAG || !E.isId(data.page)) return;
+    if (data.kind === "announce") {
+      if (page === null) {
+        page = data.page;
+        connect();
+      }
+      return;
+    }
+    if (data.page !== page || data.kind !== "message" || !port) return;
+    const message = E.parseTyped(data.json, E.FROM_WASM_TYPES);
+    if (message) port.postMessage({ kind: "message", type: message.type, json: data.json });
+  });
+
+  // An agent that started before this script ran announces itself again.
+  window.postMessage({ source: E.EXTENSION_TAG, kind: "query" }, window.location.origin);
+})();

@@ -1,0 +1,413 @@
+//! The Pollscope DevTools panel, for real: headless Chromium loads the repository root as an
+//! unpacked extension, `pollscope serve` runs a guest, DevTools opens on its page, the
+//! Pollscope panel is selected through the DevTools frontend, and the test reads and clicks
+//! the panel's DOM over the Chrome DevTools Protocol (Playwright cannot see DevTools windows).
+//!
+//! Steps (each a function, so a new guest or view adds a step, not a new harness):
+//! - live telemetry: the guest's pollables with their deadlines, waits with durations, and the
+//!   ring's occupancy rising after a burst of stdin typed into the page;
+//! - steering from the panel: pause stops the guest's output (read from the page's console,
+//!   not timed), step advances exactly one wait, resume goes on;
+//! - a screenshot of the panel in `target/artifacts/devtools-panel.png`;
+//! - the extension's service worker is stopped over CDP: the panel reconnects and keeps
+//!   showing the same guest, still updating;
+//! - a page script posting forged and malformed messages with the agent's tag changes nothing
+//!   the panel shows, and nothing it sent becomes markup.
+//!
+//! Nothing is timed: every wait is for a condition, with a generous deadline, and a failure
+//! says what the panel showed last.
+//!
+//! Needs `target/web` and the panel (`cargo xtask build`), the guests, and Debian's Chromium;
+//! `cargo xtask test` provides all of them.
+
+mod browser;
+mod panel;
+mod serve;
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+
+use browser::ExtensionBrowser;
+use panel::{PanelWindow, Snapshot, SHOW_TIMEOUT};
+use serve::{guest, root, Served};
+
+/// The panel's `data-testid`s this test reads (the panel's components own them).
+mod ids {
+    pub const CONNECTION: &str = "connection";
+    pub const GUEST_STATE: &str = "guest-state";
+    pub const POLLABLE_ROW: &str = "pollable-row";
+    pub const POLLABLE_DEADLINE: &str = "pollable-deadline";
+    pub const WAIT_COUNT: &str = "wait-count";
+    pub const WAIT_DURATION: &str = "wait-duration";
+    pub const RING_HIGH_WATER: &str = "ring-high-water";
+    pub const CONSOLE: &str = "console-output";
+    pub const PAUSE: &str = "control-pause";
+    pub const RESUME: &str = "control-resume";
+    pub const STEP: &str = "control-step";
+}
+
+/// One Chromium at a time: each test here runs a browser, a server and a guest on 2 cores.
+static ONE_BROWSER: Mutex<()> = Mutex::new(());
+
+/// A guest served and open in a tab, with DevTools showing the Pollscope panel.
+struct Scene {
+    // Field order is drop order: the browser goes before the server it talks to.
+    browser: ExtensionBrowser,
+    page: String,
+    panel: PanelWindow,
+    _served: Served,
+}
+
+impl Scene {
+    fn start(guest_name: &str, args: &[&str]) -> Result<Scene> {
+        let served = Served::start(&guest(guest_name)?, args)?;
+        let mut browser = ExtensionBrowser::start(root())?;
+        let page_target = browser.open_tab(&served.url)?;
+        let page = browser.cdp.attach(&page_target)?;
+        let panel = PanelWindow::open(&mut browser.cdp, &page_target, &browser.extension_id)?;
+        let scene = Scene {
+            browser,
+            page,
+            panel,
+            _served: served,
+        };
+        Ok(scene)
+    }
+
+    fn snapshot(&mut self) -> Result<Snapshot> {
+        self.panel.snapshot(&mut self.browser.cdp)
+    }
+
+    fn wait_until(&mut self, what: &str, holds: impl FnMut(&Snapshot) -> bool) -> Result<Snapshot> {
+        self.panel.wait_until(&mut self.browser.cdp, what, holds)
+    }
+
+    fn click(&mut self, testid: &str) -> Result<()> {
+        self.panel.click(&mut self.browser.cdp, testid)
+    }
+
+    /// Evaluates `expression` in the guest's page.
+    fn in_page(&mut self, expression: &str) -> Result<serde_json::Value> {
+        self.browser.cdp.evaluate(&self.page, expression)
+    }
+
+    /// What the guest printed, as the page's own console shows it.
+    fn page_console(&mut self) -> Result<String> {
+        Ok(self
+            .in_page(r#"document.querySelector('[data-testid="console"]').textContent"#)?
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// Waits until the page's console satisfies `holds`.
+    fn wait_for_console(
+        &mut self,
+        what: &str,
+        mut holds: impl FnMut(&str) -> bool,
+    ) -> Result<String> {
+        let deadline = Instant::now() + SHOW_TIMEOUT;
+        loop {
+            let console = self.page_console()?;
+            if holds(&console) {
+                return Ok(console);
+            }
+            if Instant::now() > deadline {
+                bail!("the page's console never showed {what}; it has:\n{console}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Lets the guest's page run for `ticks` of its ticker (a window to look in, not a
+    /// measurement: a paused guest prints nothing however long it is watched).
+    fn watch_for(&self, ticks: u32) {
+        std::thread::sleep(TICK * ticks);
+    }
+}
+
+/// `io_ticker`'s interval here.
+const TICK: Duration = Duration::from_millis(200);
+
+fn ticks(console: &str) -> usize {
+    console.lines().filter(|l| l.starts_with("tick ")).count()
+}
+
+fn first<'a>(snapshot: &'a Snapshot, id: &str) -> &'a str {
+    snapshot
+        .get(id)
+        .and_then(|texts| texts.first())
+        .map_or("", String::as_str)
+}
+
+fn all<'a>(snapshot: &'a Snapshot, id: &str) -> &'a [String] {
+    snapshot.get(id).map_or(&[], Vec::as_slice)
+}
+
+/// The first unsigned integer in `text` (digits may be grouped with `,` or spaces).
+fn number(text: &str) -> Option<u64> {
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    let digits: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '\u{202f}')
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// One check against a running scene; a failure says which.
+type Step = (&'static str, fn(&mut Scene) -> Result<()>);
+
+/// Serves `guest_name` with `args`, opens the panel on it and runs `steps` in order. A new
+/// guest or view (e.g. a TinyGo fixture's goroutine sleep queue) is a new test calling this
+/// with its own steps.
+fn run_scene(guest_name: &str, args: &[&str], steps: &[Step]) {
+    let _one = ONE_BROWSER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut scene = Scene::start(guest_name, args).unwrap_or_else(|err| panic!("{err:#}"));
+    for (name, step) in steps {
+        if let Err(err) = step(&mut scene) {
+            panic!(
+                "step `{name}`: {err:#}\n--- chromium log ---\n{}",
+                scene.browser.log_tail()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_panel_shows_and_steers_a_live_guest_and_survives_a_worker_restart_and_forgeries() {
+    let interval = TICK.as_millis().to_string();
+    run_scene(
+        "io_ticker",
+        &[&interval],
+        &[
+            ("live telemetry", shows_pollables_waits_and_ring),
+            ("steering", steers_pause_step_resume),
+            ("screenshot", saves_a_screenshot),
+            ("service worker restart", reconnects_after_the_worker_stops),
+            ("forged messages", ignores_forged_messages),
+        ],
+    );
+}
+
+fn shows_pollables_waits_and_ring(scene: &mut Scene) -> Result<()> {
+    scene.wait_until("the connected state", |s| {
+        first(s, ids::CONNECTION).contains("connected")
+    })?;
+    // io_ticker polls a timer (with its deadline) and stdin at once, then waits in `poll`.
+    scene.wait_until("pollables with a deadline", |s| {
+        all(s, ids::POLLABLE_ROW).len() >= 2
+            && all(s, ids::POLLABLE_DEADLINE)
+                .iter()
+                .any(|deadline| deadline.chars().any(|c| c.is_ascii_digit()))
+    })?;
+    scene.wait_until("waits with durations", |s| {
+        number(first(s, ids::WAIT_COUNT)).is_some_and(|n| n >= 2)
+            && all(s, ids::WAIT_DURATION)
+                .iter()
+                .any(|d| d.chars().any(|c| c.is_ascii_digit()))
+    })?;
+
+    let before = scene.snapshot()?;
+    let high_water_before = number(first(&before, ids::RING_HIGH_WATER)).unwrap_or(0);
+    // A burst of stdin typed into the page's own stdin line: more than the guest reads per
+    // poll (4 KiB), so bytes wait in the ring.
+    scene.in_page(
+        r#"(() => {
+            const input = document.querySelector('[data-testid="stdin"]');
+            const form = input.form;
+            for (let i = 0; i < 400; i++) {
+                input.value = `burst ${i} ` + "x".repeat(100);
+                form.requestSubmit();
+            }
+        })()"#,
+    )?;
+    scene.wait_until(
+        "the ring's high-water mark rising after a burst of stdin",
+        |s| number(first(s, ids::RING_HIGH_WATER)).is_some_and(|n| n > high_water_before),
+    )?;
+    scene.wait_for_console("the guest echoing the whole burst", |c| {
+        c.contains("echo: burst 399 ")
+    })?;
+    Ok(())
+}
+
+fn steers_pause_step_resume(scene: &mut Scene) -> Result<()> {
+    scene.wait_for_console("a few ticks", |c| ticks(c) >= 2)?;
+    scene.click(ids::PAUSE)?;
+    scene.wait_until("the paused state", |s| {
+        first(s, ids::GUEST_STATE).contains("paused")
+    })?;
+    let paused = scene.page_console()?;
+    scene.watch_for(5);
+    let still = scene.page_console()?;
+    if still != paused {
+        bail!("the guest printed while paused:\nbefore\n{paused}\nafter\n{still}");
+    }
+
+    // The first step finishes the wait the pause interrupted (if any); each step after that
+    // runs exactly one wait and pauses again.
+    scene.click(ids::STEP)?;
+    scene.wait_until("paused again after a first step", |s| {
+        first(s, ids::GUEST_STATE).contains("paused")
+    })?;
+    let waits_before = number(first(&scene.snapshot()?, ids::WAIT_COUNT)).unwrap_or(0);
+    scene.click(ids::STEP)?;
+    scene.wait_until("one more wait after a step", |s| {
+        number(first(s, ids::WAIT_COUNT)).is_some_and(|n| n > waits_before)
+            && first(s, ids::GUEST_STATE).contains("paused")
+    })?;
+    // Held again: no more waits and no output. (A step may print several ticks: io_ticker's
+    // overdue timers are ready without waiting, so they all run before the one wait.)
+    let held = scene.page_console()?;
+    scene.watch_for(5);
+    let waits_after = number(first(&scene.snapshot()?, ids::WAIT_COUNT)).unwrap_or(0);
+    if waits_after != waits_before + 1 {
+        bail!("a step ran {} waits, not one", waits_after - waits_before);
+    }
+    let still = scene.page_console()?;
+    if still != held {
+        bail!("the guest printed after its step was done:\nbefore\n{held}\nafter\n{still}");
+    }
+    let ticks_after = ticks(&still);
+
+    scene.click(ids::RESUME)?;
+    scene.wait_for_console("ticks going on after resume", |c| {
+        ticks(c) >= ticks_after + 2
+    })?;
+    scene.wait_until("the guest no longer paused", |s| {
+        !first(s, ids::GUEST_STATE).contains("paused")
+    })?;
+    Ok(())
+}
+
+fn saves_a_screenshot(scene: &mut Scene) -> Result<()> {
+    let path = root().join("target/artifacts/devtools-panel.png");
+    scene.panel.screenshot(&mut scene.browser.cdp, &path)?;
+    let png = std::fs::read(&path)?;
+    if !png.starts_with(b"\x89PNG") || png.len() < 1000 {
+        bail!(
+            "{} is not a screenshot ({} bytes)",
+            path.display(),
+            png.len()
+        );
+    }
+    println!("panel screenshot: {}", path.display());
+    Ok(())
+}
+
+fn reconnects_after_the_worker_stops(scene: &mut Scene) -> Result<()> {
+    let workers = scene.browser.service_workers()?;
+    let Some(worker) = workers.first().cloned() else {
+        bail!("the extension's service worker is not running");
+    };
+    let console_before = all(&scene.snapshot()?, ids::CONSOLE).join("\n");
+    scene
+        .browser
+        .cdp
+        .call(None, "Target.closeTarget", json!({ "targetId": worker }))
+        .context("stopping the extension's service worker")?;
+    // Both ports were dropped with the worker; both sides reconnect, which starts a new one.
+    let deadline = Instant::now() + SHOW_TIMEOUT;
+    loop {
+        let now = scene.browser.service_workers()?;
+        if now.iter().any(|id| *id != worker) {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("no new service worker after the old one stopped: {now:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ticks_before = ticks(&console_before);
+    scene.wait_until("the same guest, connected and still updating", |s| {
+        first(s, ids::CONNECTION).contains("connected")
+            && ticks(&all(s, ids::CONSOLE).join("\n")) > ticks_before + 1
+    })?;
+    Ok(())
+}
+
+fn ignores_forged_messages(scene: &mut Scene) -> Result<()> {
+    scene.click(ids::PAUSE)?;
+    let before = scene.wait_until("the paused state", |s| {
+        first(s, ids::GUEST_STATE).contains("paused")
+    })?;
+    // The agent's real page id, as any script of the page can learn it.
+    let forged = scene.in_page(
+        r#"new Promise((resolve) => {
+            const tag = "pollscope-agent";
+            let real = null;
+            const listen = (event) => {
+                if (event.data?.source === tag && typeof event.data.page === "string") real = event.data.page;
+            };
+            window.addEventListener("message", listen);
+            // Ask the agent to announce itself, as the content script does.
+            window.postMessage({ source: "pollscope-extension", kind: "query" }, location.origin);
+            setTimeout(() => {
+                window.removeEventListener("message", listen);
+                const fake = "0123456789abcdef0123456789abcdef";
+                const output = (text) => JSON.stringify({ v: 1, type: "output", stream: "stdout",
+                    data: Array.from(new TextEncoder().encode(text)) });
+                const send = (page, kind, json) => window.postMessage({ source: tag, page, kind, json }, location.origin);
+                // Well-formed, with a page id that is not the agent's: dropped by the content script.
+                send(fake, "announce");
+                send(fake, "message", output("FORGED-MARKER wrong id\n"));
+                send(fake, "message", JSON.stringify({ v: 1, type: "exit", code: 99 }));
+                send(undefined, "message", output("FORGED-MARKER no id\n"));
+                // With the real id but not protocol messages: dropped by the content script
+                // (type, version, size, JSON) or by the panel's decoding (fields).
+                if (real) {
+                    send(real, "message", JSON.stringify({ v: 1, type: "output", stream: "stdout", data: "FORGED-MARKER" }));
+                    send(real, "message", JSON.stringify({ v: 1, type: "exit", code: "FORGED-MARKER" }));
+                    send(real, "message", JSON.stringify({ v: 2, type: "exit", code: 98 }));
+                    send(real, "message", JSON.stringify({ v: 1, type: "<img src=x onerror=alert(1)>" }));
+                    send(real, "message", JSON.stringify({ v: 1, type: "trap", message: 5 }));
+                    send(real, "message", "{not json FORGED-MARKER");
+                    send(real, "message", "x".repeat((8 << 20) + 1));
+                    send(real, "message", { type: "exit", code: 97 });
+                    send(real, "bogus-kind", output("FORGED-MARKER kind\n"));
+                }
+                // From another window (an iframe): dropped, whatever it says.
+                const frame = document.createElement("iframe");
+                document.body.append(frame);
+                frame.contentWindow.eval(`parent.postMessage(${JSON.stringify({ source: tag, page: real, kind: "message",
+                    json: output("FORGED-MARKER frame\n") })}, "*")`);
+                resolve(real !== null);
+            }, 200);
+        })"#,
+    )?;
+    if forged != serde_json::Value::Bool(true) {
+        bail!("the page could not learn the agent's id, so the real-id forgeries were not sent");
+    }
+    // Messages are handled in order on every hop: once output that follows the forgeries
+    // reaches the panel, the forgeries have been through every hop too.
+    let shown = ticks(&all(&before, ids::CONSOLE).join("\n"));
+    scene.click(ids::RESUME)?;
+    let after = scene.wait_until("new output after the forgeries", |s| {
+        ticks(&all(s, ids::CONSOLE).join("\n")) > shown + 1
+    })?;
+    let text: String = after
+        .values()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
+    if text.contains("FORGED-MARKER") || text.contains("exited with code 9") {
+        bail!("forged messages reached the panel:\n{after:#?}");
+    }
+    if first(&after, ids::CONNECTION) != first(&before, ids::CONNECTION) {
+        bail!("the connection state changed: {after:#?}");
+    }
+    let markup = scene
+        .panel
+        .count(&mut scene.browser.cdp, "img, iframe, script:not([src])")?;
+    if markup != 0 {
+        bail!("{markup} elements in the panel came from page text");
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+// Pollscope page agent: lets the DevTools extension watch and steer the guests this page runs.
+//
+// Every startComponent registers here (pollscope.js). The agent talks to the extension's
+// content script with window.postMessage only:
+//
+//   page → extension  { source: AGENT_TAG, page, kind: "announce" }        a guest is here
+//                     { source: AGENT_TAG, page, kind: "message", json }    one FromWasm message
+//   extension → page  { source: EXTENSION_TAG, page, kind: "panels", count } panels watching
+//                     { source: EXTENSION_TAG, page, kind: "command", json } one ToWasm command
+//                     { source: EXTENSION_TAG, kind: "query" }               who is here?
+//
+// `page` is a random id per page load, so messages of another page, frame or earlier load are
+// told apart. Nothing is posted while no panel watches, and the agent subscribes to telemetry
+// (with detail) only then: a page without the extension pays nothing. Everything received is
+// checked and dropped unless it is exactly one of the messages above; commands are checked
+// against the protocol's ranges before they reach the handle (the event thread checks them
+// again in Rust).
+//
+// The tags and limits must match extension/envelope.js (a test in extension/tests checks).
+
+/** Marks messages the agent posts. */
+export const AGENT_TAG = "pollscope-agent";
+/** Marks messages the extension's content script posts. */
+export const EXTENSION_TAG = "pollscope-extension";
+/** Longest JSON text relayed either way (protocol MAX_MESSAGE_BYTES). */
+export const MAX_JSON_CHARS = 8 << 20;
+/** The protocol's JSON version (`v`). */
+const PROTOCOL_VERSION = 1;
+/** protocol MIN_TIME_SCALE / MAX_TIME_SCALE / MAX_STDIN_CHUNK. */
+const MIN_TIME_SCALE = 0.1;
+const MAX_TIME_SCALE = 10;
+const MAX_STDIN_CHUNK = 1 << 20;
+/** Output kept for a panel that opens later: the newest chunks up to this many bytes. */
+const OUTPUT_BACKLOG_BYTES = 64 << 10;
+
+const OUTPUT_STREAMS = { 1: "stdout", 2: "stderr" };
+
+let agent = null;
+
+/**
+ * Registers a guest about to start with `options`. Returns options that also feed the agent,
+ * and `attach(handle)` to call once the handle exists. Outside a window (a worker) it returns
+ * the options unchanged.
+ */
+export function registerGuest(options) {
+  if (typeof window === "undefined" || typeof window.addEventListener !== "function") {
+    return { options, attach() {} };
+  }
+  agent ??= createAgent();
+  return agent.register(options);
+}
+
+function createAgent() {
+  const page = randomId();
+  let panels = 0;
+  // The newest guest is the one the panel shows and steers.
+  let current = null;
+
+  const post = (kind, fields = {}) => window.postMessage({ source: AGENT_TAG, page, kind, ...fields }, window.location.origin);
+  const relay = (json) => {
+    if (panels > 0 && typeof json === "string" && json.length <= MAX_JSON_CHARS) post("message", { json });
+  };
+  const subscribe = () => current?.handle?.subscribe({ detail: true });
+
+  window.addEventListener("message", (event) => {
+    // Only this window's own scripts (the content script posts as this window) may talk to us.
+    if (event.source !== window || event.origin !== window.location.origin) return;
+    const data = event.data;
+    if (!isPlainObject(data) || data.source !== EXTENSION_TAG) return;
+    if (data.kind === "query") {
+      if (current) post("announce");
+      return;
+    }
+    if (data.page !== page) return;
+    if (data.kind === "panels" && Number.isSafeInteger(data.count) && data.count >= 0) {
+      const before = panels;
+      panels = data.count;
+      if (!current) return;
+      // Every new panel gets a fresh hello and snapshot (subscribe sends both), then the output
+      // it missed.
+      if (panels > before) {
+        subscribe();
+        current.replay();
+      } else if (panels === 0 && before > 0) {
+        current.handle?.unsubscribe();
+      }
+    } else if (data.kind === "command" && typeof data.json === "string" && data.json.length <= MAX_JSON_CHARS) {
+      const command = parseCommand(data.json);
+      if (command && current?.handle) {
+        // A restarted guest's panel starts over: the old run's output is not replayed.
+        if (command.type === "restart") current.forget();
+        apply(current.handle, command);
+      }
+    }
+  });
+
+  return {
+    register(options) {
+      const guest = { handle: null, backlog: [], backlogBytes: 0, ended: null };
+      guest.forget = () => {
+        guest.backlog = [];
+        guest.backlogBytes = 0;
+        guest.ended = null;
+      };
+      guest.replay = () => {
+        for (const json of guest.backlog) relay(json);
+        if (guest.ended) relay(guest.ended);
+      };
+      const keepOutput = (json, bytes) => {
+        guest.backlog.push(json);
+        guest.backlogBytes += bytes;
+        while (guest.backlogBytes > OUTPUT_BACKLOG_BYTES && guest.backlog.length > 1) {
+          guest.backlogBytes -= guest.backlog.shift().length;
+        }
+      };
+      const onMessage = options.onMessage;
+      const tapped = {
+        ...options,
+        onMessage(data) {
+          if (guest === current) {
+            const out = fromWorker(data);
+            for (const json of out.output) keepOutput(json, json.length);
+            if (out.ended) guest.ended = out.ended;
+            for (const json of out.relay) relay(json);
+          }
+          onMessage?.(data);
+        },
+      };
+      current = guest;
+      return {
+        options: tapped,
+        attach(handle) {
+          guest.handle = handle;
+          if (panels > 0) subscribe();
+          post("announce");
+        },
+      };
+    },
+  };
+}
+
+/** What a wasm-worker message means for a panel: FromWasm JSON texts to relay. */
+function fromWorker(data) {
+  const none = { relay: [], output: [], ended: null };
+  if (!isPlainObject(data)) return none;
+  switch (data.type) {
+    case "telemetry":
+      return { ...none, relay: [data.json] };
+    case "output": {
+      const output = [];
+      for (const [stream, bytes] of data.chunks ?? []) {
+        const name = OUTPUT_STREAMS[stream];
+        if (!name || !(bytes instanceof Uint8Array)) continue;
+        output.push(JSON.stringify({ v: PROTOCOL_VERSION, type: "output", stream: name, data: Array.from(bytes) }));
+      }
+      return { ...none, relay: output, output };
+    }
+    case "exit": {
+      const json = JSON.stringify({ v: PROTOCOL_VERSION, type: "exit", code: data.code | 0 });
+      return { ...none, relay: [json], ended: json };
+    }
+    case "trap": {
+      const frames = Array.isArray(data.frames) ? data.frames : [];
+      const json = JSON.stringify({
+        v: PROTOCOL_VERSION,
+        type: "trap",
+        message: String(data.message),
+        frames: frames.map((f) => ({ name: f?.name ?? null, func: f?.func ?? null, offset: f?.offset ?? null })),
+      });
+      return { ...none, relay: [json], ended: json };
+    }
+    default:
+      return none;
+  }
+}
+
+/** A ToWasm command the agent accepts, or null. Checks what the protocol checks. */
+export function parseCommand(json) {
+  let command;
+  try {
+    command = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (!isPlainObject(command) || (command.v !== undefined && command.v !== PROTOCOL_VERSION)) return null;
+  switch (command.type) {
+    case "pause":
+    case "resume":
+    case "step":
+    case "snapshot":
+    case "restart":
+    case "close-stdin":
+      return { type: command.type };
+    case "time-scale":
+      return typeof command.scale === "number" && command.scale >= MIN_TIME_SCALE && command.scale <= MAX_TIME_SCALE
+        ? { type: "time-scale", scale: command.scale }
+        : null;
+    case "stdin": {
+      const data = command.data;
+      if (!Array.isArray(data) || data.length > MAX_STDIN_CHUNK) return null;
+      if (!data.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return null;
+      return { type: "stdin", data: Uint8Array.from(data) };
+    }
+    default:
+      // subscribe / unsubscribe are the agent's to decide (panels connected), not a panel's.
+      return null;
+  }
+}
+
+function apply(handle, command) {
+  switch (command.type) {
+    case "pause":
+      return handle.pause();
+    case "resume":
+      return handle.resume();
+    case "step":
+      return handle.step();
+    case "snapshot":
+      return handle.snapshot();
+    case "restart":
+      return handle.restart();
+    case "close-stdin":
+      return handle.closeStdin();
+    case "time-scale":
+      return handle.setTimeScale(command.scale);
+    case "stdin":
+      return handle.writeStdin(command.data);
+  }
+}
+
+function isPlainObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function randomId() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
