@@ -12,7 +12,8 @@
 //! - the extension's service worker is stopped over CDP: the panel reconnects and keeps
 //!   showing the same guest, still updating;
 //! - a page script posting forged and malformed messages with the agent's tag changes nothing
-//!   the panel shows, and nothing it sent becomes markup.
+//!   the panel shows, and nothing it sent becomes markup;
+//! - navigating away says "navigated"; coming back to a Pollscope page connects again.
 //!
 //! Nothing is timed: every wait is for a condition, with a generous deadline, and a failure
 //! says what the panel showed last.
@@ -58,7 +59,7 @@ struct Scene {
     browser: ExtensionBrowser,
     page: String,
     panel: PanelWindow,
-    _served: Served,
+    served: Served,
 }
 
 impl Scene {
@@ -72,7 +73,7 @@ impl Scene {
             browser,
             page,
             panel,
-            _served: served,
+            served,
         };
         Ok(scene)
     }
@@ -191,6 +192,7 @@ fn the_panel_shows_and_steers_a_live_guest_and_survives_a_worker_restart_and_for
             ("screenshot", saves_a_screenshot),
             ("service worker restart", reconnects_after_the_worker_stops),
             ("forged messages", ignores_forged_messages),
+            ("navigation", follows_navigation),
         ],
     );
 }
@@ -409,5 +411,32 @@ fn ignores_forged_messages(scene: &mut Scene) -> Result<()> {
     if markup != 0 {
         bail!("{markup} elements in the panel came from page text");
     }
+    Ok(())
+}
+
+fn follows_navigation(scene: &mut Scene) -> Result<()> {
+    // A page of the same server without Pollscope on it: the watched page is gone.
+    let elsewhere = format!("{}config.json", scene.served.url);
+    let page = scene.page.clone();
+    scene
+        .browser
+        .cdp
+        .call(Some(&page), "Page.navigate", json!({ "url": elsewhere }))?;
+    let gone = scene.wait_until("the navigated state", |s| {
+        first(s, ids::CONNECTION).contains("navigated")
+    })?;
+    let console_gone = all(&gone, ids::CONSOLE).join("\n");
+    let url = scene.served.url.clone();
+    scene
+        .browser
+        .cdp
+        .call(Some(&page), "Page.navigate", json!({ "url": url }))?;
+    // The guest starts afresh on the new page, and its output reaches the panel.
+    scene.wait_until("connected to the new page's guest", |s| {
+        let console = all(s, ids::CONSOLE).join("\n");
+        first(s, ids::CONNECTION).contains("connected")
+            && console != console_gone
+            && console.contains("ticker: every")
+    })?;
     Ok(())
 }

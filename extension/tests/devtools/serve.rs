@@ -1,6 +1,6 @@
 //! `pollscope serve <guest>` for the browser to open, and the guests it serves.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -45,16 +45,28 @@ impl Served {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .context("starting pollscope serve")?;
+        // Its stdout is read to the end (by a thread), so the server never writes to a closed
+        // pipe; the first line names the URL.
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
         let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("piped")).read_line(&mut first)?;
-        let url = first
-            .split(" at ")
-            .nth(1)
-            .map(|url| url.trim().to_string())
-            .ok_or_else(|| anyhow!("pollscope serve printed no URL: {first:?}"))?;
+        stdout.read_line(&mut first)?;
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let Some(url) = first.split(" at ").nth(1).map(|url| url.trim().to_string()) else {
+            let _ = child.kill();
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            let _ = child.wait();
+            bail!("pollscope serve printed no URL: {first:?}\n{stderr}");
+        };
+        // The same for stderr.
+        if let Some(mut pipe) = child.stderr.take() {
+            std::thread::spawn(move || std::io::copy(&mut pipe, &mut std::io::sink()));
+        }
         Ok(Served { child, url })
     }
 }
