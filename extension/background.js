@@ -11,13 +11,13 @@ if (typeof importScripts === "function" && !globalThis.pollscopeEnvelope) import
 
 const E = globalThis.pollscopeEnvelope;
 
-/** tabId → { page: Port | null, panels: Set<Port> } */
+/** tabId → { page: Port | null, panels: Map<Port, panel id> } */
 const tabs = new Map();
 
 function entry(tabId) {
   let tab = tabs.get(tabId);
   if (!tab) {
-    tab = { page: null, panels: new Set() };
+    tab = { page: null, panels: new Map() };
     tabs.set(tabId, tab);
   }
   return tab;
@@ -37,6 +37,7 @@ const send = (port, message) => {
 };
 
 const pageState = (tab) => ({ kind: "page", state: tab.page ? "connected" : "waiting" });
+const panelList = (tab) => ({ kind: "panels", panels: [...tab.panels.values()] });
 
 function onPagePort(port) {
   const sender = port.sender ?? {};
@@ -45,18 +46,18 @@ function onPagePort(port) {
   const tab = entry(tabId);
   if (tab.page) tab.page.disconnect();
   tab.page = port;
-  for (const panel of tab.panels) send(panel, pageState(tab));
-  send(port, { kind: "panels", count: tab.panels.size });
+  for (const panel of tab.panels.keys()) send(panel, pageState(tab));
+  send(port, panelList(tab));
   port.onMessage.addListener((message) => {
     if (message?.kind !== "message" || !E.isRelayable(message, E.FROM_WASM_TYPES)) return;
     const relayed = { kind: "message", type: message.type, json: message.json };
-    for (const panel of tab.panels) send(panel, relayed);
+    for (const panel of tab.panels.keys()) send(panel, relayed);
   });
   port.onDisconnect.addListener(() => {
     if (tab.page !== port) return;
     tab.page = null;
     // The watched page went away (navigation, reload, closed): the panel says so.
-    for (const panel of tab.panels) send(panel, { kind: "page", state: "gone" });
+    for (const panel of tab.panels.keys()) send(panel, { kind: "page", state: "gone" });
     forget(tabId);
   });
 }
@@ -69,12 +70,14 @@ function onPanelPort(port) {
   port.onMessage.addListener((message) => {
     if (!E.isPlainObject(message)) return;
     if (message.kind === "init" && tab === null) {
-      if (!Number.isSafeInteger(message.tabId) || message.tabId < 0) return port.disconnect();
+      if (!Number.isSafeInteger(message.tabId) || message.tabId < 0 || !E.isId(message.panel)) {
+        return port.disconnect();
+      }
       tabId = message.tabId;
       tab = entry(tabId);
-      tab.panels.add(port);
+      tab.panels.set(port, message.panel);
       send(port, pageState(tab));
-      if (tab.page) send(tab.page, { kind: "panels", count: tab.panels.size });
+      if (tab.page) send(tab.page, panelList(tab));
     } else if (message.kind === "command" && tab && E.isRelayable(message, E.TO_WASM_TYPES)) {
       if (tab.page) send(tab.page, { kind: "command", type: message.type, json: message.json });
     }
@@ -82,7 +85,7 @@ function onPanelPort(port) {
   port.onDisconnect.addListener(() => {
     if (!tab) return;
     tab.panels.delete(port);
-    if (tab.page) send(tab.page, { kind: "panels", count: tab.panels.size });
+    if (tab.page) send(tab.page, panelList(tab));
     forget(tabId);
   });
 }

@@ -3,9 +3,9 @@
 //
 // Page → background: only messages this window posted itself, tagged by the agent, of the page
 // id the agent announced first, whose JSON parses to a FromWasm type within the size cap.
-// Background → page: panel counts and ToWasm commands, checked the same way. The port opens
-// only once an agent announced itself, so pages without Pollscope never wake the background;
-// it reopens when the background's service worker is restarted.
+// Background → page: the ids of the panels watching, and ToWasm commands, checked the same
+// way. The port opens only once an agent announced itself, so pages without Pollscope never
+// wake the background; it reopens when the background's service worker is restarted.
 "use strict";
 
 (() => {
@@ -23,14 +23,17 @@
     } catch {
       // The extension was reloaded or removed: this script is orphaned; stop the agent posting.
       port = null;
-      toAgent("panels", { count: 0 });
+      toAgent("panels", { panels: [] });
       return;
     }
     port.onMessage.addListener(fromBackground);
     port.onDisconnect.addListener(() => {
       port = null;
+      // Nothing reaches a panel until we are back: the agent stops posting, and the panels the
+      // new background reports get a fresh hello and snapshot.
+      toAgent("panels", { panels: [] });
       // The service worker stopped (or restarted): the new one has no pipes, so reconnect and
-      // let it tell us again how many panels watch. Back off if it keeps dropping us.
+      // let it tell us again which panels watch. Back off if it keeps dropping us.
       const delay = Math.min(2000, 50 * 2 ** retries++);
       setTimeout(connect, delay);
     });
@@ -39,8 +42,8 @@
   function fromBackground(message) {
     retries = 0;
     if (!E.isPlainObject(message)) return;
-    if (message.kind === "panels" && Number.isSafeInteger(message.count) && message.count >= 0) {
-      toAgent("panels", { count: message.count });
+    if (message.kind === "panels" && E.isPanelList(message.panels)) {
+      toAgent("panels", { panels: message.panels });
     } else if (message.kind === "command" && E.parseTyped(message.json, E.TO_WASM_TYPES)) {
       toAgent("command", { json: message.json });
     }

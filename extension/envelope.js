@@ -23,6 +23,11 @@ globalThis.pollscopeEnvelope = (() => {
 
   const isPlainObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
   const isId = (value) => typeof value === "string" && /^[0-9a-f]{32}$/.test(value);
+  /** Most panels reported for one tab (one DevTools window per tab; a bound, not a feature). */
+  const MAX_PANELS = 16;
+  const isPanelList = (value) => Array.isArray(value) && value.length <= MAX_PANELS && value.every(isId);
+  /** A fresh random id (a page's agent, a panel): 32 hex digits. */
+  const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 
   /** Parses JSON text of at most MAX_JSON_CHARS whose object has a `type` in `types`; null otherwise. */
   function parseTyped(json, types) {
@@ -57,6 +62,8 @@ globalThis.pollscopeEnvelope = (() => {
     PANEL_PORT,
     isPlainObject,
     isId,
+    isPanelList,
+    randomId,
     parseTyped,
     isRelayable,
   });

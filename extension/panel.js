@@ -8,6 +8,8 @@
 // ever renders text.
 const E = globalThis.pollscopeEnvelope;
 const tabId = chrome.devtools.inspectedWindow.tabId;
+// Who this panel is, across reconnections: a page sends its output backlog once per panel.
+const panelId = E.randomId();
 
 let panel = null;
 let port = null;
@@ -48,7 +50,7 @@ function connect() {
     panel.setConnection("disconnected", "the extension's background restarted; reconnecting");
     setTimeout(connect, Math.min(2000, 50 * 2 ** retries++));
   });
-  port.postMessage({ kind: "init", tabId });
+  port.postMessage({ kind: "init", tabId, panel: panelId });
 }
 
 function fromBackground(message) {

@@ -158,6 +158,10 @@ fn the_extension_envelope_drops_what_it_must() {
           [E.isRelayable({ type: "nope", json: "{}" }, from), false],
           [E.isId("0123456789abcdef0123456789abcdef"), true],
           [E.isId("forged"), false],
+          [E.isPanelList([E.randomId(), E.randomId()]), true],
+          [E.isPanelList(["forged"]), false],
+          [E.isPanelList(Array.from({ length: 17 }, E.randomId)), false],
+          [E.isPanelList("0123456789abcdef0123456789abcdef"), false],
         ];
         cases.forEach(([got, want], i) => { if (got !== want) console.log(`WRONG case ${i}`); });
         console.log("checked");

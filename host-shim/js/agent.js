@@ -5,7 +5,8 @@
 //
 //   page → extension  { source: AGENT_TAG, page, kind: "announce" }        a guest is here
 //                     { source: AGENT_TAG, page, kind: "message", json }    one FromWasm message
-//   extension → page  { source: EXTENSION_TAG, page, kind: "panels", count } panels watching
+//   extension → page  { source: EXTENSION_TAG, page, kind: "panels", panels } ids of the panels
+//                                                                           watching now
 //                     { source: EXTENSION_TAG, page, kind: "command", json } one ToWasm command
 //                     { source: EXTENSION_TAG, kind: "query" }               who is here?
 //
@@ -30,6 +31,8 @@ const PROTOCOL_VERSION = 1;
 const MIN_TIME_SCALE = 0.1;
 const MAX_TIME_SCALE = 10;
 const MAX_STDIN_CHUNK = 1 << 20;
+/** Most panels one page reports (one DevTools window per tab; a bound, not a feature). */
+const MAX_PANELS = 16;
 /** Output kept for a panel that opens later: the newest chunks up to this many bytes. */
 const OUTPUT_BACKLOG_BYTES = 64 << 10;
 
@@ -52,13 +55,15 @@ export function registerGuest(options) {
 
 function createAgent() {
   const page = randomId();
-  let panels = 0;
+  // Ids of the panels watching now, and of every panel this page has sent its backlog to.
+  let panels = [];
+  const served = new Set();
   // The newest guest is the one the panel shows and steers.
   let current = null;
 
   const post = (kind, fields = {}) => window.postMessage({ source: AGENT_TAG, page, kind, ...fields }, window.location.origin);
   const relay = (json) => {
-    if (panels > 0 && typeof json === "string" && json.length <= MAX_JSON_CHARS) post("message", { json });
+    if (panels.length > 0 && typeof json === "string" && json.length <= MAX_JSON_CHARS) post("message", { json });
   };
   const subscribe = () => current?.handle?.subscribe({ detail: true });
 
@@ -72,17 +77,20 @@ function createAgent() {
       return;
     }
     if (data.page !== page) return;
-    if (data.kind === "panels" && Number.isSafeInteger(data.count) && data.count >= 0) {
+    if (data.kind === "panels" && isPanelList(data.panels)) {
       const before = panels;
-      panels = data.count;
+      panels = data.panels;
       if (!current) return;
-      // Every new panel gets a fresh hello and snapshot (subscribe sends both), then the output
-      // it missed.
-      if (panels > before) {
+      const newcomers = panels.filter((id) => !served.has(id));
+      if (panels.length === 0) {
+        if (before.length > 0) current.handle?.unsubscribe();
+      } else if (newcomers.length > 0 || before.length === 0 || panels.some((id) => !before.includes(id))) {
+        // A panel (re)joined: it gets a fresh hello and snapshot (subscribe sends both). Only a
+        // panel this page never served gets the output backlog too, so a panel reconnecting
+        // after the extension's background restarted shows no line twice.
         subscribe();
-        current.replay();
-      } else if (panels === 0 && before > 0) {
-        current.handle?.unsubscribe();
+        if (newcomers.length > 0) current.replay();
+        for (const id of newcomers) served.add(id);
       }
     } else if (data.kind === "command" && typeof data.json === "string" && data.json.length <= MAX_JSON_CHARS) {
       const command = parseCommand(data.json);
@@ -131,7 +139,7 @@ function createAgent() {
         options: tapped,
         attach(handle) {
           guest.handle = handle;
-          if (panels > 0) subscribe();
+          if (panels.length > 0) subscribe();
           post("announce");
         },
       };
@@ -226,6 +234,14 @@ function apply(handle, command) {
     case "stdin":
       return handle.writeStdin(command.data);
   }
+}
+
+function isPanelList(value) {
+  return (
+    Array.isArray(value) &&
+    value.length <= MAX_PANELS &&
+    value.every((id) => typeof id === "string" && /^[0-9a-f]{32}$/.test(id))
+  );
 }
 
 function isPlainObject(value) {

@@ -327,10 +327,18 @@ fn reconnects_after_the_worker_stops(scene: &mut Scene) -> Result<()> {
         std::thread::sleep(Duration::from_millis(100));
     }
     let ticks_before = ticks(&console_before);
-    scene.wait_until("the same guest, connected and still updating", |s| {
+    let after = scene.wait_until("the same guest, connected and still updating", |s| {
         first(s, ids::CONNECTION).contains("connected")
             && ticks(&all(s, ids::CONSOLE).join("\n")) > ticks_before + 1
     })?;
+    // The page resent no output the panel already had (it sends its backlog once per panel).
+    let console = all(&after, ids::CONSOLE).join("\n");
+    let mut seen = std::collections::BTreeSet::new();
+    for line in console.lines().filter(|l| l.starts_with("tick ")) {
+        if !seen.insert(line.split(" at ").next().unwrap_or(line)) {
+            bail!("the panel shows {line:?} twice after reconnecting:\n{console}");
+        }
+    }
     Ok(())
 }
 
