@@ -11,8 +11,10 @@
 //                     { source: EXTENSION_TAG, kind: "query" }               who is here?
 //
 // `page` is a random id per page load, so messages of another page, frame or earlier load are
-// told apart. Nothing is posted while no panel watches, and the agent subscribes to telemetry
-// (with detail) only then: a page without the extension pays nothing. Everything received is
+// told apart. It is no secret from the page's own scripts (they see every message): a page
+// can always steer and misreport its own guest; what it cannot do is make a hop fail, or get
+// markup into the panel. Nothing but the announce is posted while no panel watches, and the
+// agent subscribes to telemetry (with detail) only then. Everything received is
 // checked and dropped unless it is exactly one of the messages above; commands are checked
 // against the protocol's ranges before they reach the handle (the event thread checks them
 // again in Rust).

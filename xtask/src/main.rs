@@ -6,10 +6,12 @@
 //! - `install` build the assets, then `cargo install` the `pollscope` binary with them embedded
 //! - `setup`   only install prerequisites (rustup targets, Debian's chromium)
 //! - `bench`   build in release, run the browser benchmarks, write docs/BENCHMARKS.md
+//! - `fixtures` build the TinyGo-shaped test components into target/fixtures
 //! - `pack`    build, then zip the DevTools extension for Chrome and Firefox into target/pack
 
 mod bench;
 mod build;
+mod fixtures;
 mod pack;
 mod setup;
 mod test;
@@ -28,9 +30,10 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("install") => install(),
         Some("bench") => bench::all(&args[1..]),
+        Some("fixtures") => fixtures::build().map(|_| ()),
         Some("pack") => pack::all(),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|build|install|setup|bench|pack>");
+            eprintln!("usage: cargo xtask <demo|test|build|install|setup|bench|fixtures|pack>");
             return ExitCode::from(2);
         }
     };

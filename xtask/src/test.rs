@@ -5,7 +5,7 @@ use std::process::Stdio;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{build, cargo, run, setup};
+use crate::{build, cargo, fixtures, run, setup};
 
 /// Installs prerequisites, builds the browser assets and the guests, checks formatting and
 /// lints, then runs every test (native unit tests, the ring and steering tests in Chromium, the
@@ -17,6 +17,7 @@ pub fn all(extra: &[String]) -> Result<()> {
     run(cargo().args(["fmt", "--all", "--check"]))?;
     build::web_assets()?;
     build::guests()?;
+    fixtures::build()?;
     run(cargo().args([
         "clippy",
         "--locked",

@@ -23,6 +23,7 @@ mod io;
 mod load;
 mod random;
 mod serve;
+mod tinygo;
 mod trap;
 
 use std::collections::BTreeSet;

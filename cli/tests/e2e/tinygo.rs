@@ -1,0 +1,98 @@
+//! TinyGo-shaped fixtures (`fixtures/`, built by `cargo xtask fixtures` into
+//! `target/fixtures`): goroutines switched by asyncify run under the shim like a TinyGo
+//! wasip2 build of `fixtures/tinygo/main.go`.
+
+use std::path::PathBuf;
+
+use crate::harness::{pollscope, repo_root, Finished, Invocation};
+
+/// `target/fixtures/<name>.wasm`; fails with how to build it when it is missing.
+pub fn tinygo_fixture(name: &str) -> PathBuf {
+    let path = repo_root().join(format!("target/fixtures/{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo xtask fixtures` (cargo xtask test does it first)",
+        path.display()
+    );
+    path
+}
+
+/// The workers' `(name, requested ns)` in the order their sleeps end.
+const WAKE_ORDER: [(&str, u64); 3] = [("b", 100_000_000), ("c", 200_000_000), ("a", 300_000_000)];
+
+/// Each worker wakes in deadline order, after at least the time it asked for (measured by the
+/// guest's own monotonic clock across the unwind and rewind of its goroutine), then main.
+fn assert_sleepers_output(run: &Finished) {
+    if run.code() != 0 {
+        run.fail("expected exit code 0");
+    }
+    let stdout = run.stdout();
+    let lines: Vec<&str> = stdout.lines().collect();
+    if lines.len() != WAKE_ORDER.len() + 1 || lines.last() != Some(&"main done") {
+        run.fail("expected three `woke` lines, then `main done`");
+    }
+    for (line, (name, asked)) in lines.iter().zip(WAKE_ORDER) {
+        let Some((slept, of)) = parse_woke(line, name) else {
+            run.fail(&format!(
+                "line {line:?} is not `woke {name} slept <n> ns of <n>`"
+            ));
+        };
+        if of != asked {
+            run.fail(&format!(
+                "worker {name} reports asking for {of} ns, not {asked}"
+            ));
+        }
+        if slept < asked {
+            run.fail(&format!(
+                "worker {name} woke early: {slept} ns < {asked} ns"
+            ));
+        }
+    }
+}
+
+/// `woke <name> slept <n> ns of <n>` → the two numbers.
+fn parse_woke(line: &str, name: &str) -> Option<(u64, u64)> {
+    let rest = line.strip_prefix(&format!("woke {name} slept "))?;
+    let (slept, of) = rest.split_once(" ns of ")?;
+    Some((slept.parse().ok()?, of.parse().ok()?))
+}
+
+#[test]
+fn tinygo_sleepers_wake_in_deadline_order() {
+    let run = Invocation::new(tinygo_fixture("tinygo_sleepers")).run();
+    assert_sleepers_output(&run);
+}
+
+#[test]
+fn tinygo_sleepers_without_debug_info_runs_the_same() {
+    let run = Invocation::new(tinygo_fixture("tinygo_sleepers_nodebug")).run();
+    assert_sleepers_output(&run);
+}
+
+/// `inspect` sees DWARF in one build and explains `-no-debug` for the other.
+#[test]
+fn tinygo_inspect_tells_the_builds_apart() {
+    let inspect = |name: &str| {
+        let out = pollscope()
+            .arg("inspect")
+            .arg(tinygo_fixture(name))
+            .output()
+            .expect("running pollscope inspect");
+        assert!(out.status.success(), "inspect {name} failed: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let with_debug = inspect("tinygo_sleepers");
+    let without = inspect("tinygo_sleepers_nodebug");
+    assert!(
+        with_debug.contains("asyncify_start_unwind"),
+        "asyncify exports listed:\n{with_debug}"
+    );
+    assert!(
+        !with_debug.contains("-no-debug"),
+        "DWARF was found:\n{with_debug}"
+    );
+    assert!(
+        without.contains("-no-debug"),
+        "the no-debug build gets the hint:\n{without}"
+    );
+}
