@@ -3,7 +3,9 @@
 //! Pollscope panel is selected through the DevTools frontend, and the test reads and clicks
 //! the panel's DOM over the Chrome DevTools Protocol (Playwright cannot see DevTools windows).
 //!
-//! Steps (each a function, so a new guest or view adds a step, not a new harness):
+//! DevTools opens on a page without Pollscope (the panel says "waiting"), then the tab goes to
+//! the guest's page (it says "connected"). Steps (each a function, so a new guest or view adds
+//! a step, not a new harness):
 //! - live telemetry: the guest's pollables with their deadlines, waits with durations, and the
 //!   ring's occupancy rising after a burst of stdin typed into the page;
 //! - steering from the panel: pause stops the guest's output (read from the page's console,
@@ -63,18 +65,31 @@ struct Scene {
 }
 
 impl Scene {
+    /// Opens DevTools on a page of the server without Pollscope on it (the panel waits), then
+    /// goes to the guest's page (the panel connects).
     fn start(guest_name: &str, args: &[&str]) -> Result<Scene> {
         let served = Served::start(&guest(guest_name)?, args)?;
         let mut browser = ExtensionBrowser::start(root())?;
-        let page_target = browser.open_tab(&served.url)?;
+        let page_target = browser.open_tab(&format!("{}config.json", served.url))?;
         let page = browser.cdp.attach(&page_target)?;
         let panel = PanelWindow::open(&mut browser.cdp, &page_target, &browser.extension_id)?;
-        let scene = Scene {
+        let mut scene = Scene {
             browser,
             page,
             panel,
             served,
         };
+        scene.wait_until("the waiting state", |s| {
+            first(s, ids::CONNECTION).contains("waiting")
+        })?;
+        let (page, url) = (scene.page.clone(), scene.served.url.clone());
+        scene
+            .browser
+            .cdp
+            .call(Some(&page), "Page.navigate", json!({ "url": url }))?;
+        scene.wait_until("the connected state", |s| {
+            first(s, ids::CONNECTION).contains("connected")
+        })?;
         Ok(scene)
     }
 
@@ -198,9 +213,6 @@ fn the_panel_shows_and_steers_a_live_guest_and_survives_a_worker_restart_and_for
 }
 
 fn shows_pollables_waits_and_ring(scene: &mut Scene) -> Result<()> {
-    scene.wait_until("the connected state", |s| {
-        first(s, ids::CONNECTION).contains("connected")
-    })?;
     // io_ticker polls a timer (with its deadline) and stdin at once, then waits in `poll`.
     scene.wait_until("pollables with a deadline", |s| {
         all(s, ids::POLLABLE_ROW).len() >= 2
@@ -252,18 +264,11 @@ fn steers_pause_step_resume(scene: &mut Scene) -> Result<()> {
         bail!("the guest printed while paused:\nbefore\n{paused}\nafter\n{still}");
     }
 
-    // The first step finishes the wait the pause interrupted (if any); each step after that
-    // runs exactly one wait and pauses again.
-    scene.click(ids::STEP)?;
-    scene.wait_until("paused again after a first step", |s| {
-        first(s, ids::GUEST_STATE).contains("paused")
-    })?;
-    let waits_before = number(first(&scene.snapshot()?, ids::WAIT_COUNT)).unwrap_or(0);
-    scene.click(ids::STEP)?;
-    scene.wait_until("one more wait after a step", |s| {
-        number(first(s, ids::WAIT_COUNT)).is_some_and(|n| n > waits_before)
-            && first(s, ids::GUEST_STATE).contains("paused")
-    })?;
+    // Each step runs one wait (the first one finishes the wait the pause interrupted, if it
+    // did) and pauses again. The state alone cannot tell a step is done (it shows "paused"
+    // before and after), so each waits for its wait to be counted.
+    step_once(scene)?;
+    let (waits_before, _) = step_once(scene)?;
     // Held again: no more waits and no output. (A step may print several ticks: io_ticker's
     // overdue timers are ready without waiting, so they all run before the one wait.)
     let held = scene.page_console()?;
@@ -286,6 +291,18 @@ fn steers_pause_step_resume(scene: &mut Scene) -> Result<()> {
         !first(s, ids::GUEST_STATE).contains("paused")
     })?;
     Ok(())
+}
+
+/// Clicks step and waits until one more wait is counted with the guest paused again; returns
+/// the counts before and after.
+fn step_once(scene: &mut Scene) -> Result<(u64, u64)> {
+    let before = number(first(&scene.snapshot()?, ids::WAIT_COUNT)).unwrap_or(0);
+    scene.click(ids::STEP)?;
+    let after = scene.wait_until("one more wait after a step, paused again", |s| {
+        number(first(s, ids::WAIT_COUNT)).is_some_and(|n| n > before)
+            && first(s, ids::GUEST_STATE).contains("paused")
+    })?;
+    Ok((before, number(first(&after, ids::WAIT_COUNT)).unwrap_or(0)))
 }
 
 fn saves_a_screenshot(scene: &mut Scene) -> Result<()> {
