@@ -7,9 +7,11 @@ use std::collections::HashMap;
 
 use wasmparser::component_types::{ComponentAnyTypeId, ComponentEntityType, ResourceId};
 use wasmparser::types::TypesRef;
+#[cfg(feature = "validate-function-bodies")]
+use wasmparser::FuncValidatorAllocations;
 use wasmparser::{
     CanonicalFunction, CanonicalOption, ComponentExternName, ComponentExternalKind, ComponentType,
-    Encoding, FuncValidatorAllocations, Parser, Payload, ValidPayload, Validator, WasmFeatures,
+    Encoding, Parser, Payload, ValidPayload, Validator, WasmFeatures,
 };
 
 use super::ir::{Decl, DeclKind, Def, Options};
@@ -59,6 +61,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Parsed, Error> {
     // Everything the binary format can say is accepted here, so that a component using a
     // feature the shim lacks gets "unsupported: …" from us rather than "feature not enabled".
     let mut validator = Validator::new_with_features(WasmFeatures::all());
+    #[cfg(feature = "validate-function-bodies")]
     let mut allocs = FuncValidatorAllocations::default();
     let mut pass = Pass {
         parsed: Parsed::default(),
@@ -85,9 +88,14 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Parsed, Error> {
             _ => 0,
         };
         if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
-            let mut func = func.into_validator(std::mem::take(&mut allocs));
-            func.validate(&body)?;
-            allocs = func.into_allocations();
+            #[cfg(feature = "validate-function-bodies")]
+            {
+                let mut func = func.into_validator(std::mem::take(&mut allocs));
+                func.validate(&body)?;
+                allocs = func.into_allocations();
+            }
+            #[cfg(not(feature = "validate-function-bodies"))]
+            let _ = (func, body);
             continue;
         }
         pass.payload(&validator, payload, core_funcs_before)?;

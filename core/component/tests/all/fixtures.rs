@@ -23,6 +23,10 @@ fn snapshots() {
 
     let mut failures = Vec::new();
     for name in &names {
+        // Without body validation the engine reports this one, when it compiles the module.
+        if cfg!(not(feature = "validate-function-bodies")) && name == "err_invalid_body" {
+            continue;
+        }
         let (actual, ext, stale) = match translate(&fixture(name)) {
             Ok(t) => (
                 serde_json::to_string_pretty(&t).unwrap() + "\n",
