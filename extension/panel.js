@@ -47,7 +47,7 @@ function connect() {
   port.onMessage.addListener(fromBackground);
   port.onDisconnect.addListener(() => {
     port = null;
-    panel.setConnection("disconnected", "the extension's background restarted; reconnecting");
+    panel.setConnection("disconnected", "");
     setTimeout(connect, Math.min(2000, 50 * 2 ** retries++));
   });
   port.postMessage({ kind: "init", tabId, panel: panelId });
@@ -65,10 +65,10 @@ function fromBackground(message) {
         panel.setConnection("connected", "");
         break;
       case "waiting":
-        panel.setConnection("waiting", "waiting for a Pollscope page in this tab");
+        panel.setConnection("waiting", "");
         break;
       case "gone":
-        panel.setConnection("navigated", lastNavigation ? `page navigated to ${lastNavigation}` : "the page went away");
+        panel.setConnection("navigated", lastNavigation ?? "");
         break;
     }
   }

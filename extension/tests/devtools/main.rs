@@ -79,17 +79,13 @@ impl Scene {
             panel,
             served,
         };
-        scene.wait_until("the waiting state", |s| {
-            first(s, ids::CONNECTION).contains("waiting")
-        })?;
+        scene.wait_until("the waiting state", |s| connection_is(s, "waiting"))?;
         let (page, url) = (scene.page.clone(), scene.served.url.clone());
         scene
             .browser
             .cdp
             .call(Some(&page), "Page.navigate", json!({ "url": url }))?;
-        scene.wait_until("the connected state", |s| {
-            first(s, ids::CONNECTION).contains("connected")
-        })?;
+        scene.wait_until("the connected state", |s| connection_is(s, "connected"))?;
         Ok(scene)
     }
 
@@ -157,6 +153,11 @@ fn first<'a>(snapshot: &'a Snapshot, id: &str) -> &'a str {
         .get(id)
         .and_then(|texts| texts.first())
         .map_or("", String::as_str)
+}
+
+/// The panel's connection label starts with `state` ("connected", "waiting", "page navigated").
+fn connection_is(snapshot: &Snapshot, state: &str) -> bool {
+    first(snapshot, ids::CONNECTION).starts_with(state)
 }
 
 fn all<'a>(snapshot: &'a Snapshot, id: &str) -> &'a [String] {
@@ -345,8 +346,7 @@ fn reconnects_after_the_worker_stops(scene: &mut Scene) -> Result<()> {
     }
     let ticks_before = ticks(&console_before);
     let after = scene.wait_until("the same guest, connected and still updating", |s| {
-        first(s, ids::CONNECTION).contains("connected")
-            && ticks(&all(s, ids::CONSOLE).join("\n")) > ticks_before + 1
+        connection_is(s, "connected") && ticks(&all(s, ids::CONSOLE).join("\n")) > ticks_before + 1
     })?;
     // The page resent no output the panel already had (it sends its backlog once per panel).
     let console = all(&after, ids::CONSOLE).join("\n");
@@ -448,7 +448,7 @@ fn follows_navigation(scene: &mut Scene) -> Result<()> {
         .cdp
         .call(Some(&page), "Page.navigate", json!({ "url": elsewhere }))?;
     let gone = scene.wait_until("the navigated state", |s| {
-        first(s, ids::CONNECTION).contains("navigated")
+        connection_is(s, "page navigated")
     })?;
     let console_gone = all(&gone, ids::CONSOLE).join("\n");
     let url = scene.served.url.clone();
@@ -459,7 +459,7 @@ fn follows_navigation(scene: &mut Scene) -> Result<()> {
     // The guest starts afresh on the new page, and its output reaches the panel.
     scene.wait_until("connected to the new page's guest", |s| {
         let console = all(s, ids::CONSOLE).join("\n");
-        first(s, ids::CONNECTION).contains("connected")
+        connection_is(s, "connected")
             && console != console_gone
             && console.contains("ticker: every")
     })?;
