@@ -268,10 +268,7 @@ fn evaluate(
 }
 
 /// Follows typedefs and qualifiers to the type that has the shape.
-fn strip(
-    dies: &HashMap<DebugInfoOffset, TypeDie>,
-    mut at: DebugInfoOffset,
-) -> Option<&TypeDie> {
+fn strip(dies: &HashMap<DebugInfoOffset, TypeDie>, mut at: DebugInfoOffset) -> Option<&TypeDie> {
     for _ in 0..16 {
         let die = dies.get(&at)?;
         match die.tag {

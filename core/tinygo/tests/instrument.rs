@@ -1,0 +1,335 @@
+//! The flight-recorder rewrite: the instrumented module validates, computes exactly what the
+//! original does (run in wasmi), reports the exact hook sequence, and maps indices and code
+//! offsets back to the original.
+
+use pollscope_protocol::{AsyncifyKind, AsyncifyPhase};
+use pollscope_tinygo::{
+    decode_hook, instrument, FunctionMap, Instrumentation, HOOK_MODULE, HOOK_NAME,
+};
+use wasmi::{Caller, Engine, Linker, Module, Store};
+use wasmparser::{Name, Operator, Parser, Payload};
+
+/// Functions between the imports and the program, so that calls to the program's functions
+/// cross the 127 → 128 boundary where an index's LEB grows a byte when renumbered.
+const FILLERS: usize = 127;
+
+/// Functions named like TinyGo's asyncify task switching, with every kind of exit: early
+/// `return` (with and without a value), a branch to the function's own label, fall-through,
+/// a parameter overwritten before leaving, and a `call_indirect` through element segments.
+fn program(with_import: bool) -> String {
+    let import = if with_import {
+        r#"(import "env" "log" (func $log (param i32)))"#
+    } else {
+        // Same behaviour without imports: log into memory instead.
+        r#"(func $log (param i32) (i32.store (i32.const 0x300) (i32.add (i32.load (i32.const 0x300)) (local.get 0))))"#
+    };
+    let fillers: String = (0..FILLERS)
+        .map(|i| format!("(func $filler{i} (result i32) (i32.const {i}))\n"))
+        .collect();
+    format!(
+        r#"(module
+  {import}
+  {fillers}
+  (memory (export "memory") 1)
+  (global $sp (mut i32) (i32.const 1024))
+  (table 4 funcref)
+  (elem (i32.const 1) $task_a $task_b)
+  (elem declare func $task_b)
+  (start $init)
+  (func $init (global.set $sp (i32.const 2048)))
+  (func $task_a (param i32) (call $log (i32.add (local.get 0) (i32.const 100))))
+  (func $task_b (param i32) (call $log (i32.add (local.get 0) (i32.const 200))))
+  (func $tinygo_launch (param $state i32)
+    (call_indirect (param i32) (i32.load offset=4 (local.get $state)) (i32.load (local.get $state))))
+  (func $tinygo_unwind (param $ss i32)
+    (if (i32.load (i32.const 0x200))
+      (then (i32.store (i32.const 0x200) (i32.const 0)) (return)))
+    (i32.store (local.get $ss) (global.get $sp))
+    (block $out (br_if 1 (i32.eqz (local.get $ss))))
+    (local.set $ss (i32.const 0)))
+  (func $tinygo_rewind (param $state i32) (result i32)
+    (if (i32.eq (local.get $state) (i32.const 7)) (then (return (i32.const 70))))
+    (if (i32.eq (local.get $state) (i32.const 8)) (then (br 1 (i32.const 80))))
+    (i32.add (local.get $state) (i32.const 1)))
+  (func (export "run") (result i32)
+    (drop (call $filler126))
+    (i32.store (i32.const 0x100) (i32.const 1))
+    (i32.store (i32.const 0x104) (i32.const 5))
+    (call $tinygo_launch (i32.const 0x100))
+    (i32.store (i32.const 0x110) (i32.const 2))
+    (i32.store (i32.const 0x114) (i32.const 6))
+    (call $tinygo_launch (i32.const 0x110))
+    (call $tinygo_unwind (i32.const 0x120))
+    (i32.store (i32.const 0x200) (i32.const 1))
+    (call $tinygo_unwind (i32.const 0x130))
+    (call $tinygo_unwind (i32.const 0))
+    (table.set (i32.const 3) (ref.func $task_b))
+    (call_indirect (type $task) (i32.const 9) (i32.const 3))
+    (i32.add
+      (i32.add (call $tinygo_rewind (i32.const 7)) (call $tinygo_rewind (i32.const 8)))
+      (i32.add (call $tinygo_rewind (i32.const 9)) (i32.load (i32.const 0x120)))))
+  (type $task (func (param i32)))
+)"#
+    )
+}
+
+#[derive(Default)]
+struct Host {
+    log: Vec<i32>,
+    events: Vec<(i32, i32, i32)>,
+}
+
+/// Runs `run`, returning its result, the guest's log and the hook calls.
+fn run(bytes: &[u8]) -> (i32, Vec<i32>, i32, Vec<(i32, i32, i32)>) {
+    let engine = Engine::default();
+    let module = Module::new(&engine, bytes).expect("module compiles in wasmi");
+    let mut store = Store::new(&engine, Host::default());
+    let mut linker = Linker::<Host>::new(&engine);
+    linker
+        .func_wrap("env", "log", |mut caller: Caller<'_, Host>, value: i32| {
+            caller.data_mut().log.push(value);
+        })
+        .unwrap();
+    linker
+        .func_wrap(
+            HOOK_MODULE,
+            HOOK_NAME,
+            |mut caller: Caller<'_, Host>, kind: i32, phase: i32, ptr: i32| {
+                caller.data_mut().events.push((kind, phase, ptr));
+            },
+        )
+        .unwrap();
+    let instance = linker
+        .instantiate_and_start(&mut store, &module)
+        .expect("instantiates");
+    let result = instance
+        .get_typed_func::<(), i32>(&store, "run")
+        .unwrap()
+        .call(&mut store, ())
+        .expect("runs");
+    let memory = instance.get_memory(&store, "memory").unwrap();
+    let mut logged = [0u8; 4];
+    memory.read(&store, 0x300, &mut logged).unwrap();
+    let host = store.into_data();
+    (result, host.log, i32::from_le_bytes(logged), host.events)
+}
+
+fn instrumented(original: &[u8]) -> (Vec<u8>, FunctionMap) {
+    match instrument(original).unwrap() {
+        Instrumentation::Instrumented(out) => (out.module, out.functions),
+        Instrumentation::NotInstrumentable(why) => panic!("{why}"),
+    }
+}
+
+fn validate(bytes: &[u8]) {
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(bytes)
+        .expect("instrumented module validates");
+}
+
+const EXPECTED_EVENTS: [(i32, i32, i32); 16] = [
+    (0, 0, 0x100),
+    (0, 1, 0x100),
+    (0, 0, 0x110),
+    (0, 1, 0x110),
+    (1, 0, 0x120),
+    (1, 1, 0x120), // fall-through, though the body zeroed its parameter
+    (1, 0, 0x130),
+    (1, 1, 0x130), // early return
+    (1, 0, 0),
+    (1, 1, 0), // br_if to the function's label
+    (2, 0, 7),
+    (2, 1, 7), // return with a value
+    (2, 0, 8),
+    (2, 1, 8), // br with a value to the function's label
+    (2, 0, 9),
+    (2, 1, 9), // fall-through with a value
+];
+
+#[test]
+fn instrumented_module_behaves_the_same_and_reports_every_entry_and_exit() {
+    for with_import in [true, false] {
+        let original = wat::parse_str(program(with_import)).unwrap();
+        let (bytes, _) = instrumented(&original);
+        validate(&bytes);
+        let (result, log, logged, events) = run(&original);
+        assert!(events.is_empty());
+        assert_eq!(result, 70 + 80 + 10 + 2048, "the start function ran");
+        let (new_result, new_log, new_logged, new_events) = run(&bytes);
+        assert_eq!(
+            (new_result, new_log, new_logged),
+            (result, log.clone(), logged)
+        );
+        if with_import {
+            assert_eq!(log, vec![105, 206, 209]);
+        } else {
+            assert_eq!(logged, 105 + 206 + 209);
+        }
+        assert_eq!(
+            new_events, EXPECTED_EVENTS,
+            "import section present: {with_import}"
+        );
+    }
+}
+
+#[test]
+fn hook_arguments_decode_to_kinds_and_phases() {
+    assert_eq!(
+        decode_hook(0, 0),
+        Some((AsyncifyKind::Launch, AsyncifyPhase::Enter))
+    );
+    assert_eq!(
+        decode_hook(1, 1),
+        Some((AsyncifyKind::Unwind, AsyncifyPhase::Leave))
+    );
+    assert_eq!(
+        decode_hook(2, 0),
+        Some((AsyncifyKind::Rewind, AsyncifyPhase::Enter))
+    );
+    assert_eq!(decode_hook(3, 0), None);
+    assert_eq!(decode_hook(-1, 0), None);
+    assert_eq!(decode_hook(0, 2), None);
+}
+
+fn function_names(bytes: &[u8]) -> Vec<(u32, String)> {
+    let mut names = Vec::new();
+    for payload in Parser::new(0).parse_all(bytes) {
+        if let Payload::CustomSection(section) = payload.unwrap() {
+            if let wasmparser::KnownCustom::Name(reader) = section.as_known() {
+                for sub in reader {
+                    if let Name::Function(map) = sub.unwrap() {
+                        for naming in map {
+                            let naming = naming.unwrap();
+                            names.push((naming.index, naming.name.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn names_and_indices_map_back_to_the_original() {
+    let original = wat::parse_str(program(true)).unwrap();
+    let (bytes, map) = instrumented(&original);
+    assert_eq!(map.hook(), 1, "after the one imported function");
+    let before = function_names(&original);
+    let after = function_names(&bytes);
+    assert_eq!(after.len(), before.len() + 1);
+    for (index, name) in &before {
+        let new = map.new_index(*index);
+        assert_eq!(map.original_index(new), Some(*index));
+        assert!(after.contains(&(new, name.clone())), "{name} at {new}");
+    }
+    assert_eq!(map.original_index(map.hook()), None);
+    assert!(after
+        .iter()
+        .any(|(index, name)| *index == 1 && name.contains(HOOK_NAME)));
+    assert!(
+        !bytes.windows(11).any(|w| w == b".debug_info"),
+        "stale DWARF is dropped"
+    );
+}
+
+/// Each body's instruction offsets, as module offsets.
+fn instruction_offsets(bytes: &[u8]) -> Vec<Vec<(u32, String)>> {
+    let mut bodies = Vec::new();
+    for payload in Parser::new(0).parse_all(bytes) {
+        if let Payload::CodeSectionEntry(body) = payload.unwrap() {
+            let mut reader = body.get_operators_reader().unwrap();
+            let mut ops = Vec::new();
+            while !reader.eof() {
+                let offset = reader.original_position() as u32;
+                let op = reader.read().unwrap();
+                // Call targets are renumbered; compare the operator kind only.
+                let kind = match op {
+                    Operator::Call { .. } => "call".to_string(),
+                    Operator::RefFunc { .. } => "ref.func".to_string(),
+                    other => format!("{other:?}"),
+                };
+                ops.push((offset, kind));
+            }
+            bodies.push(ops);
+        }
+    }
+    bodies
+}
+
+#[test]
+fn code_offsets_of_the_new_module_map_to_the_original_instructions() {
+    let original = wat::parse_str(program(true)).unwrap();
+    let (bytes, map) = instrumented(&original);
+    let old = instruction_offsets(&original);
+    let new = instruction_offsets(&bytes);
+    assert_eq!(old.len(), new.len());
+    let names = function_names(&original);
+    let name_of = |defined: usize| {
+        names
+            .iter()
+            .find(|(i, _)| *i as usize == defined + 1)
+            .map(|(_, n)| n.as_str())
+            .unwrap_or("")
+    };
+    let mut checked = 0;
+    for (defined, (old_ops, new_ops)) in old.iter().zip(&new).enumerate() {
+        let new_index = map.new_index(defined as u32 + 1);
+        if name_of(defined).starts_with("tinygo_") {
+            // The entry hook maps to the original first instruction.
+            assert_eq!(
+                map.original_offset(new_index, new_ops[0].0),
+                Some(old_ops[0].0),
+                "{}",
+                name_of(defined)
+            );
+            continue;
+        }
+        assert_eq!(old_ops.len(), new_ops.len(), "{}", name_of(defined));
+        for ((old_offset, old_kind), (new_offset, new_kind)) in old_ops.iter().zip(new_ops) {
+            assert_eq!(old_kind, new_kind);
+            assert_eq!(
+                map.original_offset(new_index, *new_offset),
+                Some(*old_offset),
+                "{} {old_kind}",
+                name_of(defined)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > FILLERS * 2);
+    // `run` calls the last filler, whose index grew from 127 to 128: its later offsets
+    // shifted.
+    let run = old.len() - 1;
+    assert_ne!(
+        new[run].last().unwrap().0 - new[run][0].0,
+        old[run].last().unwrap().0 - old[run][0].0,
+        "the test must exercise a shift inside a body"
+    );
+    assert_eq!(map.original_offset(map.hook(), 0), None);
+    assert_eq!(map.original_offset(0, 0), None, "an import has no code");
+}
+
+#[test]
+fn a_module_without_the_functions_is_not_instrumentable() {
+    let module = wat::parse_str(
+        r#"(module (func $tinygo_launch (param i32)) (func $main (export "main")))"#,
+    )
+    .unwrap();
+    match instrument(&module).unwrap() {
+        Instrumentation::NotInstrumentable(why) => {
+            assert!(why.contains("no tinygo_unwind"), "{why}")
+        }
+        Instrumentation::Instrumented(_) => panic!("instrumented a non-TinyGo module"),
+    }
+    let wrong_signature = wat::parse_str(
+        r#"(module (func $tinygo_launch (param i32)) (func $tinygo_unwind (param i64))
+                   (func $tinygo_rewind (param i32)))"#,
+    )
+    .unwrap();
+    assert!(matches!(
+        instrument(&wrong_signature).unwrap(),
+        Instrumentation::NotInstrumentable(_)
+    ));
+    assert!(instrument(b"not wasm").is_err());
+}
