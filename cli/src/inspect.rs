@@ -1,6 +1,7 @@
 //! `pollscope inspect app.wasm`: what the shim will see in a component, as plain aligned text
 //! (size, core modules with their debug info and producers, every imported function and
-//! whether the shim provides it, exports, asyncify exports, and the instantiation plan).
+//! whether the shim provides it, exports, asyncify exports, what the program module reveals
+//! of TinyGo's scheduler, and the instantiation plan).
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -8,15 +9,16 @@ use std::fmt::Write;
 use pollscope_component::{
     translate, Error, HostFunc, Item, Module, Plan, ProducersField, Step, Translation,
 };
+use pollscope_tinygo::{Instrumentation, Introspection, Location, TASK_TYPE};
 use pollscope_wasi::Support;
 
 /// Renders the report for the component in `bytes`.
 pub fn inspect(bytes: &[u8]) -> Result<String, Error> {
     let translation = translate(bytes)?;
-    Ok(render(&translation))
+    Ok(render(&translation, bytes))
 }
 
-fn render(t: &Translation) -> String {
+fn render(t: &Translation, bytes: &[u8]) -> String {
     let plan = &t.plan;
     let mut out = String::new();
 
@@ -89,8 +91,81 @@ fn render(t: &Translation) -> String {
         out.push_str("  none (not an asyncify build; TinyGo's scheduler adds them)\n");
     }
 
+    tinygo(&mut out, plan, bytes);
     steps(&mut out, plan);
     out
+}
+
+/// The program module (the one `run` is called on): its TinyGo scheduler symbols, the Task
+/// layout and whether the asyncify flight recorder can instrument it.
+fn tinygo(out: &mut String, plan: &Plan, bytes: &[u8]) {
+    let program = plan.steps.iter().find_map(|step| {
+        let Step::Instantiate {
+            instance, module, ..
+        } = step;
+        (*instance == plan.run.func.instance).then_some(*module)
+    });
+    let Some((index, module)) = program.and_then(|i| Some((i, plan.modules.get(i as usize)?)))
+    else {
+        return;
+    };
+    section(out, &format!("tinygo (module {index})"));
+    let Some(code) = bytes.get(module.range.start as usize..module.range.end as usize) else {
+        return;
+    };
+    let found = match Introspection::read(code) {
+        Ok(found) => found,
+        Err(err) => {
+            let _ = writeln!(out, "  unreadable: {err}");
+            return;
+        }
+    };
+    let mut rows = vec![row(["dwarf", yes_no(found.dwarf)])];
+    let any_symbol = found.symbols.iter().any(|(_, l)| *l != Location::Absent);
+    if any_symbol {
+        for (name, location) in &found.symbols {
+            rows.push(row([name, &location.describe()]));
+        }
+    }
+    table(out, "  ", &rows);
+    if !found.dwarf {
+        out.push_str(
+            "  no DWARF: the goroutine view cannot find the scheduler (TinyGo: build without \
+             -no-debug)\n",
+        );
+    } else if !any_symbol {
+        out.push_str("  no TinyGo scheduler symbols in the DWARF: not a TinyGo program\n");
+    }
+    for problem in &found.problems {
+        let _ = writeln!(out, "  DWARF problem: {problem}");
+    }
+    if let Some(task) = found.layout(TASK_TYPE) {
+        let size = task
+            .size
+            .map_or_else(|| "size unknown".to_string(), |s| format!("{s:#x} bytes"));
+        let _ = writeln!(out, "  {TASK_TYPE} ({size})");
+        let rows: Vec<_> = task
+            .fields
+            .iter()
+            .map(|f| row([&format!("    {}", f.path), &format!("+{:#x}", f.offset)]))
+            .collect();
+        table(out, "", &rows);
+    }
+    match pollscope_tinygo::instrument(code) {
+        Ok(Instrumentation::Instrumented(_)) => {
+            let names: Vec<&str> = pollscope_tinygo::HOOK_FUNCTIONS
+                .iter()
+                .map(|(name, _)| *name)
+                .collect();
+            let _ = writeln!(out, "  instrumentable: {}", names.join(" "));
+        }
+        Ok(Instrumentation::NotInstrumentable(why)) => {
+            let _ = writeln!(out, "  {why}");
+        }
+        Err(err) => {
+            let _ = writeln!(out, "  not instrumentable: {err}");
+        }
+    }
 }
 
 /// Every imported interface with each function's status, and a verdict.

@@ -1,5 +1,5 @@
 //! `pollscope inspect`: each import marked `supported`, `errors-only` or `MISSING`, one line
-//! per import.
+//! per import; and what the program module reveals of TinyGo's scheduler.
 
 use crate::data::TempDir;
 use crate::harness::{guest, guest_names, pollscope};
@@ -73,5 +73,81 @@ fn inspect_marks_missing_imports() {
     assert!(
         marked("wasi:clocks/monotonic-clock", "supported"),
         "wasi:clocks/monotonic-clock is not marked supported:\n{stdout}"
+    );
+}
+
+/// The `tinygo (module N)` section of a report, up to the next blank line.
+fn tinygo_section(report: &str) -> &str {
+    let start = report
+        .find("\ntinygo (module ")
+        .unwrap_or_else(|| panic!("no tinygo section:\n{report}"));
+    let rest = &report[start + 1..];
+    &rest[..rest.find("\n\n").unwrap_or(rest.len())]
+}
+
+/// A Rust guest has DWARF but no TinyGo scheduler: inspect says so instead of listing
+/// symbols, and the flight recorder declines it.
+#[test]
+fn inspect_says_a_rust_guest_has_no_tinygo_scheduler() {
+    let (code, stdout, stderr) = inspect(&guest("clocks_naps"));
+    assert_eq!(code, Some(0), "{stderr}");
+    let section = tinygo_section(&stdout);
+    assert!(
+        section.contains("no TinyGo scheduler symbols in the DWARF: not a TinyGo program")
+            || section.contains("no DWARF"),
+        "{section}"
+    );
+    assert!(!section.contains("runtime.sleepQueue"), "{section}");
+    assert!(
+        section.contains("not instrumentable: no tinygo_launch"),
+        "{section}"
+    );
+}
+
+/// The TinyGo-shaped fixture: each scheduler global with its address (the run queue in two
+/// pieces, the unused timer queue optimised away), Task's offsets as its DWARF says, and the
+/// three task-switch functions instrumentable. Without DWARF: only the instrumentable line.
+#[test]
+fn inspect_reads_the_tinygo_fixture_scheduler() {
+    let (code, stdout, stderr) = inspect(&crate::tinygo::tinygo_fixture("tinygo_sleepers"));
+    assert_eq!(code, Some(0), "{stderr}");
+    let section = tinygo_section(&stdout);
+    let value = |name: &str| {
+        section
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(name))
+            .and_then(|line| line.split_once(name))
+            .map(|(_, rest)| rest.trim().to_string())
+            .unwrap_or_else(|| panic!("no {name} line:\n{section}"))
+    };
+    assert_eq!(value("dwarf"), "yes");
+    assert!(value("runtime.sleepQueue").starts_with("0x"), "{section}");
+    assert!(
+        value("runtime.runqueue").starts_with("pieces 0+4@0x"),
+        "{section}"
+    );
+    assert!(
+        value("internal/task.currentTask").starts_with("0x"),
+        "{section}"
+    );
+    assert!(
+        section.contains("internal/task.Task (0x30 bytes)"),
+        "{section}"
+    );
+    assert_eq!(value("state.entry"), "+0x14");
+    assert_eq!(value("state.stackState.csp"), "+0x20");
+    assert!(
+        section.contains("instrumentable: tinygo_launch tinygo_unwind tinygo_rewind"),
+        "{section}"
+    );
+
+    let (_, stdout, _) = inspect(&crate::tinygo::tinygo_fixture("tinygo_sleepers_nodebug"));
+    let section = tinygo_section(&stdout);
+    assert!(section.contains("dwarf  no"), "{section}");
+    assert!(section.contains("build without -no-debug"), "{section}");
+    assert!(!section.contains("runtime.sleepQueue"), "{section}");
+    assert!(
+        section.contains("instrumentable: tinygo_launch"),
+        "{section}"
     );
 }
