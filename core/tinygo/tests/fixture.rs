@@ -136,6 +136,9 @@ fn run(module: &[u8], introspection: Introspection) -> Guest {
     store.into_data()
 }
 
+/// (task address, wake time, entry name, entry line).
+type Sleeper<'a> = (u32, Option<u64>, Option<&'a str>, Option<u32>);
+
 #[test]
 fn the_first_idle_wait_shows_the_sleepers_in_wake_order() {
     let module = program_module();
@@ -154,7 +157,7 @@ fn the_first_idle_wait_shows_the_sleepers_in_wake_order() {
     assert!(snapshot.run_queue.is_empty());
     let start = START as u64;
     assert_eq!(snapshot.base_time, Some(start));
-    let sleepers: Vec<(u32, Option<u64>, Option<&str>, Option<u32>)> = snapshot
+    let sleepers: Vec<Sleeper<'_>> = snapshot
         .sleep_queue
         .iter()
         .map(|g| {
