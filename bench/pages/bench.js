@@ -759,6 +759,40 @@ async function telemetrySoakRow() {
   guest.terminate();
 }
 
+// ---- tinygo: a TinyGo-shaped program's scheduler and task switches (bench/tests/tinygo.rs) ---
+// Test-only: the guest is target/fixtures/tinygo_sleepers.wasm (the test points the guests
+// folder there). Subscribed with detail and the asyncify flight recorder on, as the panel's
+// Goroutines and Asyncify views are.
+
+async function tinygoRow() {
+  const { startComponent } = await import("/pollscope/pollscope.js");
+  for (const [variant, guestName, asyncifyRecorder] of [
+    ["sleepers", "tinygo_sleepers", true],
+    ["nodebug", "tinygo_sleepers_nodebug", false],
+  ]) {
+    const bytes = await guestBytes(guestName);
+    let hello = null;
+    const schedulers = [];
+    const asyncify = [];
+    let stdout = "";
+    const decoder = new TextDecoder();
+    status(`tinygo: ${variant}`);
+    const guest = startComponent(bytes, {
+      args: [guestName],
+      asyncifyRecorder,
+      onStdout: (chunk) => (stdout += decoder.decode(chunk, { stream: true })),
+      onTelemetry: (message) => {
+        if (message.type === "hello") hello = message;
+        if (message.type === "scheduler") schedulers.push(message);
+        if (message.type === "asyncify") asyncify.push(...message.events);
+      },
+    });
+    guest.subscribe({ detail: true });
+    const outcome = await guest.done;
+    await result("tinygo", variant, 0, { exitCode: outcome.exitCode, stdout, hello, schedulers, asyncify });
+  }
+}
+
 const ROWS = {
   sleep: sleepRow,
   now: nowRow,
@@ -771,6 +805,7 @@ const ROWS = {
   telemetry: telemetryRow,
   "telemetry-overhead": telemetryOverheadRow,
   "telemetry-soak": telemetrySoakRow,
+  tinygo: tinygoRow,
 };
 
 try {

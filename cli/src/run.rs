@@ -124,6 +124,9 @@ fn report(outcome: &Outcome) -> ExitCode {
                 _ => String::new(),
             };
             eprintln!("  {depth:>2}: {name}{place}");
+            if let (Some(file), Some(line)) = (&frame.file, frame.line) {
+                eprintln!("        at {file}:{line}");
+            }
         }
         return ExitCode::from(TRAP_EXIT);
     }

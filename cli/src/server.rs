@@ -62,20 +62,9 @@ pub struct Trap {
     /// What went wrong.
     pub message: String,
     /// Innermost first: function name (as in the name section) or `None`, function index,
-    /// offset in the module.
+    /// offset in the module, and the source line when the module has DWARF.
     #[serde(default)]
-    pub frames: Vec<Frame>,
-}
-
-/// One stack frame of a trap.
-#[derive(Debug, Deserialize)]
-pub struct Frame {
-    /// Function name from the name section, if any.
-    pub name: Option<String>,
-    /// Function index within its module.
-    pub func: Option<u32>,
-    /// Byte offset within its module.
-    pub offset: Option<u32>,
+    pub frames: Vec<pollscope_protocol::Frame>,
 }
 
 /// Everything the server hands out.

@@ -69,8 +69,9 @@ const TRACE_RECORDS = 65536;
  * - exportTrace(): Promise of Chrome trace-event JSON text (Perfetto, chrome://tracing) of the
  *   waits and host calls received so far (subscribe with detail first; the newest 65536 of
  *   each are kept); while the guest runs
- * - restart(): stops both workers and starts the same bytes with the same options again,
- *   keeping the subscription and time scale; returns the handle
+ * - restart(changes): stops both workers and starts the same bytes with the same options
+ *   (updated by `changes`, e.g. { asyncifyRecorder: true }) again, keeping the subscription
+ *   and time scale; returns the handle
  * - ringSnapshot(): Promise of the ring's counters { capacity, used, highWater, packetsIn,
  *   bytesIn, packetsOut, bytesOut, stalls, backlog }, read without stopping the guest
  * - terminate(): stops the guest; `done` resolves with { exitCode: 137, terminated: true }
@@ -132,7 +133,8 @@ export function startComponent(source, options = {}) {
     exportTrace: () => run.exportTrace(),
     ringSnapshot: () => run.ringSnapshot(),
     terminate: () => run.terminate(),
-    restart() {
+    restart(changes = {}) {
+      options = { ...options, ...changes };
       run.restarted();
       run = launch(bytes, options);
       if (timeScale !== null) run.control({ type: "time-scale", scale: timeScale });
@@ -293,6 +295,9 @@ function launch(source, options) {
         // false: the wasm thread skips the recorder entirely (no counters, waits or batches;
         // subscribe() then hears nothing). Clocks' time scale and pause/step still work.
         telemetry: options.telemetry !== false,
+        // true: a TinyGo program's task switches (tinygo_launch / rewind / unwind) are
+        // recorded for the panel's asyncify view; the module is rewritten at load.
+        asyncifyRecorder: options.asyncifyRecorder === true,
       },
       // Copied, not transferred: a restart sends the same bytes again.
     );

@@ -99,7 +99,11 @@ fn call(func: u32, args: &[i64]) -> Result<i64, Trap> {
         // borrow ends before the host runs: the platform borrows it while waiting.
         let start = {
             let mut telemetry = telemetry.borrow_mut();
-            if telemetry.recorder.enter_host_call(func) {
+            let timed = telemetry.recorder.enter_host_call(func);
+            if timed || telemetry.scheduler_wanted {
+                telemetry.observe_scheduler(func);
+            }
+            if timed {
                 telemetry.observe_pollables(host, func);
                 Some(telemetry.real_now())
             } else {
@@ -151,6 +155,23 @@ pub extern "C" fn pollscope_host_call(
             0
         }
     }
+}
+
+/// The asyncify flight recorder's hook: a rewritten TinyGo program calls it on entering
+/// (`phase` 0) and leaving (1) `tinygo_launch` / `tinygo_rewind` / `tinygo_unwind` (`kind`)
+/// with their pointer argument. Guest code calls it directly, never from inside a host call.
+#[no_mangle]
+pub extern "C" fn pollscope_asyncify_event(kind: i32, phase: i32, ptr: i32) {
+    with_state(|state| {
+        let mut telemetry = state.telemetry.borrow_mut();
+        if !telemetry.recorder.detail() {
+            return;
+        }
+        let now = telemetry.real_now();
+        if let Some(tinygo) = telemetry.tinygo.as_mut() {
+            tinygo.record(kind, phase, ptr, now);
+        }
+    });
 }
 
 /// Non-zero when the last host call must end the guest (the adapter then traps).

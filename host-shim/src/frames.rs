@@ -1,21 +1,10 @@
 //! Stack frames of a guest trap, read from the JS engine's `error.stack`.
 //!
 //! V8 and SpiderMonkey name wasm functions from the module's name section and locate each
-//! frame as `wasm-function[INDEX]:0xOFFSET`; that is all a trap report needs until DWARF
-//! symbolization adds source lines.
+//! frame as `wasm-function[INDEX]:0xOFFSET`; DWARF line tables (a TinyGo program's, through
+//! [`crate::tinygo`]) then add the Go source line.
 
-use serde::Serialize;
-
-/// One wasm frame, innermost first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Frame {
-    /// Function name from the name section, when the engine showed one.
-    pub name: Option<String>,
-    /// Function index within its module.
-    pub func: Option<u32>,
-    /// Byte offset within its module.
-    pub offset: Option<u32>,
-}
+pub use pollscope_protocol::Frame;
 
 /// The wasm frames of a JS stack trace (V8 `    at name (wasm://…:wasm-function[7]:0x1f)` or
 /// SpiderMonkey `name@wasm://…:wasm-function[7]:0x1f`); other frames are skipped.
@@ -44,7 +33,13 @@ fn parse_line(line: &str) -> Option<Frame> {
             .map(|at| line[..at].to_string())
             .filter(|name| !name.is_empty())
     };
-    Some(Frame { name, func, offset })
+    Some(Frame {
+        name,
+        func,
+        offset,
+        file: None,
+        line: None,
+    })
 }
 
 #[cfg(test)]
@@ -60,12 +55,16 @@ mod tests {
                 Frame {
                     name: Some("trap_unreachable::boom".into()),
                     func: Some(12),
-                    offset: Some(0x4d2)
+                    offset: Some(0x4d2),
+                    file: None,
+                    line: None,
                 },
                 Frame {
                     name: None,
                     func: Some(13),
-                    offset: Some(0x500)
+                    offset: Some(0x500),
+                    file: None,
+                    line: None,
                 },
             ]
         );
@@ -79,7 +78,9 @@ mod tests {
             vec![Frame {
                 name: Some("main.main".into()),
                 func: Some(3),
-                offset: Some(0x10)
+                offset: Some(0x10),
+                file: None,
+                line: None,
             }]
         );
     }

@@ -34,6 +34,8 @@ mod shared_memory;
 #[cfg(target_arch = "wasm32")]
 mod telemetry;
 #[cfg(target_arch = "wasm32")]
+mod tinygo;
+#[cfg(target_arch = "wasm32")]
 mod wasm_thread;
 
 #[cfg(target_arch = "wasm32")]

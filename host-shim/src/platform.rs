@@ -82,9 +82,13 @@ impl BrowserPlatform {
                     let hello = FromWasm::Hello(telemetry.hello.clone());
                     telemetry.post(&hello);
                     telemetry.snapshot_wanted = true;
+                    telemetry.scheduler_wanted = true;
                 }
                 Control::Unsubscribe => telemetry.recorder.unsubscribe(),
-                Control::Snapshot => telemetry.snapshot_wanted = true,
+                Control::Snapshot => {
+                    telemetry.snapshot_wanted = true;
+                    telemetry.scheduler_wanted = true;
+                }
                 _ => {}
             }
         }
@@ -130,6 +134,12 @@ impl BrowserPlatform {
         while self.paused() {
             self.inbox.wait(None, &mut counting);
             self.apply_controls();
+            // Asked for while paused: the scheduler stands still, its queues can be read now.
+            let mut telemetry = self.telemetry.borrow_mut();
+            if telemetry.scheduler_wanted {
+                let now = telemetry.real_now();
+                telemetry.post_scheduler(now);
+            }
         }
         if self.recording {
             let now = self.real_now();

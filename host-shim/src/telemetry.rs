@@ -11,6 +11,12 @@ use pollscope_telemetry::{pollables, Recorder, RecorderConfig, Steering, TimeSca
 use pollscope_wasi::Host;
 use web_sys::{DedicatedWorkerGlobalScope, Performance};
 
+use crate::tinygo::TinyGo;
+
+/// Least real time between two scheduler snapshots taken at idle waits (asked-for ones go
+/// out regardless): a program napping every millisecond would otherwise send one per nap.
+const SCHEDULER_INTERVAL: u64 = 10_000_000;
+
 /// What the dispatcher and the platform share (see [`Shared`]).
 pub struct Telemetry {
     /// Counters always; records while a panel listens with detail.
@@ -28,6 +34,14 @@ pub struct Telemetry {
     /// A snapshot was asked for (or a panel subscribed): the dispatcher builds it after the
     /// current host call, where it can see the host's pollables.
     pub snapshot_wanted: bool,
+    /// Per host function: the guest's scheduler is idle when it calls it (`pollable.block`,
+    /// `poll`), so its queues are consistent to read.
+    pub idle_point: Vec<bool>,
+    /// A TinyGo program's scheduler, when the program module shows it.
+    pub tinygo: Option<TinyGo>,
+    /// A scheduler snapshot was asked for: sent at the next idle point or while paused.
+    pub scheduler_wanted: bool,
+    last_scheduler: u64,
     performance: Performance,
     scope: DedicatedWorkerGlobalScope,
 }
@@ -55,6 +69,11 @@ impl Telemetry {
                     || name.contains("blocking-")
             })
             .collect();
+        let idle_point = hello
+            .host_functions
+            .iter()
+            .map(|name| name.ends_with("#poll") || name.ends_with("[method]pollable.block"))
+            .collect();
         Ok(Rc::new(RefCell::new(Telemetry {
             recorder: Recorder::new(RecorderConfig::default(), may_wait.clone(), real_now),
             time_scale: TimeScale::new(real_now, (seconds as u64, nanos)),
@@ -62,6 +81,10 @@ impl Telemetry {
             hello,
             may_wait,
             snapshot_wanted: false,
+            idle_point,
+            tinygo: None,
+            scheduler_wanted: false,
+            last_scheduler: 0,
             performance,
             scope,
         })))
@@ -83,11 +106,48 @@ impl Telemetry {
         }
     }
 
-    /// Posts the records gathered since the last batch, when a panel listens.
+    /// Posts the records gathered since the last batch (and the asyncify events), when a
+    /// panel listens.
     pub fn post_pending(&mut self, now: u64) {
-        if self.recorder.subscribed() && self.recorder.has_pending() {
+        if !self.recorder.subscribed() {
+            return;
+        }
+        if self.recorder.has_pending() {
             let batch = self.recorder.drain_batch(now);
             self.post(&FromWasm::Events(batch));
+        }
+        let events = self.tinygo.as_mut().map(TinyGo::take_events);
+        if let Some(events) = events.filter(|events| !events.is_empty()) {
+            self.post(&FromWasm::Asyncify { events });
+        }
+    }
+
+    /// Before host function `func` runs: at an idle point of a TinyGo program, with detail
+    /// on, its scheduler's queues (at most one per [`SCHEDULER_INTERVAL`] unless asked for).
+    pub fn observe_scheduler(&mut self, func: u32) {
+        if self.idle_point.get(func as usize).copied().unwrap_or(false) {
+            let now = self.real_now();
+            let due = now.saturating_sub(self.last_scheduler) >= SCHEDULER_INTERVAL;
+            if self.scheduler_wanted || (self.recorder.detail() && due) {
+                self.post_scheduler(now);
+            }
+        }
+    }
+
+    /// Sends the scheduler's queues now, if this is a TinyGo program and a panel listens.
+    pub fn post_scheduler(&mut self, now: u64) {
+        self.scheduler_wanted = false;
+        if !self.recorder.subscribed() {
+            return;
+        }
+        let guest_now = self.time_scale.guest_monotonic(now);
+        let snapshot = self
+            .tinygo
+            .as_ref()
+            .and_then(|t| t.snapshot(now, guest_now));
+        if let Some(snapshot) = snapshot {
+            self.last_scheduler = now;
+            self.post(&FromWasm::Scheduler(snapshot));
         }
     }
 

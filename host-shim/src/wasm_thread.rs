@@ -17,6 +17,7 @@ use crate::guest_memory::{as_memory, JsGuestMemory};
 use crate::inbox::Inbox;
 use crate::platform::BrowserPlatform;
 use crate::telemetry::Telemetry;
+use crate::tinygo::TinyGo;
 use crate::{js_error_message, js_object};
 
 /// How the guest ended.
@@ -36,14 +37,26 @@ struct Init {
     dirs: Vec<String>,
     /// `false`: no recording at all (see [`dispatch::WasmThread::recording`]); default on.
     telemetry: Option<bool>,
+    /// Rewrite a TinyGo program so its task switches are recorded (see [`crate::tinygo`]).
+    asyncify_recorder: Option<bool>,
 }
+
+/// The component's first core module is the program (wit-component puts it there).
+const PROGRAM_MODULE: u32 = 0;
 
 /// Entry point of the wasm worker: runs the component described by the page's `init`
 /// message to its end, then posts `exit`, `trap` or `error` to the page.
 #[wasm_bindgen]
 pub fn wasm_thread_main(init: JsValue) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let ended = run(&scope, &init);
+    let mut ended = run(&scope, &init);
+    if let Ok(Ended::Trap { frames, .. }) = &mut ended {
+        dispatch::with_state(|state| {
+            if let Some(tinygo) = &state.telemetry.borrow().tinygo {
+                tinygo.symbolize(frames);
+            }
+        });
+    }
     record_end(&ended);
     let message = match ended {
         Ok(Ended::Exit(code)) => js_object(&[("type", "exit".into()), ("code", code.into())]),
@@ -72,14 +85,7 @@ fn record_end(ended: &Result<Ended, String>) {
             Ok(Ended::Trap { message, frames }) => {
                 telemetry.recorder.trapped(pollscope_protocol::TrapReport {
                     message: message.clone(),
-                    frames: frames
-                        .iter()
-                        .map(|frame| pollscope_protocol::Frame {
-                            name: frame.name.clone(),
-                            func: frame.func,
-                            offset: frame.offset,
-                        })
-                        .collect(),
+                    frames: frames.clone(),
                 })
             }
             Err(_) => return,
@@ -103,9 +109,26 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
     let ring = field(init, "ring")?;
 
     let translation = pollscope_component::translate(&bytes).map_err(|err| err.to_string())?;
-    let telemetry = Telemetry::new(scope.clone(), pollscope_telemetry::hello(&translation))?;
-    let plan = translation.plan;
-    let (bindings, memory_refs, signatures) = bind_imports(&plan)?;
+    let module_bytes = |module: u32| {
+        let range = &translation.plan.modules[module as usize].range;
+        &bytes[range.start as usize..range.end as usize]
+    };
+    let tinygo = translation.plan.modules.first().and_then(|_| {
+        TinyGo::read(
+            module_bytes(PROGRAM_MODULE),
+            options.asyncify_recorder.unwrap_or(false),
+        )
+    });
+    let mut hello = pollscope_telemetry::hello(&translation);
+    hello.tinygo = tinygo.as_ref().map(|(tinygo, _)| tinygo.summary());
+    let telemetry = Telemetry::new(scope.clone(), hello)?;
+    let (tinygo, rewritten) = match tinygo {
+        Some((tinygo, rewritten)) => (Some(tinygo), rewritten.ok()),
+        None => (None, None),
+    };
+    telemetry.borrow_mut().tinygo = tinygo;
+    let plan = &translation.plan;
+    let (bindings, memory_refs, signatures) = bind_imports(plan)?;
 
     let mut config = HostConfig::new(
         options
@@ -129,6 +152,7 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
     )?;
     let host = Host::new(config, Box::new(platform))
         .map_err(|err| format!("setting up the guest's world: {err}"))?;
+    let shared = telemetry.clone();
     dispatch::install(WasmThread {
         host,
         bindings,
@@ -168,16 +192,25 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
             };
             let _ = Reflect::set(&namespace, &binding.name.as_str().into(), &value);
         }
-        let range = &plan.modules[*module as usize].range;
-        let compiled = WebAssembly::Module::new(&Uint8Array::from(
-            &bytes[range.start as usize..range.end as usize],
-        ))
-        .map_err(|err| format!("compiling core module {module}: {}", js_error_message(&err)))?;
+        let code = match &rewritten {
+            Some(rewritten) if *module == PROGRAM_MODULE => {
+                bind_asyncify_hook(&imports_object)?;
+                rewritten.as_slice()
+            }
+            _ => module_bytes(*module),
+        };
+        let compiled = WebAssembly::Module::new(&Uint8Array::from(code))
+            .map_err(|err| format!("compiling core module {module}: {}", js_error_message(&err)))?;
         let created = match WebAssembly::Instance::new(&compiled, &imports_object) {
             Ok(created) => created,
             // A start function may already run guest code that traps or exits.
             Err(err) => return Ok(ended_by(&err)),
         };
+        if *module == PROGRAM_MODULE {
+            if let Some(tinygo) = shared.borrow_mut().tinygo.as_mut() {
+                tinygo.attach(&created.exports());
+            }
+        }
         instances.insert(*instance, created.exports());
         resolve_memories(&instances, &memory_refs)?;
     }
@@ -225,6 +258,15 @@ fn bind_imports(plan: &Plan) -> Result<Bound, String> {
         bindings.push(Binding { func, memory });
     }
     Ok((bindings, memories, signatures))
+}
+
+/// Adds the flight recorder's hook (the shim's own export) to a rewritten program's imports.
+fn bind_asyncify_hook(imports: &Object) -> Result<(), String> {
+    let hook = Reflect::get(&wasm_bindgen::exports(), &"pollscope_asyncify_event".into())
+        .map_err(|_| "shim lacks its export pollscope_asyncify_event".to_string())?;
+    let namespace: JsValue = js_object(&[(pollscope_tinygo::HOOK_NAME, hook)]).into();
+    let _ = Reflect::set(imports, &pollscope_tinygo::HOOK_MODULE.into(), &namespace);
+    Ok(())
 }
 
 fn instantiate_adapter(signatures: &[Signature]) -> Result<JsValue, String> {

@@ -192,6 +192,13 @@ pub enum ToWasm {
     },
     /// End of the guest's stdin.
     CloseStdin,
+    /// Restart the guest with the asyncify flight recorder on or off: a TinyGo program's
+    /// module is rewritten at load so its task switches are recorded. Done by the loader
+    /// (`handle.restart({ asyncifyRecorder })`), never a ring command.
+    RecordAsyncify {
+        /// Record (true) or run the program unchanged (false).
+        on: bool,
+    },
 }
 
 impl ToWasm {
@@ -206,7 +213,9 @@ impl ToWasm {
             ToWasm::Unsubscribe => Control::Unsubscribe,
             ToWasm::Snapshot => Control::Snapshot,
             ToWasm::Restart => Control::Restart,
-            ToWasm::Stdin { .. } | ToWasm::CloseStdin => return None,
+            ToWasm::Stdin { .. } | ToWasm::CloseStdin | ToWasm::RecordAsyncify { .. } => {
+                return None
+            }
         })
     }
 

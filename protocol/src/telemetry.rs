@@ -149,6 +149,12 @@ pub struct Frame {
     pub func: Option<u32>,
     /// Byte offset within its module.
     pub offset: Option<u32>,
+    /// Source file, from the module's DWARF line table (a TinyGo program's Go file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// 1-based source line, with `file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
 }
 
 /// Which call an `Atomics.wait` happened in.
