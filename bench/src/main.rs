@@ -313,8 +313,8 @@ fn raw_and_gzip(path: &Path) -> Result<(u64, u64)> {
     Ok((raw, gz.stdout.len() as u64))
 }
 
-/// Row `size`: what a page downloads — the shim's wasm and JS, the instantiate guest, and jco's
-/// output for it and its browser shim when jco is there.
+/// Row `size`: what a page downloads — the shim's wasm and JS, the panel's, the instantiate
+/// guest, and jco's output for it and its browser shim when jco is there.
 fn sizes(options: &session::Options, jco_dir: &Path, jco: bool) -> Result<Vec<Measurement>> {
     let mut out = Vec::new();
     let mut push = |variant: &str, paths: Vec<PathBuf>| -> Result<()> {
@@ -345,6 +345,9 @@ fn sizes(options: &session::Options, jco_dir: &Path, jco: bool) -> Result<Vec<Me
         Ok(files)
     };
     push("shim-js", js(&options.web_dir)?)?;
+    let panel = options.web_dir.join("panel");
+    push("panel-wasm", vec![panel.join("pollscope_panel_bg.wasm")])?;
+    push("panel-js", js(&panel)?)?;
     push(
         "instantiate-guest",
         vec![options.guests_dir.join("bench_instantiate.wasm")],
