@@ -108,26 +108,9 @@ pub fn target_id(result: &Value) -> Result<String> {
         .ok_or_else(|| anyhow!("no targetId in {result}"))
 }
 
-/// `ws://…/devtools/browser/…` from the profile's `DevToolsActivePort` (port 0 = Chromium
-/// picked one and wrote it there).
+/// The browser's CDP websocket URL (Chromium writes its port into the profile).
 fn devtools_url(browser: &Browser) -> Result<String> {
-    let file = browser.profile().join("DevToolsActivePort");
-    let deadline = Instant::now() + START_TIMEOUT;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&file) {
-            let mut lines = text.lines();
-            if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
-                return Ok(format!("ws://127.0.0.1:{}{}", port.trim(), path.trim()));
-            }
-        }
-        if Instant::now() > deadline {
-            return Err(anyhow!(
-                "Chromium wrote no {} within {START_TIMEOUT:?}\n{}",
-                file.display(),
-                browser.log_tail()
-            ))
-            .context("starting Chromium with the extension");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    pollscope_extension::cdp::browser_url(browser.profile(), START_TIMEOUT)
+        .map_err(|err| anyhow!("{err:#}\n{}", browser.log_tail()))
+        .context("starting Chromium with the extension")
 }

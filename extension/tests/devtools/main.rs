@@ -45,6 +45,10 @@ mod ids {
     pub const POLLABLE_DEADLINE: &str = "pollable-deadline";
     pub const WAIT_COUNT: &str = "wait-count";
     pub const WAIT_DURATION: &str = "wait-duration";
+    /// The newest waits, newest first; each row starts with the call it waited in.
+    pub const WAIT_ROW: &str = "wait-row";
+    /// How a wait row starts when the wait was a pause holding the guest, not the guest's own.
+    pub const PAUSE_HOLD: &str = "a pause";
     pub const RING_HIGH_WATER: &str = "ring-high-water";
     pub const CONSOLE: &str = "console-output";
     pub const PAUSE: &str = "control-pause";
@@ -269,14 +273,17 @@ fn steers_pause_step_resume(scene: &mut Scene) -> Result<()> {
     // did) and pauses again. The state alone cannot tell a step is done (it shows "paused"
     // before and after), so each waits for its wait to be counted.
     step_once(scene)?;
-    let (waits_before, _) = step_once(scene)?;
+    let waits_before = step_once(scene)?;
     // Held again: no more waits and no output. (A step may print several ticks: io_ticker's
     // overdue timers are ready without waiting, so they all run before the one wait.)
     let held = scene.page_console()?;
     scene.watch_for(5);
-    let waits_after = number(first(&scene.snapshot()?, ids::WAIT_COUNT)).unwrap_or(0);
-    if waits_after != waits_before + 1 {
-        bail!("a step ran {} waits, not one", waits_after - waits_before);
+    let ran = waits_since(&scene.snapshot()?, waits_before);
+    if guest_waits(&ran) != 1 {
+        bail!(
+            "a step ran {} waits of the guest's, not one: {ran:#?}",
+            guest_waits(&ran)
+        );
     }
     let still = scene.page_console()?;
     if still != held {
@@ -294,16 +301,34 @@ fn steers_pause_step_resume(scene: &mut Scene) -> Result<()> {
     Ok(())
 }
 
-/// Clicks step and waits until one more wait is counted with the guest paused again; returns
-/// the counts before and after.
-fn step_once(scene: &mut Scene) -> Result<(u64, u64)> {
+/// The waits recorded since the count was `before` (newest first), from the wait table.
+fn waits_since(snapshot: &Snapshot, before: u64) -> Vec<String> {
+    let count = number(first(snapshot, ids::WAIT_COUNT)).unwrap_or(0);
+    let new = usize::try_from(count.saturating_sub(before)).unwrap_or(usize::MAX);
+    let rows = all(snapshot, ids::WAIT_ROW);
+    rows[..new.min(rows.len())].to_vec()
+}
+
+/// How many of `rows` were the guest's own waits (not a pause holding it).
+fn guest_waits(rows: &[String]) -> usize {
+    rows.iter()
+        .filter(|row| !row.starts_with(ids::PAUSE_HOLD))
+        .count()
+}
+
+/// Clicks step and waits until the guest ran a wait of its own and is paused again; returns
+/// the wait count from before the step.
+fn step_once(scene: &mut Scene) -> Result<u64> {
     let before = number(first(&scene.snapshot()?, ids::WAIT_COUNT)).unwrap_or(0);
     scene.click(ids::STEP)?;
-    let after = scene.wait_until("one more wait after a step, paused again", |s| {
-        number(first(s, ids::WAIT_COUNT)).is_some_and(|n| n > before)
-            && first(s, ids::GUEST_STATE).contains("paused")
-    })?;
-    Ok((before, number(first(&after, ids::WAIT_COUNT)).unwrap_or(0)))
+    scene.wait_until(
+        "a wait of the guest's own after a step, paused again",
+        |s| {
+            guest_waits(&waits_since(s, before)) >= 1
+                && first(s, ids::GUEST_STATE).contains("paused")
+        },
+    )?;
+    Ok(before)
 }
 
 fn saves_a_screenshot(scene: &mut Scene) -> Result<()> {
