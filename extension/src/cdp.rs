@@ -30,6 +30,26 @@ pub const MAX_KEPT_EVENTS: usize = 10_000;
 /// How often a blocked read wakes to check its deadline.
 const POLL: Duration = Duration::from_millis(100);
 
+/// `ws://…/devtools/browser/…` of a Chromium started with `--remote-debugging-port=0` on the
+/// profile `profile`: it picks a port and writes it to the profile's `DevToolsActivePort`.
+/// Waits up to `timeout` for the file.
+pub fn browser_url(profile: &std::path::Path, timeout: Duration) -> Result<String> {
+    let file = profile.join("DevToolsActivePort");
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            let mut lines = text.lines();
+            if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
+                return Ok(format!("ws://127.0.0.1:{}{}", port.trim(), path.trim()));
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("Chromium wrote no {} within {timeout:?}", file.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A protocol event.
 #[derive(Debug, Clone)]
 pub struct Event {
