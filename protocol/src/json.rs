@@ -139,6 +139,8 @@ mod tests {
                 name: Some("main".into()),
                 func: Some(7),
                 offset: Some(0x1f),
+                file: Some("/src/main.go".into()),
+                line: Some(12),
             }],
         };
         vec![
