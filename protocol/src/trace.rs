@@ -3,7 +3,7 @@
 //! the wasm thread's track, timestamps in µs. A wait lies inside the host call that waited, so
 //! the viewers nest it there.
 
-use pollscope_protocol::{HostCallRecord, WaitCall, WaitRecord, WakeCause};
+use crate::{HostCallRecord, WaitCall, WaitRecord, WakeCause};
 use serde_json::{json, Value};
 
 const PID: u32 = 1;

@@ -20,7 +20,6 @@ pub mod pollables;
 mod recorder;
 mod steering;
 mod time_scale;
-mod trace;
 
 pub use event_ring::EventRing;
 pub use hello::hello;
@@ -28,4 +27,5 @@ pub use pollables::PollableTracker;
 pub use recorder::{overshoot_bucket, Recorder, RecorderConfig};
 pub use steering::Steering;
 pub use time_scale::TimeScale;
-pub use trace::{chrome_trace, chrome_trace_json};
+// The trace lives in the protocol crate so the panel can export one without this crate.
+pub use pollscope_protocol::{chrome_trace, chrome_trace_json};
