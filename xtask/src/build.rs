@@ -1,6 +1,6 @@
 //! Builds the browser assets and the test guests.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -22,17 +22,8 @@ pub fn web_assets() -> Result<()> {
         "--target",
         "wasm32-unknown-unknown",
     ]))?;
-    let input = root().join("target/wasm32-unknown-unknown/release/pollscope_shim.wasm");
     let out = web_dir();
-    std::fs::create_dir_all(&out)?;
-    wasm_bindgen_cli_support::Bindgen::new()
-        .input_path(&input)
-        .web(true)?
-        .typescript(false)
-        .remove_name_section(true)
-        .remove_producers_section(true)
-        .generate(&out)
-        .with_context(|| format!("wasm-bindgen on {}", input.display()))?;
+    bindgen("pollscope_shim", &out)?;
     for entry in std::fs::read_dir(root().join("host-shim/js"))? {
         let path = entry?.path();
         if path
@@ -42,8 +33,28 @@ pub fn web_assets() -> Result<()> {
             std::fs::copy(&path, out.join(path.file_name().expect("a file")))?;
         }
     }
+    crate::panel::build()?;
     println!("xtask: browser assets in {}", out.display());
     Ok(())
+}
+
+/// wasm-bindgen `--target web` on the release wasm of `crate_name` (its library name), into
+/// `out`, without the name and producers sections (shipped wasm needs neither).
+pub fn bindgen(crate_name: &str, out: &Path) -> Result<()> {
+    let input = root().join(format!(
+        "target/wasm32-unknown-unknown/release/{crate_name}.wasm"
+    ));
+    std::fs::create_dir_all(out)?;
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&input)
+        .web(true)?
+        .typescript(false)
+        .remove_name_section(true)
+        .remove_producers_section(true)
+        // As the CLI does: `init()` with no argument loads the wasm next to the JS.
+        .omit_default_module_path(false)
+        .generate(out)
+        .with_context(|| format!("wasm-bindgen on {}", input.display()))
 }
 
 /// Builds every program in `guests/` for `wasm32-wasip2`; returns the folder holding them.

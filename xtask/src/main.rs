@@ -13,6 +13,7 @@ mod bench;
 mod build;
 mod fixtures;
 mod pack;
+mod panel;
 mod setup;
 mod test;
 

@@ -1,0 +1,275 @@
+use pollscope_protocol::*;
+use serde_json::json;
+
+use super::*;
+
+fn timer(handle: u32, deadline: u64, created_at: u64) -> Pollable {
+    Pollable {
+        handle,
+        kind: PollableKind::Timer { deadline },
+        created_by: "wasi:clocks/monotonic-clock#subscribe-duration".into(),
+        created_at,
+        polled: 1,
+        blocked: 0,
+        ready: Some(false),
+    }
+}
+
+fn wait(start: u64, duration: u64) -> WaitRecord {
+    WaitRecord {
+        start,
+        call: WaitCall::PollableBlock,
+        deadline: Some(5_000_000),
+        timeout: Some(1_000_000),
+        duration,
+        wake: WakeCause::Deadline,
+    }
+}
+
+fn batch(seq: u64, at: u64) -> EventBatch {
+    EventBatch {
+        seq,
+        at,
+        wait_totals: WaitTotals::default(),
+        ..EventBatch::default()
+    }
+}
+
+fn encoded(message: &FromWasm) -> serde_json::Value {
+    encode_value(message).unwrap()
+}
+
+#[test]
+fn a_batch_adds_pollables_waits_ring_samples_and_state() {
+    let mut model = Model::default();
+    let mut events = batch(0, 10_000_000);
+    events.state = Some(GuestState::Waiting {
+        call: WaitCall::PollableBlock,
+        until: Some(5_000_000),
+    });
+    events.pollable_changes = vec![PollableChange::Upsert(timer(3, 5_000_000, 4_000_000))];
+    events.waits = vec![wait(8_000_000, 1_100_000)];
+    events.ring_samples = vec![RingSample {
+        at: 9_000_000,
+        capacity: 1 << 20,
+        used: 300,
+        high_water: 900,
+        ..RingSample::default()
+    }];
+    events.wait_totals.count = 7;
+    let received = model.receive_value(encoded(&FromWasm::Events(events)), 0.0);
+    assert_eq!(received, Received::Applied);
+    assert_eq!(model.live_pollables(), 1);
+    assert_eq!(
+        model.pollables[&3].pollable.created_by.split('#').nth(1),
+        Some("subscribe-duration")
+    );
+    assert_eq!(model.waits.len(), 1);
+    assert_eq!(model.wait_totals.count, 7);
+    assert_eq!(model.ring.last().map(|s| s.high_water), Some(900));
+    assert!(matches!(model.state, Some(GuestState::Waiting { .. })));
+    // The wait anchored the guest's clock: 1 ms before its 5 ms deadline, at its start.
+    assert_eq!(model.clocks.guest_at(8_000_000, 1.0), Some(4_000_000));
+}
+
+#[test]
+fn dropped_pollables_fade_then_go_and_snapshots_are_the_whole_truth() {
+    let mut model = Model::default();
+    let mut first = batch(0, 1_000);
+    first.pollable_changes = vec![
+        PollableChange::Upsert(timer(1, 10, 0)),
+        PollableChange::Upsert(timer(2, 20, 0)),
+    ];
+    model.apply(FromWasm::Events(first), 0.0);
+    let mut second = batch(1, 2_000);
+    second.pollable_changes = vec![PollableChange::Dropped {
+        handle: 1,
+        at: 1_500,
+    }];
+    model.apply(FromWasm::Events(second), 0.0);
+    assert_eq!(
+        model.pollables[&1].dropped_at,
+        Some(1_500),
+        "fading, still listed"
+    );
+    assert_eq!(model.live_pollables(), 1);
+    model.apply(FromWasm::Events(batch(2, 1_500 + DROPPED_FADE_NS)), 0.0);
+    assert!(!model.pollables.contains_key(&1), "gone after the fade");
+
+    let snapshot = Snapshot {
+        at: 2_000 + DROPPED_FADE_NS,
+        uptime: 5,
+        state: GuestState::Running,
+        time_scale: 2.0,
+        pollables: vec![timer(9, 1, 0)],
+        retired: RetiredPollables {
+            held: 4,
+            total: 6,
+            by_creator: vec![],
+        },
+        host_calls: vec![3, 4],
+        wait_totals: WaitTotals::default(),
+        ring: None,
+        dropped: Dropped::default(),
+    };
+    model.apply(FromWasm::Snapshot(snapshot), 0.0);
+    assert!(
+        model.pollables[&2].dropped_at.is_some(),
+        "not in the snapshot: dropped"
+    );
+    assert_eq!(model.live_pollables(), 1);
+    assert_eq!(model.retired.held, 4);
+    assert_eq!(model.host_calls_total, 7);
+    assert_eq!(model.time_scale, 2.0);
+}
+
+#[test]
+fn malformed_or_forged_messages_change_nothing_but_the_rejected_count() {
+    let mut model = Model::default();
+    model.apply(FromWasm::Exit { code: 0 }, 0.0);
+    let before = format!("{:?}", model.state);
+    for bad in [
+        json!({"type": "exit", "code": 99}),
+        json!({"v": 2, "type": "exit", "code": 98}),
+        json!({"v": 1, "type": "exit", "code": "FORGED"}),
+        json!({"v": 1, "type": "<img src=x onerror=alert(1)>"}),
+        json!({"v": 1, "type": "output", "stream": "stdout", "data": "FORGED"}),
+        json!({"v": 1, "type": "trap", "message": 5}),
+        json!("not an object"),
+        json!([1, 2, 3]),
+    ] {
+        assert_eq!(model.receive_value(bad, 0.0), Received::Rejected);
+    }
+    assert_eq!(model.receive_json(b"{not json", 0.0), Received::Rejected);
+    assert_eq!(model.rejected, 9);
+    assert_eq!(format!("{:?}", model.state), before);
+    assert_eq!(model.console.chunks().count(), 0);
+}
+
+#[test]
+fn lost_batches_are_counted_from_the_sequence_numbers() {
+    let mut model = Model::default();
+    for seq in [0, 1, 4, 5] {
+        model.apply(FromWasm::Events(batch(seq, seq * 10)), 0.0);
+    }
+    assert_eq!(model.lost_batches, 2);
+}
+
+#[test]
+fn histories_stay_bounded_at_ten_thousand_events_a_second() {
+    let mut model = Model::default();
+    // A minute of 10,000 waits and host calls a second, in 100 ms batches.
+    for seq in 0..600u64 {
+        let mut events = batch(seq, seq * 100_000_000);
+        events.waits = (0..1000).map(|i| wait(seq * 100_000_000 + i, 10)).collect();
+        events.host_calls = (0..1000)
+            .map(|i| HostCallRecord {
+                import: 0,
+                start: seq * 100_000_000 + i,
+                duration: 5,
+            })
+            .collect();
+        events.ring_samples = vec![RingSample {
+            at: seq * 100_000_000,
+            ..RingSample::default()
+        }];
+        model.apply(FromWasm::Events(events), 0.0);
+    }
+    assert_eq!(model.waits.len(), WAIT_HISTORY);
+    assert_eq!(model.host_calls.len(), HOST_CALL_HISTORY);
+    assert!(model.ring.len() <= RING_HISTORY);
+    // The newest are the ones kept.
+    assert_eq!(
+        model.waits.last().map(|w| w.start),
+        Some(599 * 100_000_000 + 999)
+    );
+}
+
+#[test]
+fn the_trace_export_holds_the_kept_waits_and_named_host_calls() {
+    let mut model = Model::default();
+    model.apply(
+        FromWasm::Hello(Hello {
+            protocol: PROTOCOL_VERSION,
+            component: ComponentSummary::default(),
+            host_functions: vec!["wasi:io/poll#[method]pollable.block".into()],
+            tinygo: None,
+        }),
+        0.0,
+    );
+    let mut events = batch(0, 10);
+    events.waits = vec![wait(2_000, 1_000_000)];
+    events.host_calls = vec![HostCallRecord {
+        import: 0,
+        start: 1_000,
+        duration: 1_200_000,
+    }];
+    model.apply(FromWasm::Events(events), 0.0);
+    let trace: serde_json::Value = serde_json::from_str(&model.trace_json()).unwrap();
+    let names: Vec<&str> = trace["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "wasi:io/poll#[method]pollable.block",
+            "wait: pollable.block"
+        ]
+    );
+}
+
+#[test]
+fn a_restart_forgets_the_run_but_keeps_the_console() {
+    let mut model = Model::default();
+    model.apply(
+        FromWasm::Output {
+            stream: OutputStream::Stdout,
+            data: b"tick 1\n".to_vec(),
+        },
+        0.0,
+    );
+    let mut events = batch(0, 10);
+    events.waits = vec![wait(1, 1)];
+    model.apply(FromWasm::Events(events), 0.0);
+    model.restart();
+    assert!(model.waits.is_empty());
+    let text: String = model.console.chunks().map(|c| c.text.as_str()).collect();
+    assert!(
+        text.starts_with("tick 1\n") && text.contains("restarted"),
+        "{text}"
+    );
+}
+
+#[test]
+fn uptime_runs_on_while_the_guest_runs_and_stops_when_it_ends() {
+    let mut model = Model::default();
+    let snapshot = Snapshot {
+        at: 1_000_000_000,
+        uptime: 500_000_000,
+        state: GuestState::Running,
+        time_scale: 1.0,
+        pollables: vec![],
+        retired: RetiredPollables::default(),
+        host_calls: vec![],
+        wait_totals: WaitTotals::default(),
+        ring: None,
+        dropped: Dropped::default(),
+    };
+    model.apply(FromWasm::Snapshot(snapshot), 100.0);
+    assert_eq!(model.uptime_now(100.0), Some(500_000_000));
+    assert_eq!(model.uptime_now(350.0), Some(750_000_000));
+    model.apply(FromWasm::Exit { code: 0 }, 400.0);
+    assert_eq!(model.uptime_now(900.0), Some(500_000_000));
+}
+
+#[test]
+fn connection_states_are_named_as_the_mount_api_says() {
+    for name in ["waiting", "connected", "navigated", "disconnected"] {
+        assert!(Connection::from_name(name).is_some(), "{name}");
+    }
+    assert_eq!(Connection::from_name("<b>"), None);
+}

@@ -1,0 +1,87 @@
+//! The teaching view: how a Go sleep travels through asyncify, WASI and `Atomics.wait`,
+//! with the step the guest is at highlighted from real events, and a step button.
+
+use leptos::prelude::*;
+use pollscope_protocol::ToWasm;
+
+use crate::context::Ctx;
+use crate::model::flow::{current_step, FlowStep};
+use crate::model::format;
+
+const RECENT_SWITCHES: usize = 12;
+
+/// Asyncify.
+#[component]
+pub fn Asyncify(ctx: Ctx) -> impl IntoView {
+    let current = move || {
+        ctx.read(|m| {
+            let table = m.hello.as_ref().map_or(&[][..], |h| &h.host_functions[..]);
+            current_step(m.state.as_ref(), table, m.waits.last(), m.asyncify.last())
+        })
+    };
+    let steps = move || {
+        let now = current();
+        FlowStep::ALL
+            .iter()
+            .map(|&step| {
+                let here = now == Some(step);
+                view! {
+                    <li class:current=here data-testid="asyncify-step" data-step=step.title()
+                        data-current=here.to_string()>
+                        <strong>{step.title()}</strong>
+                        " — "
+                        {step.explanation()}
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    let last_wait = move || {
+        ctx.read(|m| {
+            m.waits.last().map_or("no wait yet".into(), |w| {
+                format!(
+                    "last wait: {} asked {}, took {}, woken by {}",
+                    format::wait_call(w.call),
+                    w.timeout.map_or("no timeout".into(), format::duration),
+                    format::duration(w.duration),
+                    format::wake(w.wake)
+                )
+            })
+        })
+    };
+    let switches = move || {
+        ctx.read(|m| {
+            if m.asyncify.is_empty() {
+                return view! {
+                    <p class="muted" data-testid="asyncify-empty">
+                        "No asyncify task switches reported (the host reports them for TinyGo \
+                         programs it can instrument)."
+                    </p>
+                }
+                .into_any();
+            }
+            m.asyncify
+                .newest(RECENT_SWITCHES)
+                .map(|e| {
+                    view! {
+                        <li class="mono" data-testid="asyncify-event">
+                            {format!("{:?} {:?} task 0x{:x}", e.kind, e.phase, e.ptr).to_lowercase()}
+                        </li>
+                    }
+                })
+                .collect_view()
+                .into_any()
+        })
+    };
+    view! {
+        <section class="view asyncify">
+            <h2>"Asyncify: a sleep, step by step"</h2>
+            <ol class="flow">{steps}</ol>
+            <p class="muted" data-testid="asyncify-last-wait">{last_wait}</p>
+            <button data-testid="asyncify-step-button" on:click=move |_| {
+                ctx.send(&ToWasm::Step);
+            }>"Step to the next wait"</button>
+            <ul class="switches">{switches}</ul>
+        </section>
+    }
+}

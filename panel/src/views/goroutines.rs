@@ -1,0 +1,132 @@
+//! TinyGo's scheduler: the sleep queue with wake times counting down, the run queue, the
+//! current goroutine — or why there is nothing to show.
+
+use leptos::prelude::*;
+use pollscope_protocol::{Goroutine, Hello};
+
+use crate::context::Ctx;
+use crate::model::clock::countdown;
+use crate::model::format;
+use crate::views::MAX_ROWS;
+
+/// Goroutines.
+#[component]
+pub fn Goroutines(ctx: Ctx) -> impl IntoView {
+    let body = move || {
+        let now = Ctx::now_ms();
+        ctx.read(|m| {
+            let Some(scheduler) = &m.scheduler else {
+                return view! {
+                    <p class="muted" data-testid="goroutines-empty">{no_scheduler(m.hello.as_ref())}</p>
+                }
+                .into_any();
+            };
+            // The snapshot's own guest clock when it has one; else the model's estimate.
+            let guest_now = m.guest_now(now).or(scheduler.guest_now);
+            let row = move |g: &Goroutine, queue: &'static str| {
+                let (entry, place) = entry(g);
+                let wake = g.wake_at.map_or("—".into(), format::guest_time);
+                let left = match (g.wake_at, guest_now) {
+                    (Some(at), Some(now)) => format::countdown(countdown(at, now)),
+                    _ => "—".into(),
+                };
+                view! {
+                    <tr data-testid="goroutine-row" data-task=format!("0x{:x}", g.id) data-queue=queue>
+                        <td>{queue}</td>
+                        <td class="mono">{format!("0x{:x}", g.id)}</td>
+                        <td class="mono">{entry}</td>
+                        <td class="mono">{place}</td>
+                        <td class="mono">{wake}</td>
+                        <td>{left}</td>
+                    </tr>
+                }
+            };
+            let rows = scheduler
+                .current
+                .iter()
+                .map(|g| row(g, "current"))
+                .chain(scheduler.sleep_queue.iter().map(|g| row(g, "sleeping")))
+                .chain(scheduler.run_queue.iter().map(|g| row(g, "runnable")))
+                .take(MAX_ROWS)
+                .collect_view();
+            let problems = scheduler
+                .problems
+                .iter()
+                .map(|p| view! { <li data-testid="scheduler-problem">{p.clone()}</li> })
+                .collect_view();
+            view! {
+                <p class="muted">
+                    {format!(
+                        "{} sleeping · {} runnable · {} timers",
+                        scheduler.sleep_queue.len(),
+                        scheduler.run_queue.len(),
+                        scheduler.timers.len()
+                    )}
+                </p>
+                <table class="table">
+                    <thead>
+                        <tr>
+                            <th>"queue"</th>
+                            <th>"task"</th>
+                            <th>"entry"</th>
+                            <th>"source"</th>
+                            <th>"wakes at"</th>
+                            <th>"countdown"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+                <ul class="problems">{problems}</ul>
+            }
+            .into_any()
+        })
+    };
+    view! {
+        <section class="view goroutines">
+            <h2>"Goroutines"</h2>
+            {body}
+        </section>
+    }
+}
+
+/// The entry function and its Go source position, as far as known.
+fn entry(goroutine: &Goroutine) -> (String, String) {
+    let Some(entry) = &goroutine.entry else {
+        return ("?".into(), String::new());
+    };
+    let name = entry
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("table[{}]", entry.table_index));
+    let place = match (&entry.file, entry.line) {
+        (Some(file), Some(line)) => format!("{file}:{line}"),
+        (Some(file), None) => file.clone(),
+        _ => String::new(),
+    };
+    (name, place)
+}
+
+/// Why no scheduler is shown, and what to do about it.
+fn no_scheduler(hello: Option<&Hello>) -> String {
+    let Some(hello) = hello else {
+        return "No guest yet.".into();
+    };
+    match &hello.tinygo {
+        Some(tinygo) if !tinygo.dwarf => {
+            "This TinyGo program has no DWARF, so its scheduler cannot be read. \
+             Build it with debug info: TinyGo keeps DWARF by default — do not pass -no-debug \
+             (e.g. `tinygo build -target=wasip2 -o app.wasm .`)."
+                .into()
+        }
+        Some(_) => {
+            "No scheduler snapshot yet: one is read while the guest is idle or paused.".into()
+        }
+        None if !hello.component.dwarf => {
+            "No TinyGo scheduler found. If this is a TinyGo program, build it with debug info: \
+             TinyGo keeps DWARF by default — do not pass -no-debug."
+                .into()
+        }
+        None => "No TinyGo scheduler found (not a TinyGo program, or this host does not read it)."
+            .into(),
+    }
+}
