@@ -11,6 +11,9 @@ const ASSETS: &[&str] = &[
     "wasm-worker.js",
     "event-worker.js",
     "agent.js",
+    // The in-page panel of `pollscope serve` (built by xtask into target/web/panel).
+    "panel/pollscope_panel.js",
+    "panel/pollscope_panel_bg.wasm",
 ];
 
 fn main() {

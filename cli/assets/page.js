@@ -2,6 +2,7 @@
 // In run mode the guest's stdio and exit travel to the terminal through the local server;
 // in serve mode this page is the console.
 import { startComponent } from "/pollscope/pollscope.js";
+import { apply, parseCommand } from "/pollscope/agent.js";
 
 const statusEl = document.getElementById("status");
 const consoleEl = document.getElementById("console");
@@ -32,6 +33,33 @@ async function report(outcome) {
   await fetch("/exit", { method: "POST", body: JSON.stringify(outcome) });
 }
 
+// Serve mode shows the Pollscope panel beside the console (add ?panel=off to hide it). It
+// gets the guest's telemetry and output as the DevTools panel does, and its commands go
+// through the same checks as the extension's. Without it the page works as before.
+async function loadPanel(guestRef) {
+  if (new URLSearchParams(location.search).get("panel") === "off") return null;
+  const root = document.getElementById("panel");
+  try {
+    const module = await import("/pollscope/panel/pollscope_panel.js");
+    await module.default();
+    const panel = module.mountPanel(root, {
+      send(command) {
+        const checked = parseCommand(JSON.stringify(command));
+        if (checked && guestRef.guest) apply(guestRef.guest, checked);
+      },
+    });
+    root.hidden = false;
+    document.body.classList.add("with-panel");
+    return panel;
+  } catch (error) {
+    console.warn(`pollscope page: no panel (${error.message})`);
+    return null;
+  }
+}
+
+/** One output chunk as the FromWasm message the panel decodes. */
+const outputMessage = (stream, bytes) => ({ v: 1, type: "output", stream, data: Array.from(bytes) });
+
 // In run mode each milestone goes to Chromium's log, which `pollscope run` keeps when
 // POLLSCOPE_BROWSER_LOG is set: enough to tell where a run that never ends got stuck.
 let trace = () => {};
@@ -45,15 +73,31 @@ async function main() {
   const files = {};
   for (const [index, path] of config.files.entries()) files[path] = await fetchBytes(`/files/${index}`);
 
+  const guestRef = { guest: null };
+  const panel = run ? null : await loadPanel(guestRef);
   const guest = startComponent("/app.wasm", {
     args: config.args,
     env: Object.fromEntries(config.env),
     dirs: config.dirs,
     files,
-    onStdout: (bytes) => (run ? sendOutput(1, bytes) : appendConsole(bytes)),
-    onStderr: (bytes) => (run ? sendOutput(2, bytes) : appendConsole(bytes, "stderr")),
+    onStdout: (bytes) => {
+      if (run) return sendOutput(1, bytes);
+      appendConsole(bytes);
+      panel?.receive(outputMessage("stdout", bytes));
+    },
+    onStderr: (bytes) => {
+      if (run) return sendOutput(2, bytes);
+      appendConsole(bytes, "stderr");
+      panel?.receive(outputMessage("stderr", bytes));
+    },
+    onTelemetry: (message) => panel?.receive(message),
     onTrace: (what) => trace(what),
   });
+  guestRef.guest = guest;
+  if (panel) {
+    guest.subscribe({ detail: true });
+    panel.setConnection("connected", location.href);
+  }
   statusEl.textContent = "running";
   trace("guest started");
 
@@ -87,7 +131,14 @@ async function main() {
   }
 
   try {
-    const outcome = await guest.done;
+    // A restart (from the panel) ends a run with { restarted: true }: wait for the new one.
+    let outcome = await guest.done;
+    while (outcome.restarted) outcome = await guest.done;
+    panel?.receive(
+      outcome.trap
+        ? { v: 1, type: "trap", message: String(outcome.trap.message), frames: outcome.trap.frames ?? [] }
+        : { v: 1, type: "exit", code: outcome.exitCode | 0 },
+    );
     trace(`guest ended: ${JSON.stringify(outcome.exitCode)}`);
     statusEl.textContent = outcome.trap ? `trapped: ${outcome.trap.message}` : `exited with code ${outcome.exitCode}`;
     if (run) await report({ code: outcome.exitCode, trap: outcome.trap ?? null, error: null, ring: outcome.ring ?? null });

@@ -31,6 +31,21 @@ pub const SHIM: &[(&str, &[u8])] = &[
         "agent.js",
         include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/agent.js")),
     ),
+    // The Leptos panel the serve page mounts beside the console (panel/).
+    (
+        "panel/pollscope_panel.js",
+        include_bytes!(concat!(
+            env!("POLLSCOPE_WEB_DIR"),
+            "/panel/pollscope_panel.js"
+        )),
+    ),
+    (
+        "panel/pollscope_panel_bg.wasm",
+        include_bytes!(concat!(
+            env!("POLLSCOPE_WEB_DIR"),
+            "/panel/pollscope_panel_bg.wasm"
+        )),
+    ),
 ];
 
 /// Built without assets: browser commands explain how to build them.

@@ -217,7 +217,8 @@ export function parseCommand(json) {
   }
 }
 
-function apply(handle, command) {
+/** Applies a command parseCommand accepted to a guest handle (also the serve page's in-page panel). */
+export function apply(handle, command) {
   switch (command.type) {
     case "pause":
       return handle.pause();

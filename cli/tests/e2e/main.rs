@@ -21,6 +21,7 @@ mod fs;
 mod inspect;
 mod io;
 mod load;
+mod panel;
 mod random;
 mod serve;
 mod tinygo;
