@@ -218,6 +218,9 @@ fn the_panel_shows_and_steers_a_live_guest_and_survives_a_worker_restart_and_for
 }
 
 fn shows_pollables_waits_and_ring(scene: &mut Scene) -> Result<()> {
+    scene.wait_until("the guest's output in the panel's console", |s| {
+        all(s, ids::CONSOLE).join("\n").contains("ticker: every")
+    })?;
     // io_ticker polls a timer (with its deadline) and stdin at once, then waits in `poll`.
     scene.wait_until("pollables with a deadline", |s| {
         all(s, ids::POLLABLE_ROW).len() >= 2
