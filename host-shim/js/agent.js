@@ -128,10 +128,15 @@ function createAgent() {
         ...options,
         onMessage(data) {
           if (guest === current) {
-            const out = fromWorker(data);
-            for (const json of out.output) keepOutput(json, json.length);
-            if (out.ended) guest.ended = out.ended;
-            for (const json of out.relay) relay(json);
+            // Whatever goes wrong here must not break the loader's own handling.
+            try {
+              const out = fromWorker(data);
+              for (const json of out.output) keepOutput(json, json.length);
+              if (out.ended) guest.ended = out.ended;
+              for (const json of out.relay) relay(json);
+            } catch (error) {
+              console.warn("pollscope agent: dropped a message for the DevTools panel:", error);
+            }
           }
           onMessage?.(data);
         },
