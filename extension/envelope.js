@@ -16,7 +16,9 @@ globalThis.pollscopeEnvelope = (() => {
   /** FromWasm `type`s (page → panel). */
   const FROM_WASM_TYPES = new Set(["hello", "snapshot", "events", "output", "exit", "trap", "scheduler", "asyncify"]);
   /** ToWasm `type`s a panel may send (the agent decides subscribe / unsubscribe itself). */
-  const TO_WASM_TYPES = new Set(["pause", "resume", "step", "time-scale", "snapshot", "restart", "stdin", "close-stdin"]);
+  const TO_WASM_TYPES = new Set([
+    "pause", "resume", "step", "time-scale", "snapshot", "restart", "stdin", "close-stdin", "record-asyncify",
+  ]);
   /** Port names: one per side of the background's pipe. */
   const PAGE_PORT = "pollscope-page";
   const PANEL_PORT = "pollscope-panel";

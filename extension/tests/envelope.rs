@@ -123,6 +123,8 @@ fn the_agent_accepts_only_valid_commands() {
           ['{"v":1,"type":"stdin","data":[104,105,10]}', true],
           ['{"v":1,"type":"stdin","data":[256]}', false],
           ['{"v":1,"type":"stdin","data":"hi"}', false],
+          ['{"v":1,"type":"record-asyncify","on":true}', true],
+          ['{"v":1,"type":"record-asyncify","on":"yes"}', false],
           ['{"v":1,"type":"subscribe","detail":true}', false],
           ['{"v":2,"type":"pause"}', false],
           ['{"v":1,"type":"rm"}', false],

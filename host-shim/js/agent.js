@@ -98,7 +98,7 @@ function createAgent() {
       const command = parseCommand(data.json);
       if (command && current?.handle) {
         // A restarted guest's panel starts over: the old run's output is not replayed.
-        if (command.type === "restart") current.forget();
+        if (command.type === "restart" || command.type === "record-asyncify") current.forget();
         apply(current.handle, command);
       }
     }
@@ -206,6 +206,8 @@ export function parseCommand(json) {
     case "restart":
     case "close-stdin":
       return { type: command.type };
+    case "record-asyncify":
+      return typeof command.on === "boolean" ? { type: "record-asyncify", on: command.on } : null;
     case "time-scale":
       return typeof command.scale === "number" && command.scale >= MIN_TIME_SCALE && command.scale <= MAX_TIME_SCALE
         ? { type: "time-scale", scale: command.scale }
@@ -235,6 +237,8 @@ export function apply(handle, command) {
       return handle.snapshot();
     case "restart":
       return handle.restart();
+    case "record-asyncify":
+      return handle.restart({ asyncifyRecorder: command.on });
     case "close-stdin":
       return handle.closeStdin();
     case "time-scale":
