@@ -243,6 +243,22 @@ mod tests {
     }
 
     #[test]
+    fn the_repository_root_can_be_loaded_unpacked() {
+        // Chrome refuses an unpacked extension with a top-level file or folder named `_…`
+        // (reserved, e.g. `_metadata`); the root is what users load.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let reserved: Vec<String> = std::fs::read_dir(root)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with('_'))
+            .collect();
+        assert!(
+            reserved.is_empty(),
+            "Chrome will not load the repository root as an extension while it has {reserved:?}"
+        );
+    }
+
+    #[test]
     fn the_repository_manifest_packs_for_both_browsers() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let manifest: Value =

@@ -171,3 +171,29 @@ fn the_extension_envelope_drops_what_it_must() {
     );
     assert_eq!(out.trim(), "checked", "{out}");
 }
+
+#[test]
+fn every_extension_script_parses() {
+    // The only lint the extension's JavaScript gets: Node's syntax check of each script (the
+    // DevTools test runs them for real).
+    let dir = root().join("extension");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("extension/") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|ext| ext == "js") {
+            let output = Command::new("node")
+                .arg("--check")
+                .arg(&path)
+                .output()
+                .expect("node is installed");
+            assert!(
+                output.status.success(),
+                "{}: {}",
+                path.display(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} scripts in {}", dir.display());
+}
