@@ -7,6 +7,8 @@ use std::path::Path;
 const ASSETS: &[&str] = &[
     "pollscope_shim.js",
     "pollscope_shim_bg.wasm",
+    "pollscope_shim_tinygo.js",
+    "pollscope_shim_tinygo_bg.wasm",
     "pollscope.js",
     "wasm-worker.js",
     "event-worker.js",

@@ -344,6 +344,10 @@ fn sizes(options: &session::Options, jco_dir: &Path, jco: bool) -> Result<Vec<Me
         files.sort();
         Ok(files)
     };
+    push(
+        "shim-tinygo-wasm",
+        vec![options.web_dir.join("pollscope_shim_tinygo_bg.wasm")],
+    )?;
     push("shim-js", js(&options.web_dir)?)?;
     let panel = options.web_dir.join("panel");
     push("panel-wasm", vec![panel.join("pollscope_panel_bg.wasm")])?;

@@ -843,6 +843,10 @@ fn sizes(outcome: &Outcome, report: &mut Report) -> Result<Option<Table>> {
                 shim_gz = Some(gz);
                 ("pollscope_shim_bg.wasm", "the shim (target/web)")
             }
+            "shim-tinygo-wasm" => (
+                "pollscope_shim_tinygo_bg.wasm",
+                "the shim with TinyGo introspection, loaded for TinyGo programs only",
+            ),
             "shim-js" => ("*.js in target/web", "loader, workers, wasm-bindgen glue"),
             "panel-wasm" => {
                 panel_gz = Some(gz);

@@ -44,6 +44,8 @@ pub const JCO_SHIM: &str = "node_modules/@bytecodealliance/preview2-shim/dist/br
 const SHIM_FILES: &[&str] = &[
     "pollscope_shim.js",
     "pollscope_shim_bg.wasm",
+    "pollscope_shim_tinygo.js",
+    "pollscope_shim_tinygo_bg.wasm",
     "pollscope.js",
     "wasm-worker.js",
     "event-worker.js",

@@ -15,6 +15,20 @@ pub const SHIM: &[(&str, &[u8])] = &[
         )),
     ),
     (
+        "pollscope_shim_tinygo.js",
+        include_bytes!(concat!(
+            env!("POLLSCOPE_WEB_DIR"),
+            "/pollscope_shim_tinygo.js"
+        )),
+    ),
+    (
+        "pollscope_shim_tinygo_bg.wasm",
+        include_bytes!(concat!(
+            env!("POLLSCOPE_WEB_DIR"),
+            "/pollscope_shim_tinygo_bg.wasm"
+        )),
+    ),
+    (
         "pollscope.js",
         include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/pollscope.js")),
     ),

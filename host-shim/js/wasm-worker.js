@@ -1,13 +1,33 @@
 // The wasm thread: runs the guest synchronously inside the shim; it blocks in Atomics.wait
 // and so never returns to this event loop until the guest ends.
-import init, { wasm_thread_main } from "./pollscope_shim.js";
+//
+// Two builds of the same shim: `pollscope_shim_tinygo` adds TinyGo's scheduler view and the
+// asyncify flight recorder (DWARF reading and a module rewrite, a fifth of the shim); it is
+// loaded only for components that look like a TinyGo program.
+
+/** Whether `bytes` holds `needle` (ASCII); a plain scan, once per start. */
+function contains(bytes, needle) {
+  const first = needle.charCodeAt(0);
+  outer: for (let i = bytes.indexOf(first); i !== -1; i = bytes.indexOf(first, i + 1)) {
+    for (let j = 1; j < needle.length; j++) {
+      if (bytes[i + j] !== needle.charCodeAt(j)) continue outer;
+    }
+    return true;
+  }
+  return false;
+}
+
+/** TinyGo's task switch is named in every TinyGo program's name section (-no-debug keeps it). */
+const looksLikeTinyGo = (component) => contains(component, "tinygo_unwind");
 
 self.onmessage = async ({ data }) => {
   if (data?.type !== "init") return;
   try {
     self.postMessage({ type: "trace", what: "wasm thread got init" });
-    await init({ module_or_path: new URL("pollscope_shim_bg.wasm", import.meta.url) });
-    self.postMessage({ type: "trace", what: "wasm thread loaded the shim" });
+    const build = looksLikeTinyGo(data.component) ? "pollscope_shim_tinygo" : "pollscope_shim";
+    const { default: init, wasm_thread_main } = await import(`./${build}.js`);
+    await init({ module_or_path: new URL(`${build}_bg.wasm`, import.meta.url) });
+    self.postMessage({ type: "trace", what: `wasm thread loaded ${build}` });
     wasm_thread_main(data);
   } catch (error) {
     self.postMessage({ type: "error", message: `pollscope shim failed: ${error?.message ?? error}` });

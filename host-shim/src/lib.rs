@@ -33,7 +33,10 @@ mod ring_probe;
 mod shared_memory;
 #[cfg(target_arch = "wasm32")]
 mod telemetry;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "tinygo"))]
+mod tinygo;
+#[cfg(all(target_arch = "wasm32", not(feature = "tinygo")))]
+#[path = "tinygo_absent.rs"]
 mod tinygo;
 #[cfg(target_arch = "wasm32")]
 mod wasm_thread;

@@ -5,14 +5,21 @@
 //! the flight recorder, the module is rewritten ([`pollscope_tinygo::instrument`]) so
 //! `tinygo_launch` / `tinygo_rewind` / `tinygo_unwind` call [`pollscope_asyncify_event`](crate::dispatch::pollscope_asyncify_event);
 //! without it nothing of the program changes and the recorder costs nothing.
+//!
+//! Built with the `tinygo` feature only (`pollscope_shim_tinygo.js`, which `wasm-worker.js`
+//! loads for programs that look like TinyGo's): DWARF reading and the module rewrite are a
+//! fifth of the shim, and other guests should not download them. Without the feature,
+//! `tinygo_absent.rs` stands in and no program is seen as TinyGo.
 
 use js_sys::{Function, Object, Reflect, Uint8Array, WebAssembly};
 use pollscope_protocol::{AsyncifyEvent, SchedulerSnapshot};
 use pollscope_telemetry::EventRing;
 use pollscope_tinygo::{
     decode_hook, instrument, walk, FunctionMap, Instrumentation, Introspection, ReadMemory,
+    HOOK_MODULE, HOOK_NAME,
 };
 use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
 
 use crate::frames::Frame;
 
@@ -93,7 +100,7 @@ impl TinyGo {
         let asyncify_state = self
             .get_state
             .as_ref()
-            .and_then(|get| get.call0(&wasm_bindgen::JsValue::UNDEFINED).ok())
+            .and_then(|get| get.call0(&JsValue::UNDEFINED).ok())
             .and_then(|state| state.as_f64())
             .map(|state| state as u32);
         self.events.push(AsyncifyEvent {
@@ -140,6 +147,15 @@ impl TinyGo {
             }
         }
     }
+}
+
+/// Adds the flight recorder's hook (the shim's own export) to a rewritten program's imports.
+pub fn bind_hook(imports: &Object) -> Result<(), String> {
+    let hook = Reflect::get(&wasm_bindgen::exports(), &"pollscope_asyncify_event".into())
+        .map_err(|_| "shim lacks its export pollscope_asyncify_event".to_string())?;
+    let namespace: JsValue = crate::js_object(&[(HOOK_NAME, hook)]).into();
+    let _ = Reflect::set(imports, &HOOK_MODULE.into(), &namespace);
+    Ok(())
 }
 
 /// The program memory as the walk reads it (bounds-checked; any out-of-range read is `None`).

@@ -17,7 +17,7 @@ use crate::guest_memory::{as_memory, JsGuestMemory};
 use crate::inbox::Inbox;
 use crate::platform::BrowserPlatform;
 use crate::telemetry::Telemetry;
-use crate::tinygo::TinyGo;
+use crate::tinygo::{self, TinyGo};
 use crate::{js_error_message, js_object};
 
 /// How the guest ended.
@@ -194,7 +194,7 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
         }
         let code = match &rewritten {
             Some(rewritten) if *module == PROGRAM_MODULE => {
-                bind_asyncify_hook(&imports_object)?;
+                tinygo::bind_hook(&imports_object)?;
                 rewritten.as_slice()
             }
             _ => module_bytes(*module),
@@ -258,15 +258,6 @@ fn bind_imports(plan: &Plan) -> Result<Bound, String> {
         bindings.push(Binding { func, memory });
     }
     Ok((bindings, memories, signatures))
-}
-
-/// Adds the flight recorder's hook (the shim's own export) to a rewritten program's imports.
-fn bind_asyncify_hook(imports: &Object) -> Result<(), String> {
-    let hook = Reflect::get(&wasm_bindgen::exports(), &"pollscope_asyncify_event".into())
-        .map_err(|_| "shim lacks its export pollscope_asyncify_event".to_string())?;
-    let namespace: JsValue = js_object(&[(pollscope_tinygo::HOOK_NAME, hook)]).into();
-    let _ = Reflect::set(imports, &pollscope_tinygo::HOOK_MODULE.into(), &namespace);
-    Ok(())
 }
 
 fn instantiate_adapter(signatures: &[Signature]) -> Result<JsValue, String> {

@@ -11,19 +11,25 @@ pub fn web_dir() -> PathBuf {
     root().join("target/web")
 }
 
-/// Shim wasm (release, wasm-bindgen `--target web`, name section stripped) plus its JS.
+/// The shim in its two builds (release, wasm-bindgen `--target web`, name section stripped) —
+/// `pollscope_shim` and, with TinyGo introspection, `pollscope_shim_tinygo`, which the wasm
+/// worker loads for TinyGo programs only — plus their JS and the panel.
 pub fn web_assets() -> Result<()> {
-    run(cargo().args([
-        "build",
-        "--locked",
-        "--release",
-        "--package",
-        "pollscope-shim",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]))?;
     let out = web_dir();
-    bindgen("pollscope_shim", &out)?;
+    for (features, name) in [("", "pollscope_shim"), ("tinygo", "pollscope_shim_tinygo")] {
+        run(cargo().args([
+            "build",
+            "--locked",
+            "--release",
+            "--package",
+            "pollscope-shim",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--features",
+            features,
+        ]))?;
+        bindgen_as("pollscope_shim", name, &out)?;
+    }
     for entry in std::fs::read_dir(root().join("host-shim/js"))? {
         let path = entry?.path();
         if path
@@ -41,12 +47,18 @@ pub fn web_assets() -> Result<()> {
 /// wasm-bindgen `--target web` on the release wasm of `crate_name` (its library name), into
 /// `out`, without the name and producers sections (shipped wasm needs neither).
 pub fn bindgen(crate_name: &str, out: &Path) -> Result<()> {
+    bindgen_as(crate_name, crate_name, out)
+}
+
+/// [`bindgen`], naming the output `out_name.js` / `out_name_bg.wasm`.
+pub fn bindgen_as(crate_name: &str, out_name: &str, out: &Path) -> Result<()> {
     let input = root().join(format!(
         "target/wasm32-unknown-unknown/release/{crate_name}.wasm"
     ));
     std::fs::create_dir_all(out)?;
     wasm_bindgen_cli_support::Bindgen::new()
         .input_path(&input)
+        .out_name(out_name)
         .web(true)?
         .typescript(false)
         .remove_name_section(true)

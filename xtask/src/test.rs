@@ -12,8 +12,8 @@ use crate::{build, cargo, fixtures, run, setup};
 /// end-to-end suite) and ends with one `N passed, N failed` line over all of them.
 pub fn all(extra: &[String]) -> Result<()> {
     setup::all()?;
-    // The extension's tests lint the Firefox build with it.
-    setup::web_ext()?;
+    // The extension's tests lint the Firefox build and run it.
+    setup::extension_test_tools()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     build::web_assets()?;
     build::guests()?;
@@ -27,19 +27,23 @@ pub fn all(extra: &[String]) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    // The shim's browser half only compiles for wasm32.
-    run(cargo().args([
-        "clippy",
-        "--locked",
-        "--release",
-        "--package",
-        "pollscope-shim",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    // The shim's browser half only compiles for wasm32; both of its builds.
+    for features in ["", "tinygo"] {
+        run(cargo().args([
+            "clippy",
+            "--locked",
+            "--release",
+            "--package",
+            "pollscope-shim",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--features",
+            features,
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
     tests(extra)
 }
 
