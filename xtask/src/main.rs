@@ -25,7 +25,7 @@ use anyhow::{bail, Context, Result};
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("setup") => setup::all().and_then(|()| setup::web_ext()),
+        Some("setup") => setup::all().and_then(|()| setup::extension_test_tools()),
         Some("build") => setup::rust_targets().and_then(|()| build::web_assets()),
         Some("test") => test::all(&args[1..]),
         Some("demo") => demo(),

@@ -48,13 +48,19 @@ pub fn npm() -> Result<()> {
 /// `web-ext` (npm), pinned: the tests lint the Firefox build with it.
 pub const WEB_EXT: (&str, &str) = ("web-ext", "10.7.0");
 
-/// Installs the pinned `web-ext` into `target/tools` (an npm prefix), where the extension's
-/// tests look for it.
-pub fn web_ext() -> Result<()> {
+/// What the extension's tests need besides Chromium: the pinned `web-ext` in `target/tools`
+/// (an npm prefix, where they look for it) to lint the Firefox build, and Debian's
+/// `firefox-esr` to run it.
+pub fn extension_test_tools() -> Result<()> {
     npm_packages(
         &crate::root().join("target/tools"),
         &[WEB_EXT],
         "the tests lint the Firefox build with web-ext",
+    )?;
+    apt_install(
+        "firefox-esr",
+        "firefox-esr",
+        "the extension's tests run the Firefox build in it",
     )
 }
 
