@@ -96,3 +96,32 @@ fn tinygo_inspect_tells_the_builds_apart() {
         "the no-debug build gets the hint:\n{without}"
     );
 }
+
+/// A Go panic in a TinyGo program ends in `runtime.abort`'s `unreachable`: the trap's frames
+/// are named from the name section and the program's carry their Go file and line from the
+/// DWARF line table.
+#[test]
+fn tinygo_trap_frames_name_the_go_source_line() {
+    let run = Invocation::new(tinygo_fixture("tinygo_sleepers_panics")).run();
+    if run.code() != 134 {
+        run.fail("expected the trap's exit code 134");
+    }
+    if !run.stdout().ends_with("main done\n") {
+        run.fail("the program runs to its last print before it traps");
+    }
+    let stderr = run.stderr();
+    let frames: Vec<&str> = stderr.lines().collect();
+    let main = frames
+        .iter()
+        .position(|line| line.contains(": main.main (function "))
+        .unwrap_or_else(|| run.fail("no main.main frame"));
+    if main != 1 {
+        run.fail("main.main is the innermost frame, right after the message");
+    }
+    if frames.get(main + 1).map(|line| line.trim()) != Some("at ./fixtures/tinygo/main.go:19") {
+        run.fail("main.main's frame is at main.go:19, the last statement it ran");
+    }
+    if !frames.iter().any(|line| line.contains("tinygo_rewind")) {
+        run.fail("the frames go down through the scheduler's rewind");
+    }
+}
