@@ -27,6 +27,7 @@ mod browser;
 mod panel;
 mod serve;
 
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -73,8 +74,8 @@ struct Scene {
 impl Scene {
     /// Opens DevTools on a page of the server without Pollscope on it (the panel waits), then
     /// goes to the guest's page (the panel connects).
-    fn start(guest_name: &str, args: &[&str]) -> Result<Scene> {
-        let served = Served::start(&guest(guest_name)?, args)?;
+    fn start(wasm: &Path, args: &[&str]) -> Result<Scene> {
+        let served = Served::start(wasm, args)?;
         let mut browser = ExtensionBrowser::start(root())?;
         let page_target = browser.open_tab(&format!("{}config.json", served.url))?;
         let page = browser.cdp.attach(&page_target)?;
@@ -184,14 +185,14 @@ fn number(text: &str) -> Option<u64> {
 /// One check against a running scene; a failure says which.
 type Step = (&'static str, fn(&mut Scene) -> Result<()>);
 
-/// Serves `guest_name` with `args`, opens the panel on it and runs `steps` in order. A new
-/// guest or view (e.g. a TinyGo fixture's goroutine sleep queue) is a new test calling this
-/// with its own steps.
-fn run_scene(guest_name: &str, args: &[&str], steps: &[Step]) {
+/// Serves the component `wasm` with `args`, opens the panel on it and runs `steps` in order.
+/// A new guest or view (e.g. a TinyGo fixture's goroutine sleep queue) is a new test calling
+/// this with its own component and steps.
+fn run_scene(wasm: &Path, args: &[&str], steps: &[Step]) {
     let _one = ONE_BROWSER
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut scene = Scene::start(guest_name, args).unwrap_or_else(|err| panic!("{err:#}"));
+    let mut scene = Scene::start(wasm, args).unwrap_or_else(|err| panic!("{err:#}"));
     for (name, step) in steps {
         if let Err(err) = step(&mut scene) {
             panic!(
@@ -205,8 +206,9 @@ fn run_scene(guest_name: &str, args: &[&str], steps: &[Step]) {
 #[test]
 fn the_panel_shows_and_steers_a_live_guest_and_survives_a_worker_restart_and_forgeries() {
     let interval = TICK.as_millis().to_string();
+    let ticker = guest("io_ticker").unwrap_or_else(|err| panic!("{err:#}"));
     run_scene(
-        "io_ticker",
+        &ticker,
         &[&interval],
         &[
             ("live telemetry", shows_pollables_waits_and_ring),
