@@ -6,6 +6,7 @@
 //! says what the panel showed last.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use pollscope_extension::cdp::{self, Cdp};
 use serde_json::{json, Value};
 
 use crate::harness::{guest, pollscope};
+use crate::tinygo::tinygo_fixture;
 
 /// Generous: Chromium, the shim and the panel all start on a loaded 2-core machine.
 const SHOW_TIMEOUT: Duration = Duration::from_secs(90);
@@ -41,10 +43,10 @@ impl Drop for Server {
 }
 
 impl ServedPage {
-    fn open(guest_name: &str, args: &[&str]) -> Result<ServedPage> {
+    fn open(wasm: &Path, args: &[&str]) -> Result<ServedPage> {
         let mut child = pollscope()
             .args(["serve", "--port", "0"])
-            .arg(guest(guest_name))
+            .arg(wasm)
             .arg("--")
             .args(args)
             .stdin(Stdio::null())
@@ -131,9 +133,15 @@ impl ServedPage {
                 Err(err) => format!("{err:#}"),
             };
             if Instant::now() > deadline {
-                let panel = self.first("panel").unwrap_or_default();
+                let shown = self
+                    .eval(
+                        r#"["status", "console", "panel"].map((id) =>
+                            `${id}: ${document.querySelector(`[data-testid="${id}"]`)?.innerText}`).join("\n")"#,
+                    )
+                    .unwrap_or_default();
                 bail!(
-                    "the page never showed {what} ({last}); the panel shows:\n{panel}\n--- chromium log ---\n{}",
+                    "the page never showed {what} ({last}); it shows:\n{}\n--- chromium log ---\n{}",
+                    shown.as_str().unwrap_or_default(),
                     self.browser.log_tail()
                 );
             }
@@ -161,10 +169,99 @@ fn ticks(console: &str) -> usize {
 fn the_serve_page_panel_shows_pollables_and_waits_and_pause_stops_output() {
     let interval = TICK_MS.to_string();
     let mut page =
-        ServedPage::open("io_ticker", &[&interval]).unwrap_or_else(|err| panic!("{err:#}"));
+        ServedPage::open(&guest("io_ticker"), &[&interval]).unwrap_or_else(|err| panic!("{err:#}"));
     if let Err(err) = check_live_panel(&mut page) {
         panic!("{err:#}");
     }
+}
+
+#[test]
+fn the_serve_page_panel_keeps_up_with_a_flood_of_waits() {
+    // 200,000 clock reads, then 20,000 sleeps of 1 µs, every one recorded in detail.
+    let mut page = ServedPage::open(&guest("bench_telemetry_load"), &["200000", "20000", "1000"])
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    let checked = page
+        .wait_until("the guest's end", |p| {
+            Ok(p.first("guest-state")? == "exited (code 0)")
+        })
+        .and_then(|()| {
+            page.wait_until("the guest's line", |p| {
+                Ok(p.first("console-output")?
+                    .contains("telemetry-load nows=200000"))
+            })?;
+            let waits = number(&page.first("wait-count")?).unwrap_or(0);
+            let rows = page.texts("wait-row")?.len();
+            page.click("control-export-trace")?;
+            page.wait_until("the trace exported", |p| {
+                Ok(p.first("export-status")?.starts_with("exported"))
+            })?;
+            let exported = number(&page.first("export-status")?).unwrap_or(0);
+            let losses = page.first("losses")?;
+            // "N rejected · N batches lost · N records dropped by the host"
+            let counts: Vec<u64> = losses.split('·').filter_map(number).collect();
+            let [rejected, lost, dropped] = counts[..] else {
+                bail!("unexpected losses line {losses:?}");
+            };
+            if rejected != 0 || lost != 0 {
+                bail!("the panel lost or rejected messages in the flood: {losses}");
+            }
+            // The guest makes no wait before its sleeps, so the subscription is in force for
+            // every one: each wait the host counted is in the panel's history unless the host
+            // said it dropped the record (the history holds 20,000, more than this guest makes).
+            if exported + dropped < waits || exported > waits || waits < 1000 {
+                bail!("the host counted {waits} waits; the panel exported {exported} ({losses})");
+            }
+            // Drawn rows stay capped however many waits arrive.
+            if rows > 30 {
+                bail!("{rows} wait rows drawn");
+            }
+            Ok(())
+        });
+    checked.unwrap_or_else(|err| panic!("{err:#}"));
+}
+
+#[test]
+fn the_serve_page_panel_shows_a_tinygo_programs_sleep_queue() {
+    let mut page = ServedPage::open(&tinygo_fixture("tinygo_sleepers"), &[])
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    let shown = page.wait_until("sleeping goroutines with their Go entry functions", |p| {
+        let rows = p.eval(
+            r#"Array.from(document.querySelectorAll('[data-testid="goroutine-row"]'),
+                (r) => [r.dataset.queue, r.textContent])"#,
+        )?;
+        let rows: Vec<(String, String)> = serde_json::from_value(rows).unwrap_or_default();
+        Ok(rows.iter().any(|(queue, text)| {
+            queue == "sleeping" && text.contains("main.") && text.contains(".go:")
+        }))
+    });
+    shown.unwrap_or_else(|err| panic!("{err:#}"));
+
+    // The Asyncify view offers the flight recorder (a restart); then it shows the task
+    // switches and the step they put the guest at.
+    let recorded = page.click("asyncify-record").and_then(|()| {
+        page.wait_until("asyncify task switches and a current step", |p| {
+            let current = p.eval(
+                r#"Array.from(document.querySelectorAll('[data-testid="asyncify-step"][data-current="true"]'),
+                    (e) => e.dataset.step)"#,
+            )?;
+            let current: Vec<String> = serde_json::from_value(current).unwrap_or_default();
+            let switches = p.texts("asyncify-event")?;
+            Ok(current.len() == 1
+                && switches.iter().any(|s| s.starts_with("unwind"))
+                && switches.iter().any(|s| s.starts_with("rewind")))
+        })
+    });
+    recorded.unwrap_or_else(|err| panic!("{err:#}"));
+}
+
+#[test]
+fn the_serve_page_panel_says_how_to_get_goroutines_without_debug_info() {
+    let mut page = ServedPage::open(&tinygo_fixture("tinygo_sleepers_nodebug"), &[])
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    let shown = page.wait_until("how to build with debug info", |p| {
+        Ok(p.first("goroutines-empty")?.contains("-no-debug"))
+    });
+    shown.unwrap_or_else(|err| panic!("{err:#}"));
 }
 
 fn check_live_panel(page: &mut ServedPage) -> Result<()> {
@@ -192,6 +289,9 @@ fn check_live_panel(page: &mut ServedPage) -> Result<()> {
                 .any(|d| d.chars().any(|c| c.is_ascii_digit())))
     })?;
 
+    page.wait_until("the guest's output in the panel's console", |p| {
+        Ok(p.first("console-output")?.contains("ticker: every"))
+    })?;
     // A line typed into the panel's stdin reaches the guest, which echoes it on the page.
     page.eval(
         r#"(() => {

@@ -37,6 +37,11 @@ impl Clocks {
         }
     }
 
+    /// The newest wasm-thread time a message was stamped with.
+    pub fn latest_host(&self) -> Option<u64> {
+        self.host.map(|(host_ns, _)| host_ns)
+    }
+
     /// The wasm thread's real clock now, from the panel's.
     pub fn host_now(&self, panel_ms: f64) -> Option<u64> {
         let (host_ns, at_ms) = self.host?;

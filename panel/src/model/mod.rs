@@ -348,24 +348,35 @@ impl Model {
             .count()
     }
 
+    /// The guest exited or trapped.
+    pub fn ended(&self) -> bool {
+        matches!(
+            self.state,
+            Some(GuestState::Exited { .. } | GuestState::Trapped(_))
+        )
+    }
+
+    /// The wasm thread's clock now; once the guest has ended, the time of its last message
+    /// (its clocks stopped with it).
+    fn host_now(&self, now_ms: f64) -> Option<u64> {
+        if self.ended() {
+            self.clocks.latest_host()
+        } else {
+            self.clocks.host_now(now_ms)
+        }
+    }
+
     /// The guest's uptime now (ns), extrapolated from the newest snapshot while it runs.
     pub fn uptime_now(&self, now_ms: f64) -> Option<u64> {
         let (uptime, at) = self.uptime?;
-        let ended = matches!(
-            self.state,
-            Some(GuestState::Exited { .. } | GuestState::Trapped(_))
-        );
-        let now = if ended {
-            at
-        } else {
-            self.clocks.host_now(now_ms)?.max(at)
-        };
+        let now = self.host_now(now_ms).unwrap_or(at).max(at);
         Some(uptime + (now - at))
     }
 
-    /// The guest's monotonic clock now, when it can be estimated.
+    /// The guest's monotonic clock now, when it can be estimated (frozen once it ended).
     pub fn guest_now(&self, now_ms: f64) -> Option<u64> {
-        self.clocks.guest_now(now_ms, self.time_scale)
+        self.clocks
+            .guest_at(self.host_now(now_ms)?, self.time_scale)
     }
 
     /// Chrome trace-event JSON of the waits and host calls the panel still holds.

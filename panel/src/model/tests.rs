@@ -262,8 +262,19 @@ fn uptime_runs_on_while_the_guest_runs_and_stops_when_it_ends() {
     model.apply(FromWasm::Snapshot(snapshot), 100.0);
     assert_eq!(model.uptime_now(100.0), Some(500_000_000));
     assert_eq!(model.uptime_now(350.0), Some(750_000_000));
+    let mut last = batch(0, 1_100_000_000);
+    last.waits = vec![WaitRecord {
+        start: 1_000_000_000,
+        deadline: Some(2_000_000_000),
+        timeout: Some(50_000_000),
+        ..wait(0, 0)
+    }];
+    model.apply(FromWasm::Events(last), 400.0);
     model.apply(FromWasm::Exit { code: 0 }, 400.0);
-    assert_eq!(model.uptime_now(900.0), Some(500_000_000));
+    // Stopped at the last message from the guest, however long the panel stays open.
+    assert_eq!(model.uptime_now(900.0), Some(600_000_000));
+    assert_eq!(model.uptime_now(90_000.0), Some(600_000_000));
+    assert_eq!(model.guest_now(90_000.0), Some(2_050_000_000));
 }
 
 #[test]

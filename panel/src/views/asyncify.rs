@@ -73,6 +73,22 @@ pub fn Asyncify(ctx: Ctx) -> impl IntoView {
                 .into_any()
         })
     };
+    // The host records task switches only when the program was rewritten at load: offer it
+    // (a restart) when the Hello says the program can be instrumented.
+    let can_record = move || {
+        ctx.read(|m| {
+            m.asyncify.is_empty()
+                && m.hello
+                    .as_ref()
+                    .and_then(|h| h.tinygo.as_ref())
+                    .is_some_and(|t| t.instrumentable)
+        })
+    };
+    let record = move |_| {
+        if ctx.send(&ToWasm::RecordAsyncify { on: true }) {
+            ctx.update(|m| m.restart());
+        }
+    };
     view! {
         <section class="view asyncify">
             <h2>"Asyncify: a sleep, step by step"</h2>
@@ -81,6 +97,11 @@ pub fn Asyncify(ctx: Ctx) -> impl IntoView {
             <button data-testid="asyncify-step-button" on:click=move |_| {
                 ctx.send(&ToWasm::Step);
             }>"Step to the next wait"</button>
+            <Show when=can_record>
+                <button data-testid="asyncify-record" on:click=record>
+                    "Record task switches (restarts the guest)"
+                </button>
+            </Show>
             <ul class="switches">{switches}</ul>
         </section>
     }

@@ -12,7 +12,8 @@ pub fn Console(ctx: Ctx) -> impl IntoView {
     // Redrawn only when output changed, not on every frame.
     let version = Memo::new(move |_| ctx.read(|m| m.console.version()));
     let output = move || {
-        version.track();
+        // Read, not just tracked: a memo computes (and so follows the frame) only when read.
+        version.get();
         ctx.model.with_value(|m| {
             m.console
                 .chunks()
@@ -29,7 +30,8 @@ pub fn Console(ctx: Ctx) -> impl IntoView {
     let pre = NodeRef::<leptos::html::Pre>::new();
     // Follow the newest output.
     Effect::new(move |_| {
-        version.track();
+        // Read, not just tracked: a memo computes (and so follows the frame) only when read.
+        version.get();
         if let Some(pre) = pre.get() {
             pre.set_scroll_top(pre.scroll_height());
         }

@@ -29,7 +29,12 @@ pub fn Overview(ctx: Ctx) -> impl IntoView {
                     let name = frame.name.clone().unwrap_or_else(|| "?".into());
                     let func = frame.func.map_or(String::new(), |f| format!(" func {f}"));
                     let offset = frame.offset.map_or(String::new(), |o| format!(" @0x{o:x}"));
-                    view! { <li data-testid="trap-frame">{format!("{name}{func}{offset}")}</li> }
+                    let line = match (&frame.file, frame.line) {
+                        (Some(file), Some(line)) => format!(" at {file}:{line}"),
+                        (Some(file), None) => format!(" at {file}"),
+                        _ => String::new(),
+                    };
+                    view! { <li data-testid="trap-frame">{format!("{name}{func}{offset}{line}")}</li> }
                 })
                 .collect_view()
                 .into_any(),
