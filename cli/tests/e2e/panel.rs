@@ -259,7 +259,7 @@ fn the_serve_page_panel_says_how_to_get_goroutines_without_debug_info() {
     let mut page = ServedPage::open(&tinygo_fixture("tinygo_sleepers_nodebug"), &[])
         .unwrap_or_else(|err| panic!("{err:#}"));
     let shown = page.wait_until("how to build with debug info", |p| {
-        Ok(p.first("goroutines-empty")?.contains("-no-debug"))
+        Ok(p.first("goroutines-debug-hint")?.contains("-no-debug"))
     });
     shown.unwrap_or_else(|err| panic!("{err:#}"));
 }
@@ -333,6 +333,22 @@ fn check_live_panel(page: &mut ServedPage) -> Result<()> {
         Ok(status.starts_with("exported") && number(&status).is_some_and(|waits| waits > 0))
     })?;
     save_screenshot(page)?;
+    // With no DevTools theme to follow, the panel follows the page's colour scheme.
+    let background = |p: &mut ServedPage| -> Result<Value> {
+        p.eval(
+            r#"getComputedStyle(document.querySelector('[data-testid="panel"]')).backgroundColor"#,
+        )
+    };
+    let light = background(page)?;
+    page.cdp.call(
+        Some(&page.session),
+        "Emulation.setEmulatedMedia",
+        json!({ "features": [{ "name": "prefers-color-scheme", "value": "dark" }] }),
+    )?;
+    let dark = background(page)?;
+    if light != json!("rgb(255, 255, 255)") || dark != json!("rgb(32, 33, 36)") {
+        bail!("the panel's background is {light} in light mode and {dark} in dark mode");
+    }
     // Every message the real host sent decoded.
     let losses = page.first("losses")?;
     if !losses.starts_with("0 rejected") {

@@ -81,9 +81,17 @@ pub fn Goroutines(ctx: Ctx) -> impl IntoView {
             .into_any()
         })
     };
+    let hint = move || {
+        ctx.read(|m| {
+            debug_info_hint(m.hello.as_ref()).map(|hint| {
+                view! { <p class="prominent" data-testid="goroutines-debug-hint">{hint}</p> }
+            })
+        })
+    };
     view! {
         <section class="view goroutines">
             <h2>"Goroutines"</h2>
+            {hint}
             {body}
         </section>
     }
@@ -106,27 +114,26 @@ fn entry(goroutine: &Goroutine) -> (String, String) {
     (name, place)
 }
 
-/// Why no scheduler is shown, and what to do about it.
-fn no_scheduler(hello: Option<&Hello>) -> String {
-    let Some(hello) = hello else {
-        return "No guest yet.".into();
-    };
-    match &hello.tinygo {
-        Some(tinygo) if !tinygo.dwarf => {
-            "This TinyGo program has no DWARF, so its scheduler cannot be read. \
-             Build it with debug info: TinyGo keeps DWARF by default — do not pass -no-debug \
-             (e.g. `tinygo build -target=wasip2 -o app.wasm .`)."
-                .into()
+/// How to get the scheduler when the program has no DWARF (with or without a snapshot: the
+/// host still sends one, saying what it could not find).
+fn debug_info_hint(hello: Option<&Hello>) -> Option<&'static str> {
+    let tinygo = hello?.tinygo.as_ref()?;
+    (!tinygo.dwarf).then_some(
+        "This program has no DWARF, so TinyGo's scheduler cannot be read. Build it with debug \
+         info: TinyGo keeps DWARF by default, so do not pass -no-debug \
+         (e.g. `tinygo build -target=wasip2 -o app.wasm .`).",
+    )
+}
+
+/// Why no scheduler is shown.
+fn no_scheduler(hello: Option<&Hello>) -> &'static str {
+    match hello {
+        None => "No guest yet.",
+        Some(hello) if hello.tinygo.is_some() => {
+            "No scheduler snapshot yet: one is read while the guest is idle or paused."
         }
         Some(_) => {
-            "No scheduler snapshot yet: one is read while the guest is idle or paused.".into()
+            "No TinyGo scheduler found (not a TinyGo program, or this host does not read it)."
         }
-        None if !hello.component.dwarf => {
-            "No TinyGo scheduler found. If this is a TinyGo program, build it with debug info: \
-             TinyGo keeps DWARF by default — do not pass -no-debug."
-                .into()
-        }
-        None => "No TinyGo scheduler found (not a TinyGo program, or this host does not read it)."
-            .into(),
     }
 }

@@ -54,8 +54,9 @@ pub fn Overview(ctx: Ctx) -> impl IntoView {
             let language = c
                 .producers
                 .iter()
-                .filter(|p| p.field == "language" || p.field == "processed-by")
-                .map(|p| format!("{} {}", p.name, p.version))
+                // The source languages; the toolchain versions are in `pollscope inspect`.
+                .filter(|p| p.field == "language")
+                .map(|p| format!("{} {}", p.name, p.version).trim().to_string())
                 .collect::<Vec<_>>()
                 .join(", ");
             format!(

@@ -69,12 +69,12 @@ pub fn Pollables(ctx: Ctx) -> impl IntoView {
                         <tr class=class data-testid="pollable-row" data-handle=p.handle.to_string()>
                             <td class="num">{p.handle}</td>
                             <td>{format::pollable_kind(&p.kind)}</td>
-                            <td class="mono">{p.created_by.clone()}</td>
                             <td class="mono" data-testid="pollable-deadline">{deadline}</td>
                             <td data-testid="pollable-countdown">{left}</td>
                             <td class="num">{p.polled}</td>
                             <td class="num">{p.blocked}</td>
                             <td>{ready}</td>
+                            <td class="mono">{p.created_by.clone()}</td>
                         </tr>
                     }
                 })
@@ -91,12 +91,12 @@ pub fn Pollables(ctx: Ctx) -> impl IntoView {
                     <tr>
                         <th>"handle"</th>
                         <th>"kind"</th>
-                        <th>"created by"</th>
                         <th>"deadline"</th>
                         <th>"countdown"</th>
                         <th>"polled"</th>
                         <th>"blocked"</th>
                         <th>"ready"</th>
+                        <th>"created by"</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
