@@ -284,3 +284,48 @@ fn connection_states_are_named_as_the_mount_api_says() {
     }
     assert_eq!(Connection::from_name("<b>"), None);
 }
+
+#[test]
+fn scheduler_snapshots_anchor_the_guest_clock_for_wake_countdowns() {
+    let mut model = Model::default();
+    let scheduler = SchedulerSnapshot {
+        at: 2_000_000_000,
+        guest_now: Some(700_000_000),
+        sleep_queue: vec![Goroutine {
+            id: 0x1_0000,
+            entry: None,
+            wake_at: Some(900_000_000),
+            stack: None,
+            state: TaskState::Sleeping,
+        }],
+        ..SchedulerSnapshot::default()
+    };
+    model.apply(FromWasm::Scheduler(scheduler), 50.0);
+    // 100 ms of panel time later the sleeper is due in 100 ms of guest time.
+    let now = model.guest_now(150.0).unwrap();
+    let wake = model.scheduler.as_ref().unwrap().sleep_queue[0]
+        .wake_at
+        .unwrap();
+    assert_eq!(clock::countdown(wake, now), 100_000_000);
+}
+
+#[test]
+fn asyncify_events_are_kept_in_order_and_bounded() {
+    let mut model = Model::default();
+    let switch = |at| AsyncifyEvent {
+        at,
+        kind: AsyncifyKind::Unwind,
+        phase: AsyncifyPhase::Enter,
+        ptr: 0,
+        asyncify_state: None,
+    };
+    for chunk in 0..10u64 {
+        let events = (0..ASYNCIFY_HISTORY as u64 / 4)
+            .map(|i| switch(chunk * 10_000 + i))
+            .collect();
+        model.apply(FromWasm::Asyncify { events }, 0.0);
+    }
+    assert_eq!(model.asyncify.len(), ASYNCIFY_HISTORY);
+    let ats: Vec<u64> = model.asyncify.iter().map(|e| e.at).collect();
+    assert!(ats.windows(2).all(|w| w[0] < w[1]));
+}
