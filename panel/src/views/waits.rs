@@ -70,21 +70,26 @@ pub fn Waits(ctx: Ctx) -> impl IntoView {
                 .map(|bar| {
                     let height = format!("height: {:.0}%", bar.height * 100.0);
                     let title = format!("{}: {}", bar.label, bar.count);
-                    // Only filled buckets are labelled; the rest say it on hover.
-                    let label = if bar.count > 0 {
-                        bar.label
-                    } else {
-                        String::new()
-                    };
                     view! {
                         <div class="bar" data-testid="overshoot-bar" title=title>
                             <div class="fill" style=height></div>
                             <span class="count">{bar.count}</span>
-                            <span class="label">{label}</span>
                         </div>
                     }
                 })
                 .collect_view()
+        })
+    };
+    let axis = move || {
+        ctx.read(|m| {
+            let bars = histogram::bars(&m.wait_totals.overshoot);
+            match (bars.first(), bars.last()) {
+                (Some(first), Some(last)) => format!(
+                    "{} on the left to {} on the right, each bucket twice as wide (hover for counts)",
+                    first.label, last.label
+                ),
+                _ => "no deadline waits yet".into(),
+            }
         })
     };
     view! {
@@ -116,6 +121,7 @@ pub fn Waits(ctx: Ctx) -> impl IntoView {
             </table>
             <h3>"Overshoot of deadline waits"</h3>
             <div class="histogram" data-testid="overshoot-histogram">{bars}</div>
+            <p class="muted">{axis}</p>
         </section>
     }
 }
