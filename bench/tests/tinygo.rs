@@ -2,7 +2,7 @@
 //! switches, recorded by the rewritten module — as the panel's Goroutines and Asyncify views
 //! receive them. The guest is `target/fixtures/tinygo_sleepers.wasm` (`cargo xtask fixtures`;
 //! the Go program it imitates is `fixtures/tinygo/main.go`): three goroutines sleep 300, 100
-//! and 200 ms, main sleeps 400 ms, each prints when it wakes. The page is
+//! and 200 ms, main sleeps 1 s, each prints when it wakes. The page is
 //! `bench/pages/bench.js` (row `tinygo`), subscribed with detail and the flight recorder on.
 //!
 //! Needs `target/web` (`cargo xtask build`), the fixtures, and Debian's Chromium.

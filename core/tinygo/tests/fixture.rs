@@ -179,7 +179,7 @@ fn the_first_idle_wait_shows_the_sleepers_in_wake_order() {
             (0x11040, Some(start + 300 * MS), worker, Some(8)), // a
             (
                 0x11000,
-                Some(start + 400 * MS),
+                Some(start + 1000 * MS),
                 Some("runtime.run$1$gowrapper"),
                 None
             ), // main
