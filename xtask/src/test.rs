@@ -44,6 +44,19 @@ pub fn all(extra: &[String]) -> Result<()> {
             "warnings",
         ]))?;
     }
+    // The panel's views and mount API, likewise wasm32 only.
+    run(cargo().args([
+        "clippy",
+        "--locked",
+        "--release",
+        "--package",
+        "pollscope-panel",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     tests(extra)
 }
 
