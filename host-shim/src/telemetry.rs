@@ -14,7 +14,8 @@ use web_sys::{DedicatedWorkerGlobalScope, Performance};
 use crate::tinygo::TinyGo;
 
 /// Least real time between two scheduler snapshots taken at idle waits (asked-for ones go
-/// out regardless): a program napping every millisecond would otherwise send one per nap.
+/// out regardless and do not count): a program napping every millisecond would otherwise send
+/// one per nap.
 const SCHEDULER_INTERVAL: u64 = 10_000_000;
 
 /// What the dispatcher and the platform share (see [`Shared`]).
@@ -130,6 +131,7 @@ impl Telemetry {
             let due = now.saturating_sub(self.last_scheduler) >= SCHEDULER_INTERVAL;
             if self.scheduler_wanted || (self.recorder.detail() && due) {
                 self.post_scheduler(now);
+                self.last_scheduler = now;
             }
         }
     }
@@ -146,7 +148,6 @@ impl Telemetry {
             .as_ref()
             .and_then(|t| t.snapshot(now, guest_now));
         if let Some(snapshot) = snapshot {
-            self.last_scheduler = now;
             self.post(&FromWasm::Scheduler(snapshot));
         }
     }

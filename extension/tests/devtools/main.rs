@@ -57,6 +57,11 @@ mod ids {
     pub const PAUSE: &str = "control-pause";
     pub const RESUME: &str = "control-resume";
     pub const STEP: &str = "control-step";
+    pub const RESTART: &str = "control-restart";
+    pub const TIME_SCALE: &str = "time-scale";
+    pub const GOROUTINE_ROW: &str = "goroutine-row";
+    pub const ASYNCIFY_RECORD: &str = "asyncify-record";
+    pub const ASYNCIFY_EVENT: &str = "asyncify-event";
 }
 
 /// One Chromium at a time: each test here runs a browser, a server and a guest on 2 cores.
@@ -219,6 +224,106 @@ fn the_panel_shows_and_steers_a_live_guest_and_survives_a_worker_restart_and_for
             ("navigation", follows_navigation),
         ],
     );
+}
+
+/// The TinyGo-shaped fixture (`cargo xtask fixtures`): its scheduler in the Goroutines view
+/// and its task switches in the Asyncify view.
+#[test]
+fn the_goroutines_and_asyncify_views_follow_a_tinygo_program() {
+    let fixture = root().join("target/fixtures/tinygo_sleepers.wasm");
+    assert!(
+        fixture.is_file(),
+        "{} is missing: run `cargo xtask fixtures` (cargo xtask test does)",
+        fixture.display()
+    );
+    run_scene(
+        &fixture,
+        &[],
+        &[
+            ("the sleep queue, held by a pause", shows_the_sleep_queue),
+            ("task switches", records_task_switches),
+        ],
+    );
+}
+
+/// The program is over in about a second: slow time tenfold (the setting outlives a restart),
+/// restart it from the panel and pause it at its first idle wait, where all four goroutines
+/// sleep; the view then holds still.
+fn shows_the_sleep_queue(scene: &mut Scene) -> Result<()> {
+    scene.panel.evaluate(
+        &mut scene.browser.cdp,
+        &format!(
+            r#"(() => {{
+                const input = document.querySelector('[data-testid="{}"]');
+                input.value = "-1";
+                input.dispatchEvent(new Event("change", {{ bubbles: true }}));
+            }})()"#,
+            ids::TIME_SCALE
+        ),
+    )?;
+    scene.wait_until("the 0.1× time scale", |s| {
+        first(s, "time-scale-value").contains("0.1")
+    })?;
+    scene.click(ids::RESTART)?;
+    scene.click(ids::PAUSE)?;
+    let paused = scene.wait_until("the paused guest's goroutines", |s| {
+        first(s, ids::GUEST_STATE).contains("paused") && all(s, ids::GOROUTINE_ROW).len() == 4
+    })?;
+    // The pause lands at the program's first host call (main running, the three workers
+    // started but not yet run) or, later, at its first idle wait; a step runs to that wait.
+    let rows = all(&paused, ids::GOROUTINE_ROW);
+    if rows[0].starts_with("current") {
+        if !(rows[0].contains("runtime.run$1$gowrapper")
+            && rows[1..]
+                .iter()
+                .all(|row| row.starts_with("runnable") && row.contains("main.worker$gowrapper")))
+        {
+            bail!("main runs and the three workers are runnable: {rows:#?}");
+        }
+        scene.click(ids::STEP)?;
+    }
+    let shown = scene.wait_until("four sleeping goroutines, held before the wait", |s| {
+        let rows = all(s, ids::GOROUTINE_ROW);
+        first(s, ids::GUEST_STATE).contains("paused")
+            && rows.len() == 4
+            && rows.iter().all(|row| row.starts_with("sleeping"))
+    })?;
+    let rows = all(&shown, ids::GOROUTINE_ROW);
+    // Wake order: the workers (b 100 ms, c 200 ms, a 300 ms), then main (1 s).
+    for row in &rows[..3] {
+        if !(row.contains("sleeping")
+            && row.contains("main.worker$gowrapper")
+            && row.contains("main.go:8"))
+        {
+            bail!("a worker's row lacks its state, entry or line: {row:?} in {rows:#?}");
+        }
+    }
+    if !rows[3].contains("runtime.run$1$gowrapper") {
+        bail!("main's goroutine wakes last: {rows:#?}");
+    }
+    if !rows
+        .iter()
+        .all(|row| row.chars().any(|c| c.is_ascii_digit()))
+    {
+        bail!("every row shows its wake time and countdown: {rows:#?}");
+    }
+    scene.click(ids::RESUME)?;
+    Ok(())
+}
+
+/// Recording is offered for an instrumentable program and restarts it rewritten: unwinds
+/// (each sleep) and rewinds (each wake) appear.
+fn records_task_switches(scene: &mut Scene) -> Result<()> {
+    scene.wait_until("the offer to record task switches", |s| {
+        !all(s, ids::ASYNCIFY_RECORD).is_empty()
+    })?;
+    scene.click(ids::ASYNCIFY_RECORD)?;
+    scene.wait_until("unwinds and rewinds", |s| {
+        let events = all(s, ids::ASYNCIFY_EVENT);
+        events.iter().any(|e| e.starts_with("unwind"))
+            && events.iter().any(|e| e.starts_with("rewind"))
+    })?;
+    Ok(())
 }
 
 fn shows_pollables_waits_and_ring(scene: &mut Scene) -> Result<()> {

@@ -120,6 +120,11 @@ impl PanelWindow {
         }
     }
 
+    /// Evaluates `expression` in the panel's page.
+    pub fn evaluate(&self, cdp: &mut Cdp, expression: &str) -> Result<Value> {
+        cdp.evaluate(&self.panel, expression)
+    }
+
     /// Clicks the first element with `testid`.
     pub fn click(&self, cdp: &mut Cdp, testid: &str) -> Result<()> {
         let clicked = cdp.evaluate(
