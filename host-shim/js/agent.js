@@ -35,7 +35,9 @@ const MAX_TIME_SCALE = 10;
 const MAX_STDIN_CHUNK = 1 << 20;
 /** Most panels one page reports (one DevTools window per tab; a bound, not a feature). */
 const MAX_PANELS = 16;
-/** Output kept for a panel that opens later: the newest chunks up to this many bytes. */
+/** Output kept for a panel that opens later (the newest bytes, per guest), and the most of one
+ * output batch relayed to a panel (its newest bytes): the panel's console keeps a bounded tail,
+ * and turning a megabyte batch into JSON per batch would cost the page more than the guest. */
 const OUTPUT_BACKLOG_BYTES = 64 << 10;
 
 const OUTPUT_STREAMS = { 1: "stdout", 2: "stderr" };
@@ -106,6 +108,8 @@ function createAgent() {
 
   return {
     register(options) {
+      // The backlog holds raw [stream, bytes] chunks (copies of at most the newest
+      // OUTPUT_BACKLOG_BYTES each); JSON is made only when a panel takes them.
       const guest = { handle: null, backlog: [], backlogBytes: 0, ended: null };
       guest.forget = () => {
         guest.backlog = [];
@@ -113,14 +117,15 @@ function createAgent() {
         guest.ended = null;
       };
       guest.replay = () => {
-        for (const json of guest.backlog) relay(json);
+        for (const [stream, bytes] of guest.backlog) relay(outputJson(stream, bytes));
         if (guest.ended) relay(guest.ended);
       };
-      const keepOutput = (json, bytes) => {
-        guest.backlog.push(json);
-        guest.backlogBytes += bytes;
+      const keepOutput = (stream, bytes) => {
+        const kept = newest(bytes).slice();
+        guest.backlog.push([stream, kept]);
+        guest.backlogBytes += kept.length;
         while (guest.backlogBytes > OUTPUT_BACKLOG_BYTES && guest.backlog.length > 1) {
-          guest.backlogBytes -= guest.backlog.shift().length;
+          guest.backlogBytes -= guest.backlog.shift()[1].length;
         }
       };
       const onMessage = options.onMessage;
@@ -131,7 +136,10 @@ function createAgent() {
             // Whatever goes wrong here must not break the loader's own handling.
             try {
               const out = fromWorker(data);
-              for (const json of out.output) keepOutput(json, json.length);
+              for (const [stream, bytes] of out.output) {
+                keepOutput(stream, bytes);
+                if (panels.length > 0) relay(outputJson(stream, newest(bytes)));
+              }
               if (out.ended) guest.ended = out.ended;
               for (const json of out.relay) relay(json);
             } catch (error) {
@@ -154,7 +162,18 @@ function createAgent() {
   };
 }
 
-/** What a wasm-worker message means for a panel: FromWasm JSON texts to relay. */
+/** The newest OUTPUT_BACKLOG_BYTES of `bytes` (a view, not a copy). */
+function newest(bytes) {
+  return bytes.length > OUTPUT_BACKLOG_BYTES ? bytes.subarray(bytes.length - OUTPUT_BACKLOG_BYTES) : bytes;
+}
+
+/** A FromWasm `output` message for a panel. */
+function outputJson(stream, bytes) {
+  return JSON.stringify({ v: PROTOCOL_VERSION, type: "output", stream, data: Array.from(bytes) });
+}
+
+/** What a wasm-worker message means for a panel: FromWasm JSON texts to relay, and output
+ * chunks ([stream name, bytes]) the caller keeps and relays as it needs. */
 function fromWorker(data) {
   const none = { relay: [], output: [], ended: null };
   if (!isPlainObject(data)) return none;
@@ -165,10 +184,9 @@ function fromWorker(data) {
       const output = [];
       for (const [stream, bytes] of data.chunks ?? []) {
         const name = OUTPUT_STREAMS[stream];
-        if (!name || !(bytes instanceof Uint8Array)) continue;
-        output.push(JSON.stringify({ v: PROTOCOL_VERSION, type: "output", stream: name, data: Array.from(bytes) }));
+        if (name && bytes instanceof Uint8Array) output.push([name, bytes]);
       }
-      return { ...none, relay: output, output };
+      return { ...none, output };
     }
     case "exit": {
       const json = JSON.stringify({ v: PROTOCOL_VERSION, type: "exit", code: data.code | 0 });
@@ -180,7 +198,12 @@ function fromWorker(data) {
         v: PROTOCOL_VERSION,
         type: "trap",
         message: String(data.message),
-        frames: frames.map((f) => ({ name: f?.name ?? null, func: f?.func ?? null, offset: f?.offset ?? null })),
+        frames: frames.map((f) => ({
+          name: f?.name ?? null,
+          func: f?.func ?? null,
+          offset: f?.offset ?? null,
+          ...(typeof f?.file === "string" && Number.isInteger(f?.line) ? { file: f.file, line: f.line } : {}),
+        })),
       });
       return { ...none, relay: [json], ended: json };
     }
