@@ -97,25 +97,33 @@ fn call(func: u32, args: &[i64]) -> Result<i64, Trap> {
         }
         // Counters always; a span and a look at the pollables only with detail on. The
         // borrow ends before the host runs: the platform borrows it while waiting.
-        let start = {
+        // A snapshot asked for during an earlier call (it needs the host's pollables) goes
+        // out here, so a call nobody watches needs no look at the telemetry afterwards.
+        let (watched, start) = {
             let mut telemetry = telemetry.borrow_mut();
+            if telemetry.snapshot_wanted {
+                telemetry.answer_snapshot(host);
+            }
             let timed = telemetry.recorder.enter_host_call(func);
             if timed || telemetry.scheduler_wanted {
                 telemetry.observe_scheduler(func);
             }
-            if timed {
+            let start = if timed {
                 telemetry.observe_pollables(host, func);
                 Some(telemetry.real_now())
             } else {
                 None
-            }
+            };
+            (telemetry.recorder.subscribed(), start)
         };
         let result = host.call(binding.func, &args[..params], memory);
-        let mut telemetry = telemetry.borrow_mut();
-        let span = start.map(|start| (start, telemetry.real_now()));
-        telemetry.recorder.leave_host_call(func, span);
-        if telemetry.snapshot_wanted {
-            telemetry.answer_snapshot(host);
+        if watched {
+            let mut telemetry = telemetry.borrow_mut();
+            let span = start.map(|start| (start, telemetry.real_now()));
+            telemetry.recorder.leave_host_call(func, span);
+            if telemetry.snapshot_wanted {
+                telemetry.answer_snapshot(host);
+            }
         }
         result
     })

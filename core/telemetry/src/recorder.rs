@@ -2,8 +2,8 @@
 //! listens with detail, handed out as [`EventBatch`]es.
 //!
 //! Cost model (issue #4: ≤ 3 % overhead with no panel, ≤ 15 % with one at full detail): with
-//! nobody listening a host call is [`Recorder::enter_host_call`] + [`Recorder::leave_host_call`]
-//! — two counter increments and two stores, no clock read, no allocation. Waits are rare next
+//! nobody listening a host call is [`Recorder::enter_host_call`] — two counter increments, no
+//! clock read, no allocation ([`Recorder::leave_host_call`] is for watched calls). Waits are rare next
 //! to host calls and read the clock anyway, so their aggregates (count, time blocked, overshoot
 //! histogram) are always kept. Records go to [`EventRing`]s allocated once, so memory stays
 //! flat over hours.
@@ -214,7 +214,8 @@ impl Recorder {
             *count += 1;
         }
         self.host_calls_total += 1;
-        if !self.ended() {
+        // Only a panel sees the phase: without one the call costs the two counters.
+        if self.subscribed && !self.ended() {
             self.phase = Phase::InHostCall(import);
         }
         self.detail && self.span_wanted(import)
@@ -241,8 +242,8 @@ impl Recorder {
         false
     }
 
-    /// The guest left host function `import`; `span` is (start, end) in real ns when the
-    /// call was timed.
+    /// The guest left host function `import`, entered while a panel listened; `span` is
+    /// (start, end) in real ns when the call was timed.
     #[inline]
     pub fn leave_host_call(&mut self, import: u32, span: Option<(u64, u64)>) {
         if let Phase::InHostCall(_) = self.phase {
