@@ -4,7 +4,10 @@
 //! here holds a borrow across a call into the guest except the realloc a host function asks
 //! for; a guest that re-enters the host from `cabi_realloc` gets a trap, not a panic.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use pollscope_telemetry::CallCounts;
 
 use pollscope_wasi::{GuestMemory, Host, HostFunc, Trap};
 
@@ -29,6 +32,10 @@ pub struct WasmThread {
     pub memories: Vec<Option<JsGuestMemory>>,
     /// Telemetry and steering, shared with the platform.
     pub telemetry: Shared,
+    /// The recorder's call counters, bumped here directly for calls nobody watches.
+    pub counts: CallCounts,
+    /// Whether calls need the recorder ([`crate::telemetry::Telemetry::watch`]).
+    pub watch: Rc<Cell<bool>>,
     /// False when the page started the guest with `telemetry: false`: host calls skip the
     /// recorder entirely (no counters, spans or snapshots) — the baseline the
     /// `telemetry-overhead` bench row measures against.
@@ -78,6 +85,8 @@ fn call(func: u32, args: &[i64]) -> Result<i64, Trap> {
             bindings,
             memories,
             telemetry,
+            counts,
+            watch,
             recording,
         } = state;
         let binding = bindings
@@ -91,8 +100,13 @@ fn call(func: u32, args: &[i64]) -> Result<i64, Trap> {
             },
             None => &mut NoMemory,
         };
-        // Telemetry off: one branch, and the call goes straight to the host.
+        // Telemetry off: one branch, and the call goes straight to the host. On with nobody
+        // watching: the call is counted, and that is all.
         if !*recording {
+            return host.call(binding.func, &args[..params], memory);
+        }
+        if !watch.get() {
+            counts.count(func);
             return host.call(binding.func, &args[..params], memory);
         }
         // Counters always; a span and a look at the pollables only with detail on. The
@@ -125,6 +139,7 @@ fn call(func: u32, args: &[i64]) -> Result<i64, Trap> {
                 telemetry.answer_snapshot(host);
             }
         }
+        telemetry.borrow().update_watch();
         result
     })
 }

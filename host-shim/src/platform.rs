@@ -92,6 +92,7 @@ impl BrowserPlatform {
                 _ => {}
             }
         }
+        telemetry.update_watch();
     }
 
     /// Posts the pending batch (with a ring sample when detail is on), when a panel listens.

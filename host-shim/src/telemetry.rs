@@ -3,7 +3,7 @@
 //! (clocks, waits, holds, batches). Nobody holds the borrow across `Host::call` or a call into
 //! the guest; every borrow is a few field updates.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use pollscope_protocol::{encode_json, FromWasm, Hello};
@@ -42,6 +42,9 @@ pub struct Telemetry {
     pub tinygo: Option<TinyGo>,
     /// A scheduler snapshot was asked for: sent at the next idle point or while paused.
     pub scheduler_wanted: bool,
+    /// Whether host calls need the recorder at all (a panel listens, or a snapshot is asked
+    /// for): read by the dispatcher without borrowing this (see [`Telemetry::update_watch`]).
+    pub watch: Rc<Cell<bool>>,
     last_scheduler: u64,
     performance: Performance,
     scope: DedicatedWorkerGlobalScope,
@@ -85,6 +88,7 @@ impl Telemetry {
             idle_point,
             tinygo: None,
             scheduler_wanted: false,
+            watch: Rc::new(Cell::new(false)),
             last_scheduler: 0,
             performance,
             scope,
@@ -95,6 +99,12 @@ impl Telemetry {
     #[inline]
     pub fn real_now(&self) -> u64 {
         (self.performance.now() * 1e6) as u64
+    }
+
+    /// Sets [`Telemetry::watch`] after a change to the subscription or the snapshots wanted.
+    pub fn update_watch(&self) {
+        self.watch
+            .set(self.recorder.subscribed() || self.snapshot_wanted || self.scheduler_wanted);
     }
 
     /// Posts `message` to the page as `{type: "telemetry", json}`.

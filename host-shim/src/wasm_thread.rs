@@ -153,11 +153,17 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
     let host = Host::new(config, Box::new(platform))
         .map_err(|err| format!("setting up the guest's world: {err}"))?;
     let shared = telemetry.clone();
+    let (counts, watch) = {
+        let telemetry = telemetry.borrow();
+        (telemetry.recorder.call_counts(), telemetry.watch.clone())
+    };
     dispatch::install(WasmThread {
         host,
         bindings,
         memories: memory_refs.iter().map(|_| None).collect(),
         telemetry,
+        counts,
+        watch,
         recording,
     });
 

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod call_counts;
 mod event_ring;
 mod hello;
 pub mod pollables;
@@ -21,6 +22,7 @@ mod recorder;
 mod steering;
 mod time_scale;
 
+pub use call_counts::CallCounts;
 pub use event_ring::EventRing;
 pub use hello::hello;
 pub use pollables::PollableTracker;

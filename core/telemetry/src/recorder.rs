@@ -24,6 +24,7 @@ use pollscope_protocol::{
     OVERSHOOT_BUCKETS,
 };
 
+use crate::call_counts::CallCounts;
 use crate::event_ring::EventRing;
 use crate::pollables::PollableTracker;
 
@@ -106,7 +107,7 @@ pub struct Recorder {
     /// It wants per-event records.
     detail: bool,
     started_at: u64,
-    host_calls: Vec<u64>,
+    host_calls: CallCounts,
     /// Per import: timed on every call with detail on (it can block or move data).
     always_timed: Vec<bool>,
     /// Spans of other imports left before sampling starts in this batch.
@@ -116,7 +117,6 @@ pub struct Recorder {
     /// Host calls left until the next look at the clock for a due batch.
     until_flush_check: u32,
     last_ring_sample: u64,
-    host_calls_total: u64,
     wait_count: u64,
     blocked: u64,
     overshoot: [u64; OVERSHOOT_BUCKETS],
@@ -146,13 +146,12 @@ impl Recorder {
             subscribed: false,
             detail: false,
             started_at: now,
-            host_calls: vec![0; always_timed.len()],
+            host_calls: CallCounts::new(always_timed.len()),
             always_timed,
             span_budget_left: config.span_budget,
             until_sampled_span: config.span_sample.max(1),
             until_flush_check: config.flush_check_every,
             last_ring_sample: 0,
-            host_calls_total: 0,
             wait_count: 0,
             blocked: 0,
             overshoot: [0; OVERSHOOT_BUCKETS],
@@ -210,10 +209,7 @@ impl Recorder {
     /// for one call in [`RecorderConfig::span_sample`].
     #[inline]
     pub fn enter_host_call(&mut self, import: u32) -> bool {
-        if let Some(count) = self.host_calls.get_mut(import as usize) {
-            *count += 1;
-        }
-        self.host_calls_total += 1;
+        self.host_calls.count(import);
         // Only a panel sees the phase: without one the call costs the two counters.
         if self.subscribed && !self.ended() {
             self.phase = Phase::InHostCall(import);
@@ -436,7 +432,7 @@ impl Recorder {
             ring_samples: self.ring_samples.take(),
             dropped: self.dropped(),
             wait_totals: self.wait_totals(),
-            host_calls_total: self.host_calls_total,
+            host_calls_total: self.host_calls.total(),
         };
         self.seq += 1;
         self.last_flush = now;
@@ -460,7 +456,7 @@ impl Recorder {
             time_scale,
             pollables,
             retired,
-            host_calls: self.host_calls.clone(),
+            host_calls: self.host_calls.per_import(),
             wait_totals: self.wait_totals(),
             ring: self.last_ring,
             dropped: self.dropped(),
@@ -473,13 +469,18 @@ impl Recorder {
     }
 
     /// Calls per host function, by index.
-    pub fn host_call_counts(&self) -> &[u64] {
-        &self.host_calls
+    pub fn host_call_counts(&self) -> Vec<u64> {
+        self.host_calls.per_import()
     }
 
     /// Host calls since the start.
     pub fn host_calls_total(&self) -> u64 {
-        self.host_calls_total
+        self.host_calls.total()
+    }
+
+    /// The call counters, for a dispatcher that counts calls nobody watches itself.
+    pub fn call_counts(&self) -> CallCounts {
+        self.host_calls.clone()
     }
 
     /// Wait aggregates since the start.
