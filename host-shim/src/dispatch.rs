@@ -139,7 +139,6 @@ fn call(func: u32, args: &[i64]) -> Result<i64, Trap> {
                 telemetry.answer_snapshot(host);
             }
         }
-        telemetry.borrow().update_watch();
         result
     })
 }

@@ -43,7 +43,8 @@ pub struct Telemetry {
     /// A scheduler snapshot was asked for: sent at the next idle point or while paused.
     pub scheduler_wanted: bool,
     /// Whether host calls need the recorder at all (a panel listens, or a snapshot is asked
-    /// for): read by the dispatcher without borrowing this (see [`Telemetry::update_watch`]).
+    /// for): read by the dispatcher without borrowing this; kept current by
+    /// [`Telemetry::update_watch`] wherever those change (controls applied, snapshots sent).
     pub watch: Rc<Cell<bool>>,
     last_scheduler: u64,
     performance: Performance,
@@ -149,6 +150,7 @@ impl Telemetry {
     /// Sends the scheduler's queues now, if this is a TinyGo program and a panel listens.
     pub fn post_scheduler(&mut self, now: u64) {
         self.scheduler_wanted = false;
+        self.update_watch();
         if !self.recorder.subscribed() {
             return;
         }
@@ -177,6 +179,7 @@ impl Telemetry {
         if !std::mem::take(&mut self.snapshot_wanted) {
             return;
         }
+        self.update_watch();
         let now = self.real_now();
         let live = pollables::from_host(&host.pollables(), self.time_scale.guest_monotonic(now));
         let retired = pollables::retired_from_host(&host.retired_pollables());
