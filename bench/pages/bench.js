@@ -791,6 +791,47 @@ async function tinygoRow() {
     const outcome = await guest.done;
     await result("tinygo", variant, 0, { exitCode: outcome.exitCode, stdout, hello, schedulers, asyncify });
   }
+  await tinygoSteps(startComponent);
+}
+
+/** With the flight recorder on, paused from the start: each step runs to the next task switch
+ * or wait and holds there; a step is over when the guest shows as paused again. */
+async function tinygoSteps(startComponent) {
+  status("tinygo: stepping");
+  const bytes = await guestBytes("tinygo_sleepers");
+  const events = [];
+  let waits = 0;
+  let paused = false;
+  let stdout = "";
+  const decoder = new TextDecoder();
+  const guest = startComponent(bytes, {
+    args: ["tinygo_sleepers"],
+    asyncifyRecorder: true,
+    onStdout: (chunk) => (stdout += decoder.decode(chunk, { stream: true })),
+    onTelemetry: (message) => {
+      if (message.type === "asyncify") events.push(...message.events);
+      if (message.type !== "events") return;
+      waits += message.waits.filter((w) => w.call !== "paused").length;
+      if (message.state) paused = message.state.state === "paused";
+    },
+  });
+  guest.subscribe({ detail: true });
+  guest.pause();
+  const until = async (holds) => {
+    while (!holds()) await new Promise((resolve) => setTimeout(resolve, 2));
+  };
+  await until(() => paused);
+  const steps = [];
+  for (let i = 0; i < 12; i++) {
+    const before = { events: events.length, waits };
+    paused = false;
+    guest.step();
+    await until(() => paused);
+    steps.push({ events: events.slice(before.events), waits: waits - before.waits });
+  }
+  guest.resume();
+  const outcome = await guest.done;
+  await result("tinygo", "stepping", 0, { exitCode: outcome.exitCode, stdout, steps });
 }
 
 const ROWS = {

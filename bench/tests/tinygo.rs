@@ -229,3 +229,26 @@ fn without_dwarf_the_scheduler_view_says_how_to_get_it_and_the_program_runs_the_
         "the recorder was not asked for"
     );
 }
+
+#[test]
+fn with_the_recorder_on_a_step_runs_to_the_next_task_switch() {
+    let data = variant("stepping");
+    let stdout = data["stdout"].as_str().unwrap_or_default();
+    assert_eq!(data["exitCode"].as_i64(), Some(0), "{stdout}");
+    assert_eq!(
+        wake_lines(stdout),
+        ["woke b", "woke c", "woke a", "main done"],
+        "stepping changes nothing the program does"
+    );
+    let steps = array(data, "steps");
+    for step in steps {
+        // A step ends at the first task switch (one event) or, before any, at a wait.
+        let events = array(step, "events").len();
+        assert!(events <= 1, "one scheduler event per step: {step}");
+    }
+    let switches = steps
+        .iter()
+        .filter(|step| array(step, "events").len() == 1)
+        .count();
+    assert!(switches >= 6, "most steps end at a task switch: {steps:?}");
+}

@@ -182,16 +182,24 @@ pub extern "C" fn pollscope_host_call(
 /// The asyncify flight recorder's hook: a rewritten TinyGo program calls it on entering
 /// (`phase` 0) and leaving (1) `tinygo_launch` / `tinygo_rewind` / `tinygo_unwind` (`kind`)
 /// with their pointer argument. Guest code calls it directly, never from inside a host call.
+///
+/// A step under way ends at each of these events (see `Steering::at_scheduler_event`): the
+/// guest is held here, at the checkpoint, until the next step or resume.
 #[no_mangle]
 pub extern "C" fn pollscope_asyncify_event(kind: i32, phase: i32, ptr: i32) {
     with_state(|state| {
-        let mut telemetry = state.telemetry.borrow_mut();
-        if !telemetry.recorder.detail() {
-            return;
-        }
-        let now = telemetry.real_now();
-        if let Some(tinygo) = telemetry.tinygo.as_mut() {
-            tinygo.record(kind, phase, ptr, now);
+        let hold = {
+            let mut telemetry = state.telemetry.borrow_mut();
+            if telemetry.recorder.detail() {
+                let now = telemetry.real_now();
+                if let Some(tinygo) = telemetry.tinygo.as_mut() {
+                    tinygo.record(kind, phase, ptr, now);
+                }
+            }
+            telemetry.steering.at_scheduler_event()
+        };
+        if hold {
+            state.host.checkpoint();
         }
     });
 }

@@ -120,7 +120,10 @@ impl BrowserPlatform {
         }
         self.outbox.flush();
         if self.recording {
+            // What ran since the last hold (a step's events, its state) goes out before the
+            // guest shows as paused again, so a panel sees each step begin and end.
             let now = self.real_now();
+            self.post_pending(now);
             self.telemetry
                 .borrow_mut()
                 .recorder

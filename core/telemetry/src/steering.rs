@@ -41,6 +41,13 @@ impl Steering {
         self.paused
     }
 
+    /// The guest reached a scheduler event (a task switch the asyncify flight recorder saw):
+    /// like a wait, a step under way ends here, so with the recorder on a step runs to the
+    /// next task switch or wait. Returns [`Steering::paused`].
+    pub fn at_scheduler_event(&mut self) -> bool {
+        self.before_wait()
+    }
+
     /// The guest is about to wait: a step under way ends here (the guest pauses before the
     /// wait). Returns [`Steering::paused`]. After a hold the shim performs the wait without
     /// asking again, so a further step runs through it to the wait after.

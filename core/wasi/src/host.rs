@@ -104,6 +104,13 @@ impl Host {
         (func.call_fn())(self, memory, args).map_err(|trap| trap.in_import(&func.qualified_name()))
     }
 
+    /// The platform's checkpoint outside a host call, for guest-side hooks (the asyncify
+    /// flight recorder's): a pause or a step ending there holds the guest as at a host call.
+    pub fn checkpoint(&mut self) {
+        let stdin = &self.stdin;
+        self.platform.checkpoint(&mut |event| deliver(stdin, event));
+    }
+
     /// Hands every event that has already arrived to the host's state, without waiting.
     pub(crate) fn pump_events(&mut self) {
         let stdin = &self.stdin;

@@ -96,7 +96,7 @@ pub fn Asyncify(ctx: Ctx) -> impl IntoView {
             <p class="muted" data-testid="asyncify-last-wait">{last_wait}</p>
             <button data-testid="asyncify-step-button" on:click=move |_| {
                 ctx.send(&ToWasm::Step);
-            }>"Step to the next wait"</button>
+            }>"Step (to the next task switch or wait)"</button>
             <Show when=can_record>
                 <button data-testid="asyncify-record" on:click=record>
                     "Record task switches (restarts the guest)"
