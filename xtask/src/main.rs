@@ -75,7 +75,22 @@ fn demo() -> Result<()> {
     setup::all()?;
     build::web_assets()?;
     let demo = build::guests()?.join("io_ticker.wasm");
-    println!("\nServing the demo guest. Open the printed URL in Chromium or Firefox.");
+    let tinygo = fixtures::build()?.join("tinygo_sleepers.wasm");
+    println!(
+        "\nServing the demo guest (a ticker that echoes stdin). Open the printed URL in \
+         Chromium or Firefox: the page shows the Pollscope panel beside its console.\n\
+         \n\
+         The DevTools extension: chrome://extensions → Developer mode → Load unpacked → {root}\n\
+         (Firefox: about:debugging → This Firefox → Load Temporary Add-on → {root}/manifest.json),\n\
+         then DevTools on the page → Pollscope.\n\
+         \n\
+         For the Goroutines and Asyncify views, serve the TinyGo-shaped program in another shell\n\
+         (set the time scale to 0.1× and press Restart to watch its sleeps; Record task switches\n\
+         for the asyncify flow):\n  \
+         cargo run --release -p pollscope -- serve --port 8001 {tinygo}\n",
+        root = root().display(),
+        tinygo = tinygo.display(),
+    );
     run(cargo()
         .args(["run", "--release", "--package", "pollscope", "--", "serve"])
         .arg(demo))
