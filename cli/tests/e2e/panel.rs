@@ -5,17 +5,16 @@
 //! Nothing is timed: every wait is for a condition, with a generous deadline, and a failure
 //! says what the panel showed last.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use pollscope::browser::{self, Browser};
 use pollscope_extension::cdp::{self, Cdp};
+use pollscope_extension::served::Served;
 use serde_json::{json, Value};
 
-use crate::harness::{guest, pollscope};
+use crate::harness::guest;
 use crate::tinygo::tinygo_fixture;
 
 /// Generous: Chromium, the shim and the panel all start on a loaded 2-core machine.
@@ -29,42 +28,13 @@ struct ServedPage {
     cdp: Cdp,
     session: String,
     browser: Browser,
-    _server: Server,
-}
-
-/// The serve process, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    _server: Served,
 }
 
 impl ServedPage {
     fn open(wasm: &Path, args: &[&str]) -> Result<ServedPage> {
-        let mut child = pollscope()
-            .args(["serve", "--port", "0"])
-            .arg(wasm)
-            .arg("--")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting pollscope serve")?;
-        // Read to the end by a thread, so the server never writes to a closed pipe.
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let server = Server(child);
-        let mut first = String::new();
-        stdout.read_line(&mut first)?;
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let url = first
-            .split(" at ")
-            .nth(1)
-            .map(|url| url.trim().to_string())
-            .ok_or_else(|| anyhow!("pollscope serve printed no URL: {first:?}"))?;
+        let server = Served::start(Path::new(env!("CARGO_BIN_EXE_pollscope")), wasm, args)?;
+        let url = server.url.clone();
 
         let binary = browser::find(None)?;
         let browser = Browser::open_with(

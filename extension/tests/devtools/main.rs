@@ -36,7 +36,8 @@ use serde_json::json;
 
 use browser::ExtensionBrowser;
 use panel::{PanelWindow, Snapshot, SHOW_TIMEOUT};
-use serve::{guest, root, Served};
+use pollscope_extension::served::Served;
+use serve::{guest, root, serve};
 
 /// The panel's `data-testid`s this test reads (the panel's components own them).
 mod ids {
@@ -80,7 +81,7 @@ impl Scene {
     /// Opens DevTools on a page of the server without Pollscope on it (the panel waits), then
     /// goes to the guest's page (the panel connects).
     fn start(wasm: &Path, args: &[&str]) -> Result<Scene> {
-        let served = Served::start(wasm, args)?;
+        let served = serve(wasm, args)?;
         let mut browser = ExtensionBrowser::start(root())?;
         let page_target = browser.open_tab(&format!("{}config.json", served.url))?;
         let page = browser.cdp.attach(&page_target)?;

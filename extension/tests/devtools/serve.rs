@@ -1,11 +1,11 @@
 //! `pollscope serve <guest>` for the browser to open, and the guests it serves.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use anyhow::{anyhow, bail, Context, Result};
+use pollscope_extension::served::Served;
 use serde_json::Value;
 
 /// The repository root.
@@ -28,54 +28,9 @@ pub fn guest(name: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// A running `pollscope serve`, killed when dropped.
-pub struct Served {
-    child: Child,
-    /// The page's URL, e.g. `http://127.0.0.1:41234/`.
-    pub url: String,
-}
-
-impl Served {
-    /// Serves `wasm` with `args` on a free port.
-    pub fn start(wasm: &Path, args: &[&str]) -> Result<Served> {
-        let mut child = Command::new(pollscope_binary()?)
-            .args(["serve", "--port", "0"])
-            .arg(wasm)
-            .arg("--")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("starting pollscope serve")?;
-        // Its stdout is read to the end (by a thread), so the server never writes to a closed
-        // pipe; the first line names the URL.
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let mut first = String::new();
-        stdout.read_line(&mut first)?;
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let Some(url) = first.split(" at ").nth(1).map(|url| url.trim().to_string()) else {
-            let _ = child.kill();
-            let mut stderr = String::new();
-            if let Some(mut pipe) = child.stderr.take() {
-                let _ = pipe.read_to_string(&mut stderr);
-            }
-            let _ = child.wait();
-            bail!("pollscope serve printed no URL: {first:?}\n{stderr}");
-        };
-        // The same for stderr.
-        if let Some(mut pipe) = child.stderr.take() {
-            std::thread::spawn(move || std::io::copy(&mut pipe, &mut std::io::sink()));
-        }
-        Ok(Served { child, url })
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `pollscope serve` of `wasm` with `args` on a free port.
+pub fn serve(wasm: &Path, args: &[&str]) -> Result<Served> {
+    Served::start(&pollscope_binary()?, wasm, args)
 }
 
 /// The `pollscope` binary, built once per test run by cargo (it embeds `target/web`).

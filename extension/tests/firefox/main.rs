@@ -97,7 +97,7 @@ fn in_firefox_the_panel_connects_to_the_page_agent() {
         })
         .expect("no Firefox on PATH: install Debian's firefox-esr (`cargo xtask setup` does)");
     let (out, build) = firefox_build("run");
-    let served = serve::Served::start(
+    let served = serve::serve(
         &serve::guest("io_ticker").unwrap_or_else(|err| panic!("{err:#}")),
         &["200"],
     )
