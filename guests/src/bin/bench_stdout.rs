@@ -13,12 +13,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 fn arg(index: usize, default: usize) -> usize {
-    match std::env::args().nth(index) {
-        Some(text) => text
-            .parse()
-            .unwrap_or_else(|_| panic!("argument {index} must be a number, got {text:?}")),
-        None => default,
-    }
+    pollscope_guests::number_arg(index, default)
 }
 
 fn main() {

@@ -16,12 +16,7 @@ use std::time::Duration;
 use wasi::clocks::monotonic_clock::now;
 
 fn arg(index: usize, default: u64) -> u64 {
-    match std::env::args().nth(index) {
-        Some(text) => text
-            .parse()
-            .unwrap_or_else(|_| panic!("argument {index} must be a number, got {text:?}")),
-        None => default,
-    }
+    pollscope_guests::number_arg(index, default)
 }
 
 fn main() {
