@@ -109,10 +109,9 @@ fn call(func: u32, args: &[i64]) -> Result<i64, Trap> {
             counts.count(func);
             return host.call(binding.func, &args[..params], memory);
         }
-        // Counters always; a span and a look at the pollables only with detail on. The
+        // Watched: the phase, a span and a look at the pollables with detail on, and a
+        // snapshot asked for during an earlier call (it needs the host's pollables). The
         // borrow ends before the host runs: the platform borrows it while waiting.
-        // A snapshot asked for during an earlier call (it needs the host's pollables) goes
-        // out here, so a call nobody watches needs no look at the telemetry afterwards.
         let (watched, start) = {
             let mut telemetry = telemetry.borrow_mut();
             if telemetry.snapshot_wanted {
