@@ -2,6 +2,7 @@
 //! randomness, output, waits (recorded, steered) and the host-call checkpoint.
 
 use pollscope_protocol::{Control, FromWasm, WaitCall, WakeCause};
+use pollscope_runloop::{DeadlineWaiter, WaitPort};
 use pollscope_telemetry::pollables::wait_call;
 use pollscope_wasi::{Event, Platform, Stdio, WaitReason};
 use web_sys::{Crypto, DedicatedWorkerGlobalScope, Performance};
@@ -23,6 +24,26 @@ pub struct BrowserPlatform {
     /// False with `telemetry: false`: no wait is recorded and no batch posted (clocks still go
     /// through the time scale, steering still holds the guest).
     recording: bool,
+    /// Makes timed waits end on their deadline rather than when `Atomics.wait` wakes.
+    waiter: DeadlineWaiter,
+}
+
+/// The inbox's sleep and the worker's clock, as the deadline waiter needs them.
+struct InboxPort<'a> {
+    performance: &'a Performance,
+    inbox: &'a mut Inbox,
+    deliver: &'a mut dyn FnMut(Event),
+}
+
+impl WaitPort for InboxPort<'_> {
+    fn now(&mut self) -> u64 {
+        (self.performance.now() * 1e6) as u64
+    }
+
+    fn sleep(&mut self, timeout: Option<u64>) -> WakeCause {
+        self.inbox
+            .wait(timeout.map(|ns| ns as f64 / 1e6), self.deliver)
+    }
 }
 
 impl BrowserPlatform {
@@ -45,7 +66,19 @@ impl BrowserPlatform {
             inbox,
             telemetry,
             recording,
+            waiter: DeadlineWaiter::default(),
         })
+    }
+
+    /// Sleeps in the inbox until the real instant `deadline` (`None`: until woken), ending on
+    /// time (see [`DeadlineWaiter`]).
+    fn sleep_until(&mut self, deadline: Option<u64>, deliver: &mut dyn FnMut(Event)) -> WakeCause {
+        let mut port = InboxPort {
+            performance: &self.performance,
+            inbox: &mut self.inbox,
+            deliver,
+        };
+        self.waiter.wait_until(&mut port, deadline)
     }
 
     fn now_ms(&self) -> f64 {
@@ -217,12 +250,14 @@ impl Platform for BrowserPlatform {
         if hold && self.hold_while_paused(deliver) {
             return;
         }
+        // After a hold the wait lasts what remained when the hold began: its deadline starts now.
+        let now = self.real_now();
+        let real_deadline = timeout.map(|timeout| now + timeout);
         if !self.recording {
-            self.inbox.wait(timeout.map(|ns| ns as f64 / 1e6), deliver);
+            self.sleep_until(real_deadline, deliver);
             self.apply_controls();
             return;
         }
-        let now = self.real_now();
         let flush = {
             let mut telemetry = self.telemetry.borrow_mut();
             let recorder = &mut telemetry.recorder;
@@ -235,7 +270,7 @@ impl Platform for BrowserPlatform {
         if flush {
             self.post_pending(now);
         }
-        let wake = self.inbox.wait(timeout.map(|ns| ns as f64 / 1e6), deliver);
+        let wake = self.sleep_until(real_deadline, deliver);
         let end = self.real_now();
         self.telemetry.borrow_mut().recorder.end_wait(end, wake);
         self.apply_controls();
