@@ -103,52 +103,57 @@ async function ringPair(name) {
   return pair;
 }
 
-// ---- sleep: guest std::thread::sleep(1 ms) vs raw Atomics.wait(…, 1) -------------------------
+// ---- sleep: guest std::thread::sleep(N ms) vs raw Atomics.wait(…, N), for each length -------
+// Variants are named `<who>-<N>ms` (baseline, guest, jco-<mode>); jco runs at the first length.
 
 async function sleepRow() {
-  const { iterations, ms, settleMs } = config.sleep;
+  const { lengths, settleMs } = config.sleep;
   const baseline = new RpcWorker("/bench/sleep-worker.js", "sleep-baseline");
   const { startComponent } = await import("/pollscope/pollscope.js");
   const response = await fetch("/guests/bench_sleep.wasm");
   if (!response.ok) throw new Error(`fetching the bench_sleep guest: HTTP ${response.status}`);
   const guestBytes = new Uint8Array(await response.arrayBuffer());
   for (const rep of repetitions()) {
-    status(`sleep ${rep}: baseline`);
-    const marks = [];
-    baseline.onEvent = (event) => marks.push(mark(`sleep/baseline/${rep}`, event.phase));
-    const base = await baseline.call({ iterations, ms, settleMs });
-    await Promise.all(marks);
-    await result("sleep", "baseline", rep, base);
+    for (const [index, { ms, iterations }] of lengths.entries()) {
+      const variant = (who) => `${who}-${ms}ms`;
+      status(`sleep ${rep}: baseline ${ms} ms`);
+      const marks = [];
+      baseline.onEvent = (event) => marks.push(mark(`sleep/${variant("baseline")}/${rep}`, event.phase));
+      const base = await baseline.call({ iterations, ms, settleMs });
+      await Promise.all(marks);
+      await result("sleep", variant("baseline"), rep, base);
 
-    status(`sleep ${rep}: guest`);
-    const guestMarks = [];
-    const seen = new Set();
-    const decoder = new TextDecoder();
-    let stdout = "";
-    let stderr = "";
-    const guest = startComponent(guestBytes, {
-      args: ["bench_sleep", String(iterations), String(ms), String(settleMs)],
-      onStdout: (bytes) => {
-        stdout += decoder.decode(bytes, { stream: true });
-        for (const phase of ["start", "end"]) {
-          if (!seen.has(phase) && stdout.includes(`phase ${phase}`)) {
-            seen.add(phase);
-            guestMarks.push(mark(`sleep/guest/${rep}`, phase));
+      status(`sleep ${rep}: guest ${ms} ms`);
+      const guestMarks = [];
+      const seen = new Set();
+      const decoder = new TextDecoder();
+      let stdout = "";
+      let stderr = "";
+      const guest = startComponent(guestBytes, {
+        args: ["bench_sleep", String(iterations), String(ms), String(settleMs)],
+        onStdout: (bytes) => {
+          stdout += decoder.decode(bytes, { stream: true });
+          for (const phase of ["start", "end"]) {
+            if (!seen.has(phase) && stdout.includes(`phase ${phase}`)) {
+              seen.add(phase);
+              guestMarks.push(mark(`sleep/${variant("guest")}/${rep}`, phase));
+            }
           }
-        }
-      },
-      onStderr: (bytes) => (stderr += new TextDecoder().decode(bytes)),
-    });
-    const outcome = await guest.done;
-    await Promise.all(guestMarks);
-    if (outcome.exitCode !== 0) {
-      throw new Error(`bench_sleep exited with ${outcome.exitCode}: ${outcome.trap?.message ?? stderr}`);
-    }
-    await result("sleep", "guest", rep, { stdout });
-    for (const mode of jcoModes()) {
-      status(`sleep ${rep}: jco ${mode}`);
-      const jco = await runJco("bench_sleep", mode, [String(iterations), String(ms), "0"], { keepStdout: true });
-      await result("sleep", `jco-${mode}`, rep, { stdout: jco.stdout });
+        },
+        onStderr: (bytes) => (stderr += new TextDecoder().decode(bytes)),
+      });
+      const outcome = await guest.done;
+      await Promise.all(guestMarks);
+      if (outcome.exitCode !== 0) {
+        throw new Error(`bench_sleep exited with ${outcome.exitCode}: ${outcome.trap?.message ?? stderr}`);
+      }
+      await result("sleep", variant("guest"), rep, { stdout });
+      if (index > 0) continue;
+      for (const mode of jcoModes()) {
+        status(`sleep ${rep}: jco ${mode}`);
+        const jco = await runJco("bench_sleep", mode, [String(iterations), String(ms), "0"], { keepStdout: true });
+        await result("sleep", variant(`jco-${mode}`), rep, { stdout: jco.stdout });
+      }
     }
   }
   baseline.terminate();

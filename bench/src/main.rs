@@ -177,7 +177,14 @@ fn run(args: Args) -> Result<()> {
         "reps": args.reps,
         "warmup": 1,
         "jco": { "modes": jco_modes },
-        "sleep": { "iterations": 200 / scale, "ms": 1, "settleMs": 150 },
+        "sleep": {
+            "lengths": [
+                { "ms": 1, "iterations": 200 / scale },
+                { "ms": 10, "iterations": 60 / scale },
+                { "ms": 100, "iterations": 12 / scale.min(4) },
+            ],
+            "settleMs": 150,
+        },
         "now": { "iterations": 1_000_000 / scale, "jcoIterations": 200_000 / scale },
         "stdout": {
             "totalBytes": 64 * mib / scale,

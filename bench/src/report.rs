@@ -7,12 +7,12 @@ use serde_json::Value;
 
 use crate::session::{Measurement, Outcome};
 use crate::stats::{grouped_percentile, median, min};
-use pollscope::procfs;
 
+mod sleep;
 mod telemetry;
 
 /// `performance.now()` resolution in a cross-origin isolated page (Chromium), in ms.
-const CLOCK_STEP_MS: f64 = 0.005;
+pub(crate) const CLOCK_STEP_MS: f64 = 0.005;
 
 /// A titled table of text cells.
 #[derive(Debug, Clone, Default)]
@@ -260,7 +260,7 @@ pub fn build(outcome: &Outcome, config: &Value) -> Result<Report> {
         &["row", "variant", "min", "median", "vs baseline"],
     );
     if outcome.of("sleep").next().is_some() {
-        sleep(outcome, config, &mut main, &mut report)?;
+        sleep::rows(outcome, config, &mut main, &mut report)?;
     }
     if outcome.of("ring-throughput").next().is_some() {
         ring(outcome, config, &mut main, &mut report)?;
@@ -879,136 +879,6 @@ fn sizes(outcome: &Outcome, report: &mut Report) -> Result<Option<Table>> {
         }
     }
     Ok(Some(t))
-}
-
-fn sleep(outcome: &Outcome, config: &Value, main: &mut Table, report: &mut Report) -> Result<()> {
-    let iterations = num(config, "sleep.iterations")?;
-    let asked = num(config, "sleep.ms")?;
-    let hz = procfs::ticks_per_second() as f64;
-    let mut medians = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
-    let mut cpu_ticks = [Vec::new(), Vec::new()];
-    let mut cpu_run = [Vec::new(), Vec::new()];
-    for m in outcome.of("sleep") {
-        let guest_ms = || -> Result<Vec<f64>> {
-            let stdout = m.data.get("stdout").and_then(Value::as_str).unwrap_or("");
-            let ns = parse_sleep_stdout(stdout)?;
-            Ok(ns.iter().map(|&n| n as f64 / 1e6).collect())
-        };
-        let (i, durations) = match m.variant.as_str() {
-            "baseline" => (0, nums(&m.data, "durationsMs")?),
-            "guest" => (1, guest_ms()?),
-            "jco-sync" => (2, guest_ms()?),
-            "jco-jspi" => (3, guest_ms()?),
-            other => bail!("unknown sleep variant {other}"),
-        };
-        if i >= 2 {
-            medians[i].push(grouped_percentile(&durations, CLOCK_STEP_MS, 50.0));
-            continue;
-        }
-        medians[i].push(grouped_percentile(&durations, CLOCK_STEP_MS, 50.0));
-        let phase_ms: f64 = durations.iter().sum();
-        let key = format!("sleep/{}/{}", m.variant, m.rep);
-        if let (Some(start), Some(end)) = (outcome.mark(&key, "start"), outcome.mark(&key, "end")) {
-            let (ticks, run_ns) = procfs::cpu_between(&start.threads, &end.threads);
-            cpu_ticks[i].push(ticks as f64 / hz * 1e3 / phase_ms * 100.0);
-            if let Some(ns) = run_ns {
-                cpu_run[i].push(ns as f64 / 1e6 / phase_ms * 100.0);
-            }
-        }
-    }
-    let row = format!("sleep {asked} ms ×{iterations}: median actual");
-    let base = Series {
-        label: "Atomics.wait(…, 1) in a plain worker (baseline)".into(),
-        values: medians[0].clone(),
-    };
-    let guest = Series {
-        label: "guest std::thread::sleep, via pollscope.js".into(),
-        values: medians[1].clone(),
-    };
-    let delta = median(&guest.values) - median(&base.values);
-    series_line(main, &row, &base, ms, "");
-    series_line(
-        main,
-        &row,
-        &guest,
-        ms,
-        &format!(
-            "{:+.1} µs ({})",
-            delta * 1e3,
-            ratio(median(&guest.values) / median(&base.values))
-        ),
-    );
-    for (i, label) in [
-        (
-            2,
-            "jco sync, preview2-shim browser build (its sleep does not wait)",
-        ),
-        (3, "jco --async-mode jspi (the sleep awaits a setTimeout)"),
-    ] {
-        if medians[i].is_empty() {
-            continue;
-        }
-        let peer = Series {
-            label: label.into(),
-            values: medians[i].clone(),
-        };
-        let vs = format!(
-            "Pollscope ÷ this: {}",
-            ratio(median(&guest.values) / median(&peer.values))
-        );
-        series_line(main, &row, &peer, ms, &vs);
-    }
-    report.targets.push(Target {
-        what: format!("guest {asked} ms sleep median within 50 µs of raw Atomics.wait"),
-        measured: format!("{:+.1} µs", delta * 1e3),
-        met: delta * 1e3 <= 50.0,
-    });
-
-    let pct = |x: f64| format!("{x:.2} %");
-    let per_sleep = |p: f64| p / 100.0 * asked * 1e3;
-    for (what, values) in [("utime+stime", &cpu_ticks), ("schedstat", &cpu_run)] {
-        if values[1].is_empty() {
-            continue;
-        }
-        let row = format!("worker CPU during the sleeps ({what}), % of one core");
-        for (i, label) in ["plain worker (baseline)", "guest: wasm + event workers"]
-            .iter()
-            .enumerate()
-        {
-            let mut vs = format!("{:.0} µs CPU per sleep", per_sleep(median(&values[i])));
-            if i == 1 && median(&values[0]) > 0.0 {
-                vs += &format!(" ({})", ratio(median(&values[1]) / median(&values[0])));
-            }
-            series_line(
-                main,
-                &row,
-                &Series {
-                    label: (*label).into(),
-                    values: values[i].clone(),
-                },
-                pct,
-                &vs,
-            );
-        }
-    }
-    let best = if cpu_run[1].is_empty() {
-        &cpu_ticks[1]
-    } else {
-        &cpu_run[1]
-    };
-    if !best.is_empty() {
-        report.targets.push(Target {
-            what: "worker CPU during the guest's sleeps near zero (≤ 5 % of one core)".into(),
-            measured: format!("{:.2} % (median)", median(best)),
-            met: median(best) <= 5.0,
-        });
-    }
-    report.notes.push(format!(
-        "sleep: worker CPU is summed over every `DedicatedWorker` thread of the Chromium this \
-         harness started, between the page's phase marks, divided by the phase's duration; \
-         utime+stime counts in {hz} Hz ticks, schedstat in ns."
-    ));
-    Ok(())
 }
 
 fn throughput(m: &Measurement) -> Result<f64> {

@@ -44,6 +44,10 @@ impl WaitPort for InboxPort<'_> {
         self.inbox
             .wait(timeout.map(|ns| ns as f64 / 1e6), self.deliver)
     }
+
+    fn look(&mut self) -> Option<WakeCause> {
+        self.inbox.look(self.deliver)
+    }
 }
 
 impl BrowserPlatform {

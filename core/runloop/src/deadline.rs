@@ -6,10 +6,11 @@
 //! 100 ms, not 100.4.
 //!
 //! [`DeadlineWaiter`] learns how late the platform's sleep wakes (a high quantile of recent
-//! wakes), sleeps until that much before the deadline, and finishes with zero-timeout sleeps
-//! against the clock. The finishing stretch is the spread of the lateness, tens of µs, so the
-//! thread stays asleep for nearly all of a wait; it never exceeds [`MAX_EARLY_NS`]. Anything
-//! that wakes the sleep (a ring notify, a command) ends the wait at once, in either stretch.
+//! wakes), sleeps until that much before the deadline, and finishes by looking at the clock
+//! (and for news) until the deadline. The finishing stretch is the spread of the lateness,
+//! tens of µs, so the thread stays asleep for nearly all of a wait; it never exceeds
+//! [`MAX_EARLY_NS`]. Anything that wakes the sleep (a ring notify, a command) ends the wait at
+//! once, in either stretch.
 
 use pollscope_protocol::WakeCause;
 
@@ -17,9 +18,13 @@ use pollscope_protocol::WakeCause;
 pub trait WaitPort {
     /// Real monotonic time, in ns.
     fn now(&mut self) -> u64;
-    /// Sleeps at most `timeout` ns (`None`: until woken; `Some(0)`: only looks) and says why it
-    /// returned. Events that arrived are delivered before it returns.
+    /// Sleeps at most `timeout` ns (`None`: until woken) and says why it returned. Events that
+    /// arrived are delivered before it returns.
     fn sleep(&mut self, timeout: Option<u64>) -> WakeCause;
+    /// Without sleeping: whether something arrived that ends a wait (delivered, and why), or
+    /// `None`. Cheap: it runs in a loop against the clock. A zero-timeout sleep would not do,
+    /// as `Atomics.wait(…, 0)` may itself take the timer slack.
+    fn look(&mut self) -> Option<WakeCause>;
 }
 
 /// The longest stretch finished against the clock, however late the sleeps wake: on a
@@ -27,35 +32,59 @@ pub trait WaitPort {
 pub const MAX_EARLY_NS: u64 = 1_000_000;
 /// The first guess, before any wake was measured: above the timer slack, below a loaded p99.
 const INITIAL_EARLY_NS: u64 = 150_000;
-/// How many recent wakes the estimate is made from.
-const HISTORY: usize = 32;
-/// Which of them: the 29th of 32 (about the 90th percentile), so about one wait in ten wakes
-/// later than planned and overshoots by its lateness beyond that quantile, while the others
-/// finish on time after a short stretch.
-const QUANTILE_RANK: usize = HISTORY * 9 / 10;
+/// How many recent wakes of one length class the estimate is made from.
+const HISTORY: usize = 16;
+/// Which of them: the 14th of 16 (about the 85th percentile), so about one sleep in seven
+/// wakes later than planned and overshoots by its lateness beyond that quantile, while the
+/// others finish on time after a short stretch.
+const QUANTILE_RANK: usize = 13;
+/// Upper bounds (ns) of the timeout classes whose lateness is learned apart: a sleep wakes
+/// later the longer it is (here 70 µs at 1 ms, 170 µs at 100 ms), and a program mixing
+/// lengths must not spin for its long sleeps' lateness after its short ones.
+const LENGTH_CLASSES: [u64; 3] = [2_000_000, 20_000_000, 200_000_000];
 
-/// Sleeps until a real deadline and wakes on it (see the module doc).
+/// How late recent timed sleeps of one length class woke.
 #[derive(Debug, Clone)]
-pub struct DeadlineWaiter {
-    /// How late recent timed sleeps woke (ns), a ring of the newest [`HISTORY`].
-    lateness: [u64; HISTORY],
-    /// How many of `lateness` are filled.
+struct Lateness {
+    /// A ring of the newest [`HISTORY`] measurements (ns).
+    recent: [u64; HISTORY],
+    /// How many of `recent` are filled.
     filled: usize,
     /// Where the next measurement goes.
     next: usize,
-    /// How long before the deadline the sleep is planned to end.
+    /// How long before the deadline a sleep of this class is planned to end.
     early: u64,
 }
 
-impl Default for DeadlineWaiter {
-    fn default() -> DeadlineWaiter {
-        DeadlineWaiter {
-            lateness: [0; HISTORY],
+impl Default for Lateness {
+    fn default() -> Lateness {
+        Lateness {
+            recent: [0; HISTORY],
             filled: 0,
             next: 0,
             early: INITIAL_EARLY_NS,
         }
     }
+}
+
+impl Lateness {
+    fn observe(&mut self, late: u64) {
+        self.recent[self.next] = late;
+        self.next = (self.next + 1) % HISTORY;
+        self.filled = (self.filled + 1).min(HISTORY);
+        let mut sorted = self.recent;
+        let sorted = &mut sorted[..self.filled];
+        sorted.sort_unstable();
+        let rank = (self.filled * QUANTILE_RANK / HISTORY).min(self.filled - 1);
+        self.early = sorted[rank].min(MAX_EARLY_NS);
+    }
+}
+
+/// Sleeps until a real deadline and wakes on it (see the module doc).
+#[derive(Debug, Clone, Default)]
+pub struct DeadlineWaiter {
+    /// Per length class of [`LENGTH_CLASSES`] (and one for longer sleeps).
+    classes: [Lateness; LENGTH_CLASSES.len() + 1],
 }
 
 impl DeadlineWaiter {
@@ -65,51 +94,47 @@ impl DeadlineWaiter {
         let Some(deadline) = deadline else {
             return port.sleep(None);
         };
-        loop {
-            let now = port.now();
-            let Some(left) = deadline.checked_sub(now).filter(|&left| left > 0) else {
-                return WakeCause::Deadline;
-            };
-            let timeout = if left > self.early {
-                left - self.early
-            } else {
-                0
-            };
+        let class = &mut self.classes[length_class(deadline.saturating_sub(port.now()))];
+        let now = port.now();
+        let timeout = deadline.saturating_sub(now).saturating_sub(class.early);
+        if timeout > 0 {
             match port.sleep(Some(timeout)) {
-                WakeCause::Deadline if timeout > 0 => {
+                WakeCause::Deadline => {
                     let woke = port.now();
-                    self.observe(woke.saturating_sub(now + timeout));
+                    class.observe(woke.saturating_sub(now + timeout));
                 }
-                WakeCause::Deadline => {}
                 other => return other,
             }
         }
+        // Then only looks: a second, shorter sleep would wake as late as the first.
+        while port.now() < deadline {
+            if let Some(cause) = port.look() {
+                return cause;
+            }
+        }
+        WakeCause::Deadline
     }
 
-    /// How long before a deadline the next sleep is planned to end (ns).
-    pub fn early(&self) -> u64 {
-        self.early
+    /// How long before its deadline a sleep of `length` ns is planned to end (ns).
+    pub fn early(&self, length: u64) -> u64 {
+        self.classes[length_class(length)].early
     }
+}
 
-    /// Records how late one timed sleep woke and updates the plan.
-    fn observe(&mut self, late: u64) {
-        self.lateness[self.next] = late;
-        self.next = (self.next + 1) % HISTORY;
-        self.filled = (self.filled + 1).min(HISTORY);
-        let mut recent = self.lateness;
-        let recent = &mut recent[..self.filled];
-        recent.sort_unstable();
-        let rank = (self.filled * QUANTILE_RANK / HISTORY).min(self.filled - 1);
-        self.early = recent[rank].min(MAX_EARLY_NS);
-    }
+/// The index in [`DeadlineWaiter::classes`] of a sleep of `length` ns.
+fn length_class(length: u64) -> usize {
+    LENGTH_CLASSES
+        .iter()
+        .position(|&bound| length <= bound)
+        .unwrap_or(LENGTH_CLASSES.len())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A virtual clock whose timed sleeps wake late by scripted amounts and whose zero-timeout
-    /// looks cost `look_ns`; an event can be scheduled at an instant.
+    /// A virtual clock whose timed sleeps wake late by scripted amounts and whose looks cost
+    /// `look_ns`; an event can be scheduled at an instant.
     struct FakePort {
         now: u64,
         lateness: Vec<u64>,
@@ -145,11 +170,7 @@ mod tests {
                 return WakeCause::AlreadyThere;
             }
             match timeout {
-                Some(0) => {
-                    self.looks += 1;
-                    self.now += self.look_ns;
-                    WakeCause::Deadline
-                }
+                Some(0) => panic!("a zero-timeout sleep: looks are for that"),
                 Some(timeout) => {
                     let late = self.lateness[self.sleeps % self.lateness.len()];
                     self.sleeps += 1;
@@ -173,6 +194,16 @@ mod tests {
                     WakeCause::RingNotify
                 }
             }
+        }
+
+        fn look(&mut self) -> Option<WakeCause> {
+            self.looks += 1;
+            self.now += self.look_ns;
+            if self.event_at.is_some_and(|at| at <= self.now) {
+                self.event_at = None;
+                return Some(WakeCause::AlreadyThere);
+            }
+            None
         }
     }
 
@@ -227,7 +258,7 @@ mod tests {
         assert!(port.slept_ns - slept + spun >= elapsed - 100 * port.look_ns);
         // The stretch is the spread of the lateness (40 µs here), not the lateness.
         assert!(spun * 100 / elapsed <= 4, "spun {spun} of {elapsed} ns");
-        assert!(waiter.early() <= 100_000 && waiter.early() >= 60_000);
+        assert!(waiter.early(1_000_000) <= 100_000 && waiter.early(1_000_000) >= 60_000);
     }
 
     #[test]
@@ -240,7 +271,7 @@ mod tests {
         assert_eq!(cause, WakeCause::RingNotify);
         assert_eq!(port.now, start + 300_000, "woken when the event came");
 
-        // In the finishing stretch the zero-timeout looks see it.
+        // In the finishing stretch the looks see it.
         overshoots(&mut waiter, &mut port, 1_000_000, HISTORY);
         // This sleep wakes 40 µs before the deadline, planned for 80: it looks from then on.
         port.lateness = vec![40_000];
@@ -286,15 +317,28 @@ mod tests {
     }
 
     #[test]
+    fn short_and_long_sleeps_learn_their_own_lateness() {
+        let mut waiter = DeadlineWaiter::default();
+        // Sleeps alternate 1 ms and 100 ms, waking 70 and 170 µs late (one sleep per wait).
+        let mut port = FakePort::new(vec![70_000, 170_000]);
+        for _ in 0..HISTORY {
+            overshoots(&mut waiter, &mut port, 1_000_000, 1);
+            overshoots(&mut waiter, &mut port, 100_000_000, 1);
+        }
+        assert_eq!(waiter.early(1_000_000), 70_000);
+        assert_eq!(waiter.early(100_000_000), 170_000);
+    }
+
+    #[test]
     fn a_loaded_machine_never_makes_it_spin_longer_than_the_cap() {
         let mut waiter = DeadlineWaiter::default();
         let mut port = FakePort::new(vec![5_000_000]);
         overshoots(&mut waiter, &mut port, 10_000_000, HISTORY);
-        assert_eq!(waiter.early(), MAX_EARLY_NS);
+        assert_eq!(waiter.early(10_000_000), MAX_EARLY_NS);
         // And it learns again when the load goes.
         port.lateness = vec![70_000];
         port.sleeps = 0;
         overshoots(&mut waiter, &mut port, 10_000_000, HISTORY);
-        assert_eq!(waiter.early(), 70_000);
+        assert_eq!(waiter.early(10_000_000), 70_000);
     }
 }
