@@ -2,4 +2,5 @@
 //! and browser-test harnesses start Chromium the same way).
 
 pub mod browser;
+pub mod lifetime;
 pub mod procfs;

@@ -50,6 +50,33 @@ pub fn is_alive(pid: u32) -> bool {
     })
 }
 
+/// When `pid` started, in clock ticks after boot (`/proc/PID/stat` field 22): with the pid, it
+/// names one process for good, since a reused pid comes with a later start time.
+pub fn start_time(pid: u32) -> Option<u64> {
+    // Field 22 is the 20th after comm (which is field 2).
+    stat_fields(&Path::new("/proc").join(pid.to_string()).join("stat"))?
+        .get(19)?
+        .parse()
+        .ok()
+}
+
+/// Every live (not zombie) process in process group `group`.
+pub fn group_members(group: u32) -> BTreeSet<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return BTreeSet::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let fields = stat_fields(&Path::new("/proc").join(pid.to_string()).join("stat"))?;
+            // State is field 3, the process group field 5.
+            let live = fields.first().is_some_and(|s| s != "Z" && s != "X");
+            let in_group = fields.get(2)?.parse::<u32>().ok()? == group;
+            (live && in_group).then_some(pid)
+        })
+        .collect()
+}
+
 /// `root` and every process descended from it.
 pub fn family(root: u32) -> BTreeSet<u32> {
     let parents = parents();
@@ -183,6 +210,21 @@ mod tests {
         assert_eq!(cpu_between(&before, &after), (3, Some(87)));
         let no_schedstat = [t(1, 12, None)];
         assert_eq!(cpu_between(&before, &no_schedstat), (2, None));
+    }
+
+    #[test]
+    fn start_time_and_group_of_this_process() {
+        let me = std::process::id();
+        let start = start_time(me).expect("this process has a start time");
+        assert_eq!(start_time(me), Some(start), "it does not change");
+        let group = fs::read_to_string("/proc/self/stat").unwrap();
+        let group: u32 = group[group.rfind(')').unwrap() + 1..]
+            .split_whitespace()
+            .nth(2)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(group_members(group).contains(&me));
     }
 
     #[test]

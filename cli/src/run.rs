@@ -3,12 +3,14 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, RecvTimeoutError};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
+use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM};
 
 use crate::guest::GuestArgs;
 use crate::server::{self, Mode, Outcome, Site};
@@ -63,6 +65,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             }
         }
     });
+    let stop = Stop::install()?;
     let (outcome_tx, outcome_rx) = sync_channel::<Outcome>(1);
     let url = server::start(
         Site {
@@ -76,7 +79,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     )?;
     let mut browser = Browser::open(&browser_binary, &url)?;
     let outcome = loop {
-        match outcome_rx.recv_timeout(Duration::from_millis(200)) {
+        if let Some(signal) = stop.received() {
+            browser.close();
+            return Ok(die_of(signal));
+        }
+        match outcome_rx.recv_timeout(Duration::from_millis(100)) {
             Ok(outcome) => break outcome,
             Err(RecvTimeoutError::Timeout) if browser.has_exited() => {
                 eprintln!(
@@ -103,6 +110,45 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         }
     }
     Ok(report(&outcome))
+}
+
+/// SIGINT, SIGTERM and SIGHUP, caught so that Chromium is closed (the guest with it) and its
+/// profile removed before `pollscope` ends. A second one while closing ends `pollscope` at once
+/// (Chromium still goes: see `pollscope::lifetime`).
+struct Stop {
+    signal: Arc<AtomicUsize>,
+}
+
+impl Stop {
+    fn install() -> Result<Stop> {
+        let signal = Arc::new(AtomicUsize::new(0));
+        let armed = Arc::new(AtomicBool::new(false));
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            // Handlers run in order: the first is a no-op until the second signal.
+            signal_hook::flag::register_conditional_default(sig, Arc::clone(&armed))
+                .and_then(|_| {
+                    signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize)
+                })
+                .and_then(|_| signal_hook::flag::register(sig, Arc::clone(&armed)))
+                .context("installing signal handlers")?;
+        }
+        Ok(Stop { signal })
+    }
+
+    /// The signal received, if any.
+    fn received(&self) -> Option<i32> {
+        match self.signal.load(Ordering::SeqCst) {
+            0 => None,
+            sig => Some(sig as i32),
+        }
+    }
+}
+
+/// Ends the process as `signal` would have (the default disposition, re-raised), so a shell or a
+/// test runner sees a death by that signal; 128 + the signal number if that does not end it.
+fn die_of(signal: i32) -> ExitCode {
+    let _ = signal_hook::low_level::emulate_default_handler(signal);
+    ExitCode::from(128u8.saturating_add(signal as u8))
 }
 
 /// Prints how the guest ended and turns it into the process's exit code.
