@@ -225,6 +225,40 @@ fn the_serve_page_panel_shows_a_tinygo_programs_sleep_queue() {
 }
 
 #[test]
+fn the_serve_page_panel_counts_each_idle_sleeps_pollable_as_leaked() {
+    // TinyGo's scheduler makes one timer per idle sleep and never drops it. Each of the
+    // fixture's sleepers prints when it woke, and main once more at the end: after the exit
+    // every idle sleep has fired, so each is a leak, in the headline and in its row.
+    let mut page = ServedPage::open(&tinygo_fixture("tinygo_sleepers"), &[])
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    let checked = page
+        .wait_until("the guest's end and its last line", |p| {
+            Ok(p.first("guest-state")? == "exited (code 0)"
+                && p.first("console-output")?.contains("main done"))
+        })
+        .and_then(|()| {
+            let console = page.first("console-output")?;
+            let idle_sleeps = console.lines().filter(|l| l.starts_with("woke ")).count() as u64 + 1;
+            let mut shown = String::new();
+            let counted = page.wait_until("every idle sleep's timer counted as leaked", |p| {
+                shown = p.first("leaked-count")?;
+                let leaked_rows = p.eval(
+                    r#"document.querySelectorAll('[data-testid="pollable-row"][data-leaked="true"]').length"#,
+                )?;
+                // "N leaked (fired, never dropped) · N listed below[ · N retired …]"
+                let counts: Vec<u64> = shown.split('·').filter_map(number).collect();
+                Ok(counts.first() == Some(&idle_sleeps)
+                    && counts.get(1).copied() == leaked_rows.as_u64()
+                    && counts.iter().skip(1).sum::<u64>() == idle_sleeps)
+            });
+            counted
+                .with_context(|| format!("{idle_sleeps} idle sleeps; the panel said {shown:?}"))?;
+            save_screenshot(&mut page, "serve-panel-tinygo")
+        });
+    checked.unwrap_or_else(|err| panic!("{err:#}"));
+}
+
+#[test]
 fn the_serve_page_panel_says_how_to_get_goroutines_without_debug_info() {
     let mut page = ServedPage::open(&tinygo_fixture("tinygo_sleepers_nodebug"), &[])
         .unwrap_or_else(|err| panic!("{err:#}"));
@@ -302,7 +336,7 @@ fn check_live_panel(page: &mut ServedPage) -> Result<()> {
         let status = p.first("export-status")?;
         Ok(status.starts_with("exported") && number(&status).is_some_and(|waits| waits > 0))
     })?;
-    save_screenshot(page)?;
+    save_screenshot(page, "serve-panel")?;
     // With no DevTools theme to follow, the panel follows the page's colour scheme.
     let background = |p: &mut ServedPage| -> Result<Value> {
         p.eval(
@@ -328,7 +362,8 @@ fn check_live_panel(page: &mut ServedPage) -> Result<()> {
 }
 
 /// The page with its panel, for people to look at: `target/artifacts/serve-panel.png`.
-fn save_screenshot(page: &mut ServedPage) -> Result<()> {
+/// Saves the page as `target/artifacts/<name>.png`.
+fn save_screenshot(page: &mut ServedPage, name: &str) -> Result<()> {
     let shot = page.cdp.call(
         Some(&page.session),
         "Page.captureScreenshot",
@@ -342,6 +377,6 @@ fn save_screenshot(page: &mut ServedPage) -> Result<()> {
     }
     let dir = crate::harness::repo_root().join("target/artifacts");
     std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("serve-panel.png"), png)?;
+    std::fs::write(dir.join(format!("{name}.png")), png)?;
     Ok(())
 }

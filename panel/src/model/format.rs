@@ -27,6 +27,14 @@ pub fn countdown(ns: i128) -> String {
     }
 }
 
+/// How long ago a timer fired (`ns` ≥ 0 since its deadline): `fired 1.2 s ago`.
+pub fn fired_ago(ns: i128) -> String {
+    format!(
+        "fired {} ago",
+        duration(ns.clamp(0, u64::MAX as i128) as u64)
+    )
+}
+
 /// Bytes: `512 B`, `4.0 KiB`, `1.0 MiB`.
 pub fn bytes(n: u64) -> String {
     match n {

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use pollscope_protocol::{
     decode_json, decode_value, AsyncifyEvent, Dropped, EventBatch, FromWasm, GuestState, Hello,
-    HostCallRecord, OutputStream, Pollable, PollableChange, RetiredPollables, RingSample,
-    SchedulerSnapshot, Snapshot, WaitRecord, WaitTotals,
+    HostCallRecord, OutputStream, Pollable, PollableChange, PollableKind, RetiredPollables,
+    RingSample, SchedulerSnapshot, Snapshot, WaitRecord, WaitTotals,
 };
 
 use bounded::Bounded;
@@ -78,6 +78,39 @@ pub struct PollableRow {
     pub pollable: Pollable,
     /// When it was dropped (wasm-thread real ns), if it was.
     pub dropped_at: Option<u64>,
+}
+
+impl PollableRow {
+    /// Whether the guest holds a timer that already fired (at `guest_now`, or as the host last
+    /// reported it): TinyGo's idle sleep leaks one such pollable each time, never dropping it.
+    pub fn leaked(&self, guest_now: Option<u64>) -> bool {
+        if self.dropped_at.is_some() {
+            return false;
+        }
+        match self.pollable.kind {
+            PollableKind::Timer { deadline } => {
+                self.pollable.ready == Some(true) || guest_now.is_some_and(|now| deadline <= now)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Pollables that fired and were never dropped: rows still listed, and the ones the host
+/// retired (counted, no longer listed; see [`RetiredPollables`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Leaks {
+    /// Listed rows that are leaks ([`PollableRow::leaked`]).
+    pub listed: u64,
+    /// Retired pollables the guest still holds.
+    pub retired: u64,
+}
+
+impl Leaks {
+    /// All of them.
+    pub fn total(self) -> u64 {
+        self.listed + self.retired
+    }
 }
 
 /// Everything the panel shows.
@@ -338,6 +371,19 @@ impl Model {
         *self = kept;
         self.console
             .push_text(OutputStream::Stderr, "— restarted —\n".into());
+    }
+
+    /// The pollables the guest leaked so far, at panel time `now_ms`.
+    pub fn leaks(&self, now_ms: f64) -> Leaks {
+        let guest_now = self.guest_now(now_ms);
+        Leaks {
+            listed: self
+                .pollables
+                .values()
+                .filter(|row| row.leaked(guest_now))
+                .count() as u64,
+            retired: self.retired.held,
+        }
     }
 
     /// Live pollables (not dropped).

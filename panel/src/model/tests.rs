@@ -329,3 +329,85 @@ fn asyncify_events_are_kept_in_order_and_bounded() {
     let ats: Vec<u64> = model.asyncify.iter().map(|e| e.at).collect();
     assert!(ats.windows(2).all(|w| w[0] < w[1]));
 }
+
+#[test]
+fn timers_that_fired_and_were_never_dropped_count_as_leaks() {
+    // TinyGo's idle sleep: one new timer per sleep, blocked on, never dropped. Sleep k starts
+    // at k × 100 ms (host and guest clocks 1:1 here, the panel's in ms).
+    const SLEEP: u64 = 100_000_000;
+    let guest_base = 5_000_000_000;
+    let mut model = Model::default();
+    for k in 0..5u64 {
+        let start = k * SLEEP + 1_000;
+        let mut events = batch(k, start);
+        let deadline = guest_base + start + SLEEP;
+        events.pollable_changes = vec![PollableChange::Upsert(timer(
+            k as u32 + 1,
+            deadline,
+            guest_base + start,
+        ))];
+        events.waits = vec![WaitRecord {
+            start,
+            deadline: Some(deadline),
+            timeout: Some(SLEEP),
+            ..wait(start, 0)
+        }];
+        model.apply(FromWasm::Events(events), start as f64 / 1e6);
+        let mid_sleep = (start + SLEEP / 2) as f64 / 1e6;
+        assert_eq!(
+            model.leaks(mid_sleep).total(),
+            k,
+            "during idle sleep {k}: every earlier sleep's timer fired and is still held"
+        );
+    }
+    let after = (5 * SLEEP + 2_000) as f64 / 1e6;
+    assert_eq!(
+        model.leaks(after),
+        Leaks {
+            listed: 5,
+            retired: 0
+        }
+    );
+    assert!(model
+        .pollables
+        .values()
+        .all(|row| row.leaked(model.guest_now(after))));
+
+    // A timer the guest drops after its sleep (as Rust's std does) is no leak, and the ones
+    // the host retired count with the listed ones.
+    model.apply(
+        FromWasm::Events(EventBatch {
+            pollable_changes: vec![PollableChange::Dropped {
+                handle: 5,
+                at: 5 * SLEEP + 1_500,
+            }],
+            ..batch(5, 5 * SLEEP + 1_500)
+        }),
+        after,
+    );
+    model.retired.held = 3;
+    assert_eq!(
+        model.leaks(after),
+        Leaks {
+            listed: 4,
+            retired: 3
+        }
+    );
+    assert_eq!(model.leaks(after).total(), 7);
+
+    // Without any clock anchor, the host's own `ready` still marks a fired timer.
+    let mut fresh = Model::default();
+    let mut fired = timer(1, 10, 5);
+    fired.ready = Some(true);
+    fresh.apply(
+        FromWasm::Events(EventBatch {
+            pollable_changes: vec![
+                PollableChange::Upsert(fired),
+                PollableChange::Upsert(timer(2, 20, 5)),
+            ],
+            ..batch(0, 7)
+        }),
+        0.0,
+    );
+    assert_eq!(fresh.leaks(0.0).listed, 1);
+}

@@ -1,4 +1,6 @@
-//! The live pollable table, with deadlines counting down and dropped ones fading out.
+//! The live pollable table, with deadlines counting down, dropped ones fading out, and the
+//! timers that fired but were never dropped (TinyGo leaks one per idle sleep) counted as leaks
+//! in the headline and marked in their rows.
 
 use leptos::prelude::*;
 use pollscope_protocol::PollableKind;
@@ -20,53 +22,73 @@ pub fn Pollables(ctx: Ctx) -> impl IntoView {
             )
         })
     };
-    let retired = move || {
+    let leaks = move || {
+        let now = Ctx::now_ms();
         ctx.read(|m| {
-            let by = m
-                .retired
-                .by_creator
-                .iter()
-                .map(|(creator, n)| format!("{n} from {creator}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let detail = if by.is_empty() {
+            let leaks = m.leaks(now);
+            let retired = if leaks.retired == 0 {
                 String::new()
             } else {
-                format!(" ({by})")
+                let by = m
+                    .retired
+                    .by_creator
+                    .iter()
+                    .map(|(creator, n)| format!("{n} from {creator}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    " · {} retired by the host, no longer listed ({by})",
+                    leaks.retired
+                )
             };
             format!(
-                "{} never dropped{} · {} retired in all",
-                m.retired.held, detail, m.retired.total
+                "{} leaked (fired, never dropped) · {} listed below{retired}",
+                leaks.total(),
+                leaks.listed
             )
         })
     };
-    let rows =
-        move || {
-            let now = Ctx::now_ms();
-            ctx.read(|m| {
-                let guest_now = m.guest_now(now);
-                m.pollables
+    let rows = move || {
+        let now = Ctx::now_ms();
+        ctx.read(|m| {
+            let guest_now = m.guest_now(now);
+            let leaked_row = |row: &crate::model::PollableRow| row.leaked(guest_now);
+            m.pollables
                 .values()
                 .take(MAX_ROWS)
                 .map(|row| {
                     let p = &row.pollable;
+                    let leaked = leaked_row(row);
                     let (deadline, left) = match p.kind {
                         PollableKind::Timer { deadline } => (
                             format::guest_time(deadline),
                             guest_now.map_or("—".into(), |now| {
-                                format::countdown(countdown(deadline, now))
+                                let left = countdown(deadline, now);
+                                if leaked {
+                                    format::fired_ago(-left)
+                                } else {
+                                    format::countdown(left)
+                                }
                             }),
                         ),
                         _ => ("—".to_string(), "—".to_string()),
                     };
                     let ready = match p.ready {
+                        _ if leaked => "leaked",
                         Some(true) => "ready",
                         Some(false) => "pending",
                         None => "?",
                     };
-                    let class = if row.dropped_at.is_some() { "dropped" } else { "" };
+                    let class = if row.dropped_at.is_some() {
+                        "dropped"
+                    } else if leaked {
+                        "leaked"
+                    } else {
+                        ""
+                    };
                     view! {
-                        <tr class=class data-testid="pollable-row" data-handle=p.handle.to_string()>
+                        <tr class=class data-testid="pollable-row" data-handle=p.handle.to_string()
+                            data-leaked=leaked.to_string()>
                             <td class="num">{p.handle}</td>
                             <td>{format::pollable_kind(&p.kind)}</td>
                             <td class="mono" data-testid="pollable-deadline">{deadline}</td>
@@ -79,12 +101,12 @@ pub fn Pollables(ctx: Ctx) -> impl IntoView {
                     }
                 })
                 .collect_view()
-            })
-        };
+        })
+    };
     view! {
         <section class="view pollables">
             <h2>"Pollables"</h2>
-            <p class="prominent" data-testid="retired-count">{retired}</p>
+            <p class="prominent" data-testid="leaked-count">{leaks}</p>
             <p class="muted" data-testid="pollable-count">{summary}</p>
             <table class="table">
                 <thead>
