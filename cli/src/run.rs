@@ -96,6 +96,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         }
     };
     drop(browser);
+    // A signal that came while the guest was ending (e.g. SIGTERM, then stdin closed and the
+    // guest exited before the loop looked again) still wins: the caller asked for that death.
+    if let Some(signal) = stop.received() {
+        return Ok(die_of(signal));
+    }
     if args.ring_stats {
         if let Some(ring) = &outcome.ring {
             eprintln!(

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use pollscope::procfs;
+use pollscope::{lifetime, procfs};
 
 /// Longest a whole `pollscope` run may take (Chromium start included) before the test kills it.
 /// A hang, not slowness, is what this catches.
@@ -124,6 +124,8 @@ pub struct Invocation {
     options: Vec<OsString>,
     args: Vec<OsString>,
     stdin: Option<Vec<u8>>,
+    /// Variables of `pollscope`'s own environment (not the guest's), e.g. `TMPDIR`.
+    process_env: Vec<(OsString, OsString)>,
 }
 
 impl Invocation {
@@ -133,7 +135,14 @@ impl Invocation {
             options: Vec::new(),
             args: Vec::new(),
             stdin: None,
+            process_env: Vec::new(),
         }
+    }
+
+    /// Sets `name` in `pollscope`'s own environment (the guest's is `env`).
+    pub fn process_env(mut self, name: &str, value: impl Into<OsString>) -> Invocation {
+        self.process_env.push((name.into(), value.into()));
+        self
     }
 
     pub fn env(mut self, name: &str, value: &str) -> Invocation {
@@ -176,7 +185,8 @@ impl Invocation {
         if !self.args.is_empty() {
             cmd.arg("--").args(&self.args);
         }
-        cmd.stdin(stdin)
+        cmd.envs(self.process_env.iter().map(|(name, value)| (name, value)))
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         cmd
@@ -232,9 +242,9 @@ impl Running {
             RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         cmd.env("POLLSCOPE_BROWSER_LOG", &browser_log);
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|err| panic!("starting {description}: {err}"));
+        // Tied: if this test binary is killed, `pollscope` goes too (and Chromium with it).
+        let mut child =
+            lifetime::spawn_tied(cmd).unwrap_or_else(|err| panic!("starting {description}: {err}"));
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
         let (send, lines) = mpsc::channel();
         thread::spawn(move || loop {
@@ -270,6 +280,18 @@ impl Running {
     /// The `pollscope` process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends `signal` to `pollscope` (only to it, as `kill` would).
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: a plain system call on our own child, which has not been reaped yet.
+        if unsafe { libc::kill(self.pid() as libc::pid_t, signal) } != 0 {
+            panic!(
+                "sending signal {signal} to {}: {}",
+                self.description,
+                std::io::Error::last_os_error()
+            );
+        }
     }
 
     /// Waits for the next stdout line (without its newline); `None` once stdout is closed.

@@ -15,6 +15,7 @@ mod data;
 mod harness;
 
 mod bench;
+mod cleanup;
 mod cli;
 mod clocks;
 mod fs;
@@ -30,7 +31,8 @@ mod trap;
 use std::collections::BTreeSet;
 
 /// The suite modules and their sources. A suite's name is the prefix of its guests' names; its
-/// module tests them. (`inspect` and `load` take every guest or fixtures, so they are not here.)
+/// module tests them. (`inspect` and `load` take every guest or fixtures, and `cleanup` other
+/// suites' guests, so they are not here.)
 const SUITES: &[(&str, &str)] = &[
     ("bench", include_str!("bench.rs")),
     ("cli", include_str!("cli.rs")),
