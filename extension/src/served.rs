@@ -7,6 +7,9 @@ use std::process::{Child, Command, Stdio};
 use anyhow::{bail, Context, Result};
 
 /// `pollscope serve` on a free port, killed when dropped.
+///
+/// Callers start it with `pollscope::lifetime::spawn_tied` (this crate's library half does not
+/// depend on `pollscope`), so it also ends when the test binary is killed.
 pub struct Served {
     child: Child,
     /// The page's URL, e.g. `http://127.0.0.1:41234/`.
@@ -14,19 +17,24 @@ pub struct Served {
 }
 
 impl Served {
-    /// Runs `pollscope` (the binary at `pollscope`) as `serve --port 0 <wasm> -- <args>` and
-    /// waits for the URL it prints.
-    pub fn start(pollscope: &Path, wasm: &Path, args: &[&str]) -> Result<Served> {
-        let mut child = Command::new(pollscope)
+    /// Runs `pollscope` (the binary at `pollscope`) as `serve --port 0 <wasm> -- <args>`,
+    /// started by `spawn`, and waits for the URL it prints.
+    pub fn start(
+        spawn: impl FnOnce(Command) -> std::io::Result<Child>,
+        pollscope: &Path,
+        wasm: &Path,
+        args: &[&str],
+    ) -> Result<Served> {
+        let mut command = Command::new(pollscope);
+        command
             .args(["serve", "--port", "0"])
             .arg(wasm)
             .arg("--")
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("starting pollscope serve")?;
+            .stderr(Stdio::piped());
+        let mut child = spawn(command).context("starting pollscope serve")?;
         // Its stdout is read to the end (by a thread), so the server never writes to a closed
         // pipe; the first line names the URL.
         let mut stdout = BufReader::new(child.stdout.take().expect("piped"));

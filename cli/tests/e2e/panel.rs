@@ -33,7 +33,12 @@ struct ServedPage {
 
 impl ServedPage {
     fn open(wasm: &Path, args: &[&str]) -> Result<ServedPage> {
-        let server = Served::start(Path::new(env!("CARGO_BIN_EXE_pollscope")), wasm, args)?;
+        let server = Served::start(
+            pollscope::lifetime::spawn_tied,
+            Path::new(env!("CARGO_BIN_EXE_pollscope")),
+            wasm,
+            args,
+        )?;
         let url = server.url.clone();
 
         let binary = browser::find(None)?;

@@ -30,7 +30,12 @@ pub fn guest(name: &str) -> Result<PathBuf> {
 
 /// `pollscope serve` of `wasm` with `args` on a free port.
 pub fn serve(wasm: &Path, args: &[&str]) -> Result<Served> {
-    Served::start(&pollscope_binary()?, wasm, args)
+    Served::start(
+        pollscope::lifetime::spawn_tied,
+        &pollscope_binary()?,
+        wasm,
+        args,
+    )
 }
 
 /// The `pollscope` binary, built once per test run by cargo (it embeds `target/web`).

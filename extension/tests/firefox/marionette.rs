@@ -4,11 +4,12 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+use pollscope::lifetime::{ScratchDir, Tied};
 use serde_json::{json, Value};
 
 /// How long Firefox may take to start on a loaded machine.
@@ -23,31 +24,26 @@ pub enum Where {
     Chrome,
 }
 
-/// A headless Firefox with a fresh profile, killed (and its profile removed) when dropped.
+/// A headless Firefox with a fresh profile, ended with all its processes (and its profile
+/// removed) when dropped or when the test binary ends in any way (`pollscope::lifetime`).
 pub struct Firefox {
     reader: BufReader<TcpStream>,
     writer: TcpStream,
     next_id: u64,
-    child: Child,
-    profile: PathBuf,
+    // Last: closed (on drop) after the connection.
+    _process: Tied,
 }
 
 impl Firefox {
     /// Starts `binary` headless with Marionette on a port it picks, and opens a session.
     pub fn start(binary: &Path) -> Result<Firefox> {
-        let profile = std::env::temp_dir().join(format!(
-            "pollscope-firefox-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos())
-        ));
-        std::fs::create_dir_all(&profile)?;
+        let profile = ScratchDir::new("pollscope-firefox").context("creating a Firefox profile")?;
         std::fs::write(
-            profile.join("user.js"),
+            profile.path().join("user.js"),
             "user_pref(\"marionette.port\", 0);\n",
         )?;
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .args([
                 "--headless",
                 "--marionette",
@@ -55,13 +51,13 @@ impl Firefox {
                 "-no-remote",
             ])
             .arg("--profile")
-            .arg(&profile)
+            .arg(profile.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
+            .stderr(Stdio::null());
+        let process = Tied::spawn(command, profile)
             .with_context(|| format!("starting {}", binary.display()))?;
-        let port_file = profile.join("MarionetteActivePort");
+        let port_file = process.dir().join("MarionetteActivePort");
         let deadline = Instant::now() + START_TIMEOUT;
         let port = loop {
             if let Some(port) = std::fs::read_to_string(&port_file)
@@ -84,8 +80,7 @@ impl Firefox {
             reader: BufReader::new(stream.try_clone()?),
             writer: stream,
             next_id: 1,
-            child,
-            profile,
+            _process: process,
         };
         firefox.read_packet().context("Marionette's greeting")?;
         firefox.call("WebDriver:NewSession", json!({ "capabilities": {} }))?;
@@ -149,13 +144,5 @@ impl Firefox {
         let mut body = vec![0; length];
         self.reader.read_exact(&mut body)?;
         serde_json::from_slice(&body).context("a Marionette packet that is not JSON")
-    }
-}
-
-impl Drop for Firefox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
