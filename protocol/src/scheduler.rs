@@ -68,9 +68,17 @@ pub struct EntryFunc {
     pub table_index: u32,
     /// The function index it names, when the table maps it.
     pub func: Option<u32>,
-    /// Its name from the name section (e.g. `main.worker$gowrapper`).
+    /// Its name from the name section: TinyGo's wrapper, e.g. `main.worker$gowrapper`, or
+    /// `runtime.run$1$gowrapper` for main's goroutine.
     pub name: Option<String>,
-    /// Go source file of its first line, from the DWARF line table.
+    /// The Go function the goroutine runs, looked through the wrapper (and, for main's
+    /// goroutine, the runtime's start-up) to the function it calls or has inlined, e.g.
+    /// `main.worker`, `main.main`; `None` when nothing says (a `go` of a func value).
+    #[serde(default)]
+    pub function: Option<String>,
+    /// Go source file of [`EntryFunc::function`]'s declaration (of the entry itself when
+    /// that is unknown), from DWARF; the standard library's and TinyGo's own sources as
+    /// `$GOROOT/src/…`.
     pub file: Option<String>,
     /// That line.
     pub line: Option<u32>,
@@ -150,6 +158,11 @@ pub struct TinyGoSummary {
     pub task_layout: Option<TaskLayoutSummary>,
     /// The flight recorder can instrument the module (`tinygo_launch`/`rewind`/`unwind`).
     pub instrumentable: bool,
+    /// The program's source language as DWARF's compile units and the `producers` section
+    /// tell it, e.g. `Go (TinyGo 0.33.0)` (TinyGo's units say `DW_LANG_C99`: the producer and
+    /// `processed-by` say Go).
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// `internal/task.Task` as DWARF lays it out.
@@ -172,6 +185,7 @@ mod tests {
                 table_index: 3,
                 func: Some(17),
                 name: Some("main.worker$gowrapper".into()),
+                function: Some("main.worker".into()),
                 file: Some("/src/main.go".into()),
                 line: Some(12),
             }),
@@ -232,6 +246,7 @@ mod tests {
                         fields: vec![("state.entry".into(), 0x14)],
                     }),
                     instrumentable: true,
+                    language: Some("Go (TinyGo 0.33.0)".into()),
                 }),
             }),
         ]
@@ -263,6 +278,24 @@ mod tests {
             panic!("not a hello");
         };
         assert_eq!(hello.tinygo, None);
+    }
+
+    /// `EntryFunc::function` and `TinyGoSummary::language` came later: a peer that does not
+    /// send them is still understood.
+    #[test]
+    fn entries_without_a_function_and_summaries_without_a_language_still_decode() {
+        let old = br#"{"v":1,"type":"scheduler","at":1,"base_time":null,"current":{"id":4,"entry":{"table_index":1,"func":2,"name":"main.worker$gowrapper","file":null,"line":null},"wake_at":null,"stack":null,"state":"running"},"sleep_queue":[],"run_queue":[],"timers":[],"problems":[]}"#;
+        let FromWasm::Scheduler(snapshot) = decode_json::<FromWasm>(old).unwrap() else {
+            panic!("not a scheduler snapshot");
+        };
+        let entry = snapshot.current.unwrap().entry.unwrap();
+        assert_eq!(entry.name.as_deref(), Some("main.worker$gowrapper"));
+        assert_eq!(entry.function, None);
+        let old = br#"{"v":1,"type":"hello","protocol":1,"component":{"size":0,"imports":[],"exports":[],"producers":[],"dwarf":false,"name_section":false,"asyncify_exports":[]},"host_functions":[],"tinygo":{"dwarf":true,"symbols_found":[],"symbols_optimised_away":[],"task_layout":null,"instrumentable":false}}"#;
+        let FromWasm::Hello(hello) = decode_json::<FromWasm>(old).unwrap() else {
+            panic!("not a hello");
+        };
+        assert_eq!(hello.tinygo.unwrap().language, None);
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! - [`Introspection::read`] takes the program's core module (the component's module 0) and
 //!   finds, in its DWARF, the scheduler's globals ([`SCHEDULER_SYMBOLS`]) and the layouts of
 //!   the structs they point to ([`SCHEDULER_TYPES`]); nothing about TinyGo's memory layout is
-//!   assumed. The name section, element segments and line tables give a [`Symbolizer`].
+//!   assumed. The name section, element segments, code and DWARF (line tables, subprograms,
+//!   inlined subroutines) give a [`Symbolizer`]: Go file:line of an instruction, and for a
+//!   goroutine's entry the Go function it runs. DWARF compile units and the `producers`
+//!   section give the program's [`language`](Introspection::language).
 //! - [`walk`] reads the queues out of guest memory (anything implementing [`ReadMemory`])
 //!   into a [`SchedulerSnapshot`](pollscope_protocol::SchedulerSnapshot); every walk is
 //!   bounded, and corrupt memory yields problems, never a hang or a panic.
@@ -21,8 +24,10 @@ use std::collections::HashMap;
 
 use pollscope_protocol::{TaskLayoutSummary, TinyGoSummary};
 
+mod debuginfo;
 mod dwarf;
 mod instrument;
+mod language;
 mod layout;
 mod module;
 mod symbolize;
@@ -37,6 +42,7 @@ pub use instrument::{
     decode_hook, instrument, FunctionMap, Instrumentation, Instrumented, HOOK_FUNCTIONS,
     HOOK_MODULE, HOOK_NAME,
 };
+pub use language::{describe as describe_language, go_source_path, UnitLanguage};
 pub use layout::{Field, Location, Piece, StructLayout};
 pub use symbolize::{SourceLocation, Symbolizer};
 pub use walk::{walk, ReadMemory, MAX_QUEUE_ITEMS};
@@ -98,6 +104,9 @@ pub struct Introspection {
     pub symbolizer: Symbolizer,
     /// Exported functions (asyncify's among them).
     pub exports: Vec<String>,
+    /// The source language, e.g. `Go (TinyGo 0.33.0)`, from DWARF compile units and the
+    /// `producers` section (see [`describe_language`]).
+    pub language: Option<String>,
     /// DWARF that did not parse, described; what did parse is still used.
     pub problems: Vec<String>,
 }
@@ -117,6 +126,20 @@ impl Introspection {
         };
         let mut variables = found.variables;
         let mut layouts = found.layouts;
+        let mut problems = found.problems;
+        let debug = dwarf.as_ref().map(debuginfo::DebugInfo::read);
+        let units: Vec<UnitLanguage<'_>> = debug
+            .iter()
+            .flat_map(|debug| &debug.units)
+            .map(|unit| UnitLanguage {
+                language: unit.language,
+                producer: unit.producer.as_deref(),
+            })
+            .collect();
+        let language = language::describe(&units, &info.producers);
+        if let Some(debug) = &debug {
+            problems.extend(debug.problems.iter().cloned());
+        }
         Ok(Introspection {
             dwarf: has_dwarf,
             symbols: SCHEDULER_SYMBOLS
@@ -127,9 +150,10 @@ impl Introspection {
                 .iter()
                 .filter_map(|name| Some((*name, layouts.remove(*name)?)))
                 .collect(),
-            symbolizer: symbolize::Symbolizer::new(&info, dwarf),
+            symbolizer: symbolize::Symbolizer::new(&info, debug, module),
             exports: info.exports,
-            problems: found.problems,
+            language,
+            problems,
         })
     }
 
@@ -171,6 +195,7 @@ impl Introspection {
             instrumentable: HOOK_FUNCTIONS
                 .iter()
                 .all(|(name, _)| self.symbolizer.function_index(name).is_some()),
+            language: self.language.clone(),
         }
     }
 }

@@ -1,11 +1,12 @@
 //! One pass over a core module for what introspection needs: DWARF sections, function names,
-//! the function table's active elements, function bodies and exports.
+//! the function table's active elements, where each function body lies, exports and the
+//! `producers` section.
 
 use std::collections::HashMap;
 
 use wasmparser::{
-    ElementItems, ElementKind, ExternalKind, Name, NameSectionReader, Operator, Parser, Payload,
-    TypeRef,
+    ElementItems, ElementKind, ExternalKind, KnownCustom, Name, NameSectionReader, Operator,
+    Parser, Payload, TypeRef,
 };
 
 use crate::Error;
@@ -25,10 +26,26 @@ pub(crate) struct ModuleInfo {
     /// Per defined function (index `imported_funcs + i`): module offset of its first
     /// instruction.
     pub first_instruction: Vec<u32>,
+    /// Per defined function: where its code lies (module offsets).
+    pub bodies: Vec<Body>,
     /// Imported functions (the index of the first defined function).
     pub imported_funcs: u32,
     /// Export names.
     pub exports: Vec<String>,
+    /// The `producers` section: (field, name, version), e.g. (`processed-by`, `TinyGo`,
+    /// `0.33.0`).
+    pub producers: Vec<(String, String, String)>,
+}
+
+/// Where one function's code lies, as module offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Body {
+    /// Its size LEB: nothing between here and `start` is code of another function.
+    pub extent: u32,
+    /// Its local declarations (where DWARF's `DW_AT_low_pc` of the function points).
+    pub start: u32,
+    /// One past its final `end`.
+    pub end: u32,
 }
 
 /// Reads `module`. Errors only when it is not a parseable core module.
@@ -101,6 +118,13 @@ pub(crate) fn scan(module: &[u8]) -> Result<ModuleInfo, Error> {
                 let reader = body.get_operators_reader()?;
                 info.first_instruction
                     .push(reader.original_position() as u32);
+                let range = body.range();
+                let size_len = leb_len(range.end - range.start);
+                info.bodies.push(Body {
+                    extent: range.start.saturating_sub(size_len) as u32,
+                    start: range.start as u32,
+                    end: range.end as u32,
+                });
             }
             Payload::CustomSection(section) => {
                 let name = section.name();
@@ -109,12 +133,37 @@ pub(crate) fn scan(module: &[u8]) -> Result<ModuleInfo, Error> {
                         .insert(name.to_string(), section.data().to_vec());
                 } else if name == "name" {
                     read_names(&mut info, section.data(), section.data_offset());
+                } else if let KnownCustom::Producers(reader) = section.as_known() {
+                    read_producers(&mut info, reader);
                 }
             }
             _ => {}
         }
     }
     Ok(info)
+}
+
+/// Bytes of `value` as an unsigned LEB128.
+fn leb_len(mut value: u64) -> u64 {
+    let mut len = 1;
+    while value >= 0x80 {
+        value >>= 7;
+        len += 1;
+    }
+    len
+}
+
+/// A malformed producers section only loses producers: read what parses.
+fn read_producers(info: &mut ModuleInfo, reader: wasmparser::ProducersSectionReader<'_>) {
+    for field in reader.into_iter().map_while(Result::ok) {
+        for value in field.values.into_iter().map_while(Result::ok) {
+            info.producers.push((
+                field.name.to_string(),
+                value.name.to_string(),
+                value.version.to_string(),
+            ));
+        }
+    }
 }
 
 /// A malformed name section only loses names: read what parses.

@@ -556,3 +556,420 @@ impl MemoryImage {
         self.0[at..at + 8].copy_from_slice(&value.to_le_bytes());
     }
 }
+
+/// One instruction of a [`BodySpec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `nop`.
+    Nop,
+    /// `call` of the defined function with this index (the builder imports nothing).
+    Call(u32),
+}
+
+/// A function of [`module_with_bodies`]: its name-section name and its instructions.
+#[derive(Debug, Clone)]
+pub struct BodySpec {
+    /// Name-section name; empty for none.
+    pub name: String,
+    /// The body, before its final `end`.
+    pub ops: Vec<Op>,
+}
+
+impl BodySpec {
+    /// A body named `name` of `ops`.
+    pub fn new(name: &str, ops: &[Op]) -> BodySpec {
+        BodySpec {
+            name: name.into(),
+            ops: ops.to_vec(),
+        }
+    }
+}
+
+/// Where [`module_with_bodies`] put a function, as DWARF code addresses (offsets from the
+/// Code section's payload) unless said otherwise.
+#[derive(Debug, Clone)]
+pub struct BodyLayout {
+    /// The body's local declarations: what a subprogram's `DW_AT_low_pc` names.
+    pub start: u64,
+    /// Each op's address, in order.
+    pub ops: Vec<u64>,
+    /// One past the body's final `end`.
+    pub end: u64,
+    /// Module offset of the first instruction (a trap frame's offset there).
+    pub module_first: u32,
+}
+
+/// A module with one page of memory and `bodies` (type `[] -> []`), named, the ones listed in
+/// `table` placed in table 0 from [`TABLE_BASE`] in that order. Returns the module and where
+/// each body landed, for DWARF written with [`write_units`].
+pub fn module_with_bodies(bodies: &[BodySpec], table: &[u32]) -> (Vec<u8>, Vec<BodyLayout>) {
+    let mut module = wasm_encoder::Module::new();
+    let mut types = TypeSection::new();
+    types.ty().function([], []);
+    module.section(&types);
+    let mut funcs = FunctionSection::new();
+    for _ in bodies {
+        funcs.function(0);
+    }
+    module.section(&funcs);
+    let mut tables = TableSection::new();
+    tables.table(TableType {
+        element_type: RefType::FUNCREF,
+        table64: false,
+        minimum: u64::from(TABLE_BASE) + table.len() as u64,
+        maximum: None,
+        shared: false,
+    });
+    module.section(&tables);
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: 1,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    module.section(&memories);
+    let mut elements = ElementSection::new();
+    elements.active(
+        Some(0),
+        &ConstExpr::i32_const(TABLE_BASE as i32),
+        Elements::Functions(table.to_vec().into()),
+    );
+    module.section(&elements);
+    let mut code = CodeSection::new();
+    for body in bodies {
+        let mut f = Function::new([]);
+        for op in &body.ops {
+            match op {
+                Op::Nop => f.instruction(&Instruction::Nop),
+                Op::Call(index) => f.instruction(&Instruction::Call(*index)),
+            };
+        }
+        f.instruction(&Instruction::End);
+        code.function(&f);
+    }
+    module.section(&code);
+    let mut names = NameSection::new();
+    let mut map = NameMap::new();
+    for (i, body) in bodies.iter().enumerate() {
+        if !body.name.is_empty() {
+            map.append(i as u32, &body.name);
+        }
+    }
+    names.functions(&map);
+    module.section(&names);
+    let bytes = module.finish();
+
+    let mut layouts = Vec::new();
+    let mut code_start = 0;
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        match payload.expect("test module parses") {
+            wasmparser::Payload::CodeSectionStart {
+                unchecked_range, ..
+            } => code_start = unchecked_range.start,
+            wasmparser::Payload::CodeSectionEntry(body) => {
+                let range = body.range();
+                let mut ops = Vec::new();
+                let mut reader = body.get_operators_reader().expect("operators");
+                let module_first = reader.original_position() as u32;
+                while !reader.eof() {
+                    let at = reader.original_position() - code_start;
+                    if !matches!(
+                        reader.read().expect("an operator"),
+                        wasmparser::Operator::End
+                    ) {
+                        ops.push(at);
+                    }
+                }
+                layouts.push(BodyLayout {
+                    start: range.start - code_start,
+                    ops,
+                    end: range.end - code_start,
+                    module_first,
+                });
+            }
+            _ => {}
+        }
+    }
+    (bytes, layouts)
+}
+
+/// One compile unit of [`write_units`].
+#[derive(Debug, Clone, Default)]
+pub struct UnitSpec {
+    /// `DW_AT_name`.
+    pub name: String,
+    /// `DW_AT_producer` (TinyGo writes `TinyGo`; clang `clang version …`).
+    pub producer: Option<String>,
+    /// `DW_AT_language` (TinyGo writes `DW_LANG_C99`, 0x0c, for Go; `DW_LANG_Go` is 0x16).
+    pub language: Option<u16>,
+    /// `DW_AT_comp_dir`, also the line program's directory 0.
+    pub comp_dir: String,
+    /// Line sequences, each within one function (or not: overlapping is allowed).
+    pub sequences: Vec<SequenceSpec>,
+    /// Subprograms, concrete or abstract.
+    pub subprograms: Vec<SubprogramSpec>,
+}
+
+/// A line-table sequence: rows (address, file path, line) by increasing address, ending at
+/// `end`.
+#[derive(Debug, Clone)]
+pub struct SequenceSpec {
+    /// The rows.
+    pub rows: Vec<(u64, String, u64)>,
+    /// The end-of-sequence address.
+    pub end: u64,
+}
+
+/// A `DW_TAG_subprogram`.
+#[derive(Debug, Clone, Default)]
+pub struct SubprogramSpec {
+    /// `DW_AT_name` (TinyGo's goroutine wrappers are called `<goroutine wrapper>`).
+    pub name: String,
+    /// `DW_AT_linkage_name`.
+    pub linkage_name: Option<String>,
+    /// `DW_AT_low_pc`..`DW_AT_high_pc`; `None` for an abstract instance (`DW_AT_inline`).
+    pub code: Option<(u64, u64)>,
+    /// `DW_AT_decl_file` (a path) and `DW_AT_decl_line`.
+    pub decl: Option<(String, u64)>,
+    /// Subroutines inlined into it.
+    pub inlined: Vec<InlinedSpec>,
+}
+
+/// A `DW_TAG_inlined_subroutine`.
+#[derive(Debug, Clone)]
+pub struct InlinedSpec {
+    /// The name of the abstract subprogram (in any unit) it is an instance of.
+    pub origin: String,
+    /// Its code range.
+    pub code: (u64, u64),
+    /// `DW_AT_call_file` and `DW_AT_call_line`.
+    pub call: Option<(String, u64)>,
+    /// Subroutines inlined into this one.
+    pub inlined: Vec<InlinedSpec>,
+}
+
+/// Writes `units` as DWARF 4 sections: (`.debug_info`, bytes), … Inlined subroutines refer
+/// to their origin across units with `DW_FORM_ref_addr`, as LLVM does for one linked module.
+pub fn write_units(units: &[UnitSpec]) -> Vec<(String, Vec<u8>)> {
+    use gimli::write::{Dwarf, FileId, Reference, Unit};
+    let encoding = Encoding {
+        format: Format::Dwarf32,
+        version: 4,
+        address_size: 4,
+    };
+    let string = |s: &str| AttributeValue::String(s.as_bytes().to_vec());
+    let mut dwarf = Dwarf::new();
+    let mut ids = Vec::new();
+    let mut files: Vec<Vec<(String, FileId)>> = Vec::new();
+    for spec in units {
+        let mut paths: Vec<&str> = spec
+            .sequences
+            .iter()
+            .flat_map(|s| s.rows.iter().map(|(_, file, _)| file.as_str()))
+            .collect();
+        fn decls<'a>(inlined: &'a [InlinedSpec], out: &mut Vec<&'a str>) {
+            for i in inlined {
+                out.extend(i.call.as_ref().map(|(file, _)| file.as_str()));
+                decls(&i.inlined, out);
+            }
+        }
+        for sub in &spec.subprograms {
+            paths.extend(sub.decl.as_ref().map(|(file, _)| file.as_str()));
+            decls(&sub.inlined, &mut paths);
+        }
+        let mut program = if paths.is_empty() {
+            LineProgram::none()
+        } else {
+            LineProgram::new(
+                encoding,
+                LineEncoding::default(),
+                LineString::String(spec.comp_dir.as_bytes().to_vec()),
+                None,
+                LineString::String(spec.name.as_bytes().to_vec()),
+                None,
+            )
+        };
+        let mut unit_files = Vec::new();
+        for path in paths {
+            if unit_files.iter().any(|(p, _)| p == path) {
+                continue;
+            }
+            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+            let dir = if dir.is_empty() {
+                program.default_directory()
+            } else {
+                program.add_directory(LineString::String(dir.as_bytes().to_vec()))
+            };
+            let id = program.add_file(LineString::String(name.as_bytes().to_vec()), dir, None);
+            unit_files.push((path.to_string(), id));
+        }
+        let file_of = |path: &str| {
+            unit_files
+                .iter()
+                .find(|(p, _)| p == path)
+                .map(|(_, id)| *id)
+                .expect("file added above")
+        };
+        for sequence in &spec.sequences {
+            let start = sequence.rows.first().map_or(sequence.end, |r| r.0);
+            program.begin_sequence(Some(Address::Constant(start)));
+            for (address, file, line) in &sequence.rows {
+                let row = program.row();
+                row.address_offset = address - start;
+                row.file = file_of(file);
+                row.line = *line;
+                program.generate_row();
+            }
+            program.end_sequence(sequence.end - start);
+        }
+        let id = dwarf.units.add(Unit::new(encoding, program));
+        let unit = dwarf.units.get_mut(id);
+        let root = unit.get_mut(unit.root());
+        root.set(gimli::DW_AT_name, string(&spec.name));
+        root.set(gimli::DW_AT_comp_dir, string(&spec.comp_dir));
+        if let Some(producer) = &spec.producer {
+            root.set(gimli::DW_AT_producer, string(producer));
+        }
+        if let Some(language) = spec.language {
+            root.set(
+                gimli::DW_AT_language,
+                AttributeValue::Language(gimli::DwLang(language)),
+            );
+        }
+        root.set(
+            gimli::DW_AT_low_pc,
+            AttributeValue::Address(Address::Constant(0)),
+        );
+        ids.push(id);
+        files.push(unit_files);
+    }
+    // Subprograms first (abstract origins may be anywhere), then what is inlined into them.
+    let mut subprograms = Vec::new();
+    for ((spec, id), unit_files) in units.iter().zip(&ids).zip(&files) {
+        let file_of = |path: &str| {
+            unit_files
+                .iter()
+                .find(|(p, _)| p == path)
+                .map(|(_, id)| *id)
+                .expect("file added above")
+        };
+        let unit = dwarf.units.get_mut(*id);
+        let root = unit.root();
+        for sub in &spec.subprograms {
+            let die = unit.add(root, gimli::DW_TAG_subprogram);
+            let entry = unit.get_mut(die);
+            entry.set(gimli::DW_AT_name, string(&sub.name));
+            if let Some(linkage) = &sub.linkage_name {
+                entry.set(gimli::DW_AT_linkage_name, string(linkage));
+            }
+            if let Some((file, line)) = &sub.decl {
+                entry.set(
+                    gimli::DW_AT_decl_file,
+                    AttributeValue::FileIndex(Some(file_of(file))),
+                );
+                entry.set(gimli::DW_AT_decl_line, AttributeValue::Udata(*line));
+            }
+            match sub.code {
+                Some((low, high)) => {
+                    entry.set(
+                        gimli::DW_AT_low_pc,
+                        AttributeValue::Address(Address::Constant(low)),
+                    );
+                    entry.set(gimli::DW_AT_high_pc, AttributeValue::Udata(high - low));
+                }
+                None => entry.set(gimli::DW_AT_inline, AttributeValue::Udata(1)),
+            }
+            subprograms.push((sub.name.clone(), *id, die));
+        }
+    }
+    let origin_of = |name: &str| {
+        subprograms
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, unit, die)| Reference::Entry(*unit, *die))
+            .unwrap_or_else(|| panic!("no subprogram {name} to inline"))
+    };
+    fn add_inlined(
+        unit: &mut Unit,
+        parent: UnitEntryId,
+        inlined: &[InlinedSpec],
+        origin_of: &dyn Fn(&str) -> Reference,
+        file_of: &dyn Fn(&str) -> gimli::write::FileId,
+    ) {
+        for spec in inlined {
+            let die = unit.add(parent, gimli::DW_TAG_inlined_subroutine);
+            let entry = unit.get_mut(die);
+            entry.set(
+                gimli::DW_AT_abstract_origin,
+                AttributeValue::DebugInfoRef(origin_of(&spec.origin)),
+            );
+            entry.set(
+                gimli::DW_AT_low_pc,
+                AttributeValue::Address(Address::Constant(spec.code.0)),
+            );
+            entry.set(
+                gimli::DW_AT_high_pc,
+                AttributeValue::Udata(spec.code.1 - spec.code.0),
+            );
+            if let Some((file, line)) = &spec.call {
+                entry.set(
+                    gimli::DW_AT_call_file,
+                    AttributeValue::FileIndex(Some(file_of(file))),
+                );
+                entry.set(gimli::DW_AT_call_line, AttributeValue::Udata(*line));
+            }
+            add_inlined(unit, die, &spec.inlined, origin_of, file_of);
+        }
+    }
+    let mut next = 0;
+    for ((spec, id), unit_files) in units.iter().zip(&ids).zip(&files) {
+        let file_of = |path: &str| {
+            unit_files
+                .iter()
+                .find(|(p, _)| p == path)
+                .map(|(_, id)| *id)
+                .expect("file added above")
+        };
+        for sub in &spec.subprograms {
+            let (_, _, die) = subprograms[next];
+            next += 1;
+            add_inlined(
+                dwarf.units.get_mut(*id),
+                die,
+                &sub.inlined,
+                &origin_of,
+                &file_of,
+            );
+        }
+    }
+    let mut sections = Sections::new(EndianVec::new(LittleEndian));
+    dwarf.write(&mut sections).expect("writing test DWARF");
+    let mut out = Vec::new();
+    sections
+        .for_each(|id, data| {
+            if !data.slice().is_empty() {
+                out.push((id.name().to_string(), data.slice().to_vec()));
+            }
+            Ok::<_, ()>(())
+        })
+        .expect("collecting test DWARF");
+    out
+}
+
+/// `module` with a `producers` custom section of `fields` (field, [(name, version)]).
+pub fn with_producers(module: &[u8], fields: &[(&str, &[(&str, &str)])]) -> Vec<u8> {
+    let mut section = wasm_encoder::ProducersSection::new();
+    for (field, values) in fields {
+        let mut producers = wasm_encoder::ProducersField::new();
+        for (name, version) in values.iter() {
+            producers.value(name, version);
+        }
+        section.field(field, &producers);
+    }
+    let mut out = module.to_vec();
+    out.push(wasm_encoder::SectionId::Custom as u8);
+    wasm_encoder::Encode::encode(&section, &mut out);
+    out
+}

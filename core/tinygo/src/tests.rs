@@ -228,6 +228,9 @@ fn symbolizer_resolves_table_slots_names_and_lines() {
     let entry = symbols.entry(TABLE_BASE + 1);
     assert_eq!(entry.func, Some(1));
     assert_eq!(entry.name.as_deref(), Some("main.sleeper$gowrapper"));
+    // The wrapper's name says which function it runs; with no DWARF place for that
+    // function, the wrapper's own line.
+    assert_eq!(entry.function.as_deref(), Some("main.sleeper"));
     assert_eq!(entry.file.as_deref(), Some(SOURCE_FILE));
     assert_eq!(entry.line, Some(20));
     // A trap frame inside function 2 (its second `nop`), as a module offset.
@@ -455,4 +458,451 @@ fn dwarf_writer_output_reads_back_through_gimli() {
         names.contains(&".debug_info") && names.contains(&".debug_abbrev"),
         "{names:?}"
     );
+}
+
+mod wrong_unit {
+    use super::*;
+    use crate::testing::{
+        module_with_bodies, write_units, BodySpec, Op, SequenceSpec, SubprogramSpec, UnitSpec,
+    };
+
+    const HASHMAP: &str = "/usr/local/lib/tinygo/src/runtime/hashmap.go";
+    const SCHEDULER: &str = "/usr/local/lib/tinygo/src/runtime/scheduler_any.go";
+    const MAIN: &str = "/work/src/main.go";
+
+    fn tinygo_unit(name: &str) -> UnitSpec {
+        UnitSpec {
+            name: name.into(),
+            producer: Some("TinyGo".into()),
+            language: Some(0x0c),
+            comp_dir: String::new(),
+            ..UnitSpec::default()
+        }
+    }
+
+    /// Main's goroutine as a real build leaves it after wasm-opt: the wrapper's first row is
+    /// gone (Binaryen drops column-0 rows), and another unit's sequence — rows of a runtime
+    /// function moved by optimisation — spans from the function before the wrapper to the one
+    /// after it.
+    pub(super) fn module() -> (Vec<u8>, Vec<crate::testing::BodyLayout>) {
+        let bodies = [
+            BodySpec::new("runtime.hashmapGet", &[Op::Nop, Op::Nop, Op::Nop]),
+            BodySpec::new("runtime.run$1$gowrapper", &[Op::Nop, Op::Call(2), Op::Nop]),
+            BodySpec::new("runtime.run$1", &[Op::Nop, Op::Call(3), Op::Nop]),
+            BodySpec::new("main.main", &[Op::Nop, Op::Nop]),
+        ];
+        let (module, at) = module_with_bodies(&bodies, &[1]);
+        let libc = UnitSpec {
+            name: "crt1-reactor.c".into(),
+            producer: Some("clang version 18.1.2".into()),
+            language: Some(0x0c),
+            comp_dir: "/usr/local/lib/tinygo/lib/wasi-libc".into(),
+            ..UnitSpec::default()
+        };
+        let mut moved = tinygo_unit("<unknown>");
+        moved.sequences.push(SequenceSpec {
+            rows: vec![
+                (at[0].ops[0], HASHMAP.into(), 383),
+                (at[2].ops[2], HASHMAP.into(), 390),
+            ],
+            end: at[2].end,
+        });
+        let mut runtime = tinygo_unit("<unknown>");
+        runtime.subprograms = vec![
+            SubprogramSpec {
+                name: "<goroutine wrapper>".into(),
+                code: Some((at[1].start, at[1].end)),
+                decl: Some((SCHEDULER.into(), 25)),
+                ..SubprogramSpec::default()
+            },
+            SubprogramSpec {
+                name: "runtime.run$1".into(),
+                linkage_name: Some("runtime.run$1".into()),
+                code: Some((at[2].start, at[2].end)),
+                decl: Some((SCHEDULER.into(), 25)),
+                ..SubprogramSpec::default()
+            },
+        ];
+        runtime.sequences = vec![
+            SequenceSpec {
+                rows: vec![(at[1].ops[1], SCHEDULER.into(), 26)],
+                end: at[1].end,
+            },
+            SequenceSpec {
+                rows: vec![(at[2].ops[0], SCHEDULER.into(), 27)],
+                end: at[2].end,
+            },
+        ];
+        let mut main = tinygo_unit("<unknown>");
+        main.subprograms = vec![SubprogramSpec {
+            name: "main.main".into(),
+            linkage_name: Some("main.main".into()),
+            code: Some((at[3].start, at[3].end)),
+            decl: Some((MAIN.into(), 14)),
+            ..SubprogramSpec::default()
+        }];
+        main.sequences = vec![SequenceSpec {
+            rows: vec![(at[3].ops[0], MAIN.into(), 15)],
+            end: at[3].end,
+        }];
+        let sections = write_units(&[libc, moved, runtime, main]);
+        (append_custom_sections(&module, &sections), at)
+    }
+
+    /// Fails with a lookup that takes the first unit whose sequence holds the address (as
+    /// `addr2line::Context::find_location` does): that names hashmap.go:383 for the wrapper.
+    #[test]
+    fn an_address_takes_its_line_from_the_unit_that_owns_its_function() {
+        let (module, at) = module();
+        let found = Introspection::read(&module).unwrap();
+        let symbols = &found.symbolizer;
+        let location = symbols.location(at[1].module_first);
+        assert!(
+            location
+                .as_ref()
+                .is_none_or(|l| !l.file.contains("hashmap")),
+            "the wrapper's first instruction is not hashmap.go: {location:?}"
+        );
+        let entry = symbols.entry(TABLE_BASE);
+        assert_ne!(
+            (entry.file.as_deref(), entry.line),
+            (Some(HASHMAP), Some(383)),
+            "{entry:?}"
+        );
+        // Before the wrapper's first row (a prologue), its unit's first row; TinyGo's own
+        // sources shortened as Go prints them.
+        let location = location.unwrap();
+        assert_eq!(
+            (location.file.as_str(), location.line),
+            ("$GOROOT/src/runtime/scheduler_any.go", 26)
+        );
+        // The moved rows still name the function they are in.
+        let location = symbols.location(at[0].module_first).unwrap();
+        assert_eq!(
+            (location.file.as_str(), location.line),
+            ("$GOROOT/src/runtime/hashmap.go", 383)
+        );
+        // Main's goroutine runs main.main: through the wrapper's call to runtime.run$1 and
+        // its call to main.main, declared at main.go:14.
+        assert_eq!(entry.name.as_deref(), Some("runtime.run$1$gowrapper"));
+        assert_eq!(entry.function.as_deref(), Some("main.main"));
+        assert_eq!((entry.file.as_deref(), entry.line), (Some(MAIN), Some(14)));
+    }
+}
+
+/// Goroutine entries as TinyGo builds them: a `$gowrapper` per `go` statement's function that
+/// calls it or, optimised, has it inlined.
+mod entries {
+    use super::*;
+    use crate::testing::{
+        module_with_bodies, write_units, BodyLayout, BodySpec, InlinedSpec, Op, SequenceSpec,
+        SubprogramSpec, UnitSpec,
+    };
+
+    const MAIN: &str = "/home/gopher/app/main.go";
+    const SLEEP: &str = "/usr/local/lib/tinygo/src/runtime/scheduler.go";
+
+    fn unit(name: &str) -> UnitSpec {
+        UnitSpec {
+            name: name.into(),
+            producer: Some("TinyGo".into()),
+            language: Some(0x0c),
+            ..UnitSpec::default()
+        }
+    }
+
+    fn concrete(name: &str, at: &BodyLayout, decl: Option<(&str, u64)>) -> SubprogramSpec {
+        SubprogramSpec {
+            name: name.into(),
+            linkage_name: (!name.starts_with('<')).then(|| name.into()),
+            code: Some((at.start, at.end)),
+            decl: decl.map(|(f, l)| (f.into(), l)),
+            inlined: Vec::new(),
+        }
+    }
+
+    /// Functions: 0 runtime.sleep, 1 main.sleeper (called by 2), 2 main.sleeper$gowrapper,
+    /// 3 main.ticker$gowrapper (main.ticker inlined: its code is ops 1..3), 4 main.main
+    /// (nothing calls it here), 5 main.main.gowrapper (a func value's wrapper),
+    /// 6 runtime.run$1$gowrapper (runtime.run$1 inlined, and main.main inlined into that).
+    /// Table slots from TABLE_BASE: 2, 3, 5, 6.
+    fn bodies() -> Vec<BodySpec> {
+        vec![
+            BodySpec::new("runtime.sleep", &[Op::Nop]),
+            BodySpec::new("main.sleeper", &[Op::Nop, Op::Call(0), Op::Nop]),
+            BodySpec::new("main.sleeper$gowrapper", &[Op::Nop, Op::Call(1), Op::Nop]),
+            BodySpec::new(
+                "main.ticker$gowrapper",
+                &[Op::Nop, Op::Nop, Op::Call(0), Op::Nop, Op::Nop],
+            ),
+            BodySpec::new("main.main", &[Op::Nop]),
+            BodySpec::new("main.main.gowrapper", &[Op::Nop, Op::Call(0)]),
+            BodySpec::new(
+                "runtime.run$1$gowrapper",
+                &[Op::Nop, Op::Nop, Op::Nop, Op::Call(0), Op::Nop, Op::Nop],
+            ),
+        ]
+    }
+
+    const TABLE: [u32; 4] = [2, 3, 5, 6];
+
+    fn module(with_dwarf: bool) -> (Vec<u8>, Vec<BodyLayout>) {
+        let (module, at) = module_with_bodies(&bodies(), &TABLE);
+        if !with_dwarf {
+            return (module, at);
+        }
+        let libc = UnitSpec {
+            name: "crt1-reactor.c".into(),
+            producer: Some("clang version 18.1.2".into()),
+            language: Some(0x0c),
+            ..UnitSpec::default()
+        };
+        let mut runtime = unit("<unknown>");
+        runtime.subprograms = vec![
+            concrete("runtime.sleep", &at[0], Some((SLEEP, 120))),
+            SubprogramSpec {
+                inlined: vec![InlinedSpec {
+                    origin: "runtime.run$1".into(),
+                    code: (at[6].ops[1], at[6].ops[5]),
+                    call: Some((SLEEP.into(), 30)),
+                    inlined: vec![InlinedSpec {
+                        origin: "main.main".into(),
+                        code: (at[6].ops[2], at[6].ops[4]),
+                        call: Some((SLEEP.into(), 32)),
+                        inlined: Vec::new(),
+                    }],
+                }],
+                ..concrete("<goroutine wrapper>", &at[6], Some((SLEEP, 30)))
+            },
+            SubprogramSpec {
+                name: "runtime.run$1".into(),
+                linkage_name: Some("runtime.run$1".into()),
+                decl: Some((SLEEP.into(), 30)),
+                ..SubprogramSpec::default()
+            },
+        ];
+        runtime.sequences = vec![SequenceSpec {
+            rows: vec![(at[0].ops[0], SLEEP.into(), 121)],
+            end: at[0].end,
+        }];
+        let mut main = unit("<unknown>");
+        main.subprograms = vec![
+            concrete("main.sleeper", &at[1], Some((MAIN, 7))),
+            // TinyGo names a wrapper's subprogram `<goroutine wrapper>`, declared at the
+            // `go` statement.
+            concrete("<goroutine wrapper>", &at[2], Some((MAIN, 20))),
+            SubprogramSpec {
+                inlined: vec![InlinedSpec {
+                    origin: "main.ticker".into(),
+                    code: (at[3].ops[1], at[3].ops[4]),
+                    call: Some((MAIN.into(), 21)),
+                    inlined: Vec::new(),
+                }],
+                ..concrete("<goroutine wrapper>", &at[3], Some((MAIN, 21)))
+            },
+            SubprogramSpec {
+                name: "main.ticker".into(),
+                linkage_name: Some("main.ticker".into()),
+                decl: Some((MAIN.into(), 12)),
+                ..SubprogramSpec::default()
+            },
+            concrete("main.main", &at[4], Some((MAIN, 18))),
+            concrete("<goroutine wrapper>", &at[5], Some((MAIN, 22))),
+        ];
+        main.sequences = vec![
+            SequenceSpec {
+                rows: vec![(at[1].ops[0], MAIN.into(), 8)],
+                end: at[1].end,
+            },
+            SequenceSpec {
+                rows: vec![
+                    (at[3].ops[1], MAIN.into(), 13),
+                    (at[3].ops[2], MAIN.into(), 14),
+                ],
+                end: at[3].end,
+            },
+        ];
+        let sections = write_units(&[libc, runtime, main]);
+        (append_custom_sections(&module, &sections), at)
+    }
+
+    /// (wrapper, function, file, line) of one entry.
+    type Shown = (String, Option<String>, Option<String>, Option<u32>);
+
+    fn entries(module: &[u8]) -> Vec<Shown> {
+        let found = Introspection::read(module).unwrap();
+        (0..TABLE.len() as u32)
+            .map(|slot| {
+                let e = found.symbolizer.entry(TABLE_BASE + slot);
+                (e.name.unwrap_or_default(), e.function, e.file, e.line)
+            })
+            .collect()
+    }
+
+    fn some(s: &str) -> Option<String> {
+        Some(s.to_string())
+    }
+
+    #[test]
+    fn a_wrapper_shows_the_function_it_calls_or_has_inlined() {
+        let (module, _) = module(true);
+        assert_eq!(
+            entries(&module),
+            vec![
+                // (a) called: the callee's declaration.
+                (
+                    "main.sleeper$gowrapper".into(),
+                    some("main.sleeper"),
+                    some(MAIN),
+                    Some(7)
+                ),
+                // (b) inlined: the abstract origin's declaration, not the wrapper's line.
+                (
+                    "main.ticker$gowrapper".into(),
+                    some("main.ticker"),
+                    some(MAIN),
+                    Some(12)
+                ),
+                // A func value's wrapper: no function to name; the `go` statement's place.
+                ("main.main.gowrapper".into(), None, some(MAIN), Some(22)),
+                // Main's goroutine: runtime.run$1 inlined, main.main inlined into it; its
+                // declaration read from the main unit's file table.
+                (
+                    "runtime.run$1$gowrapper".into(),
+                    some("main.main"),
+                    some(MAIN),
+                    Some(18)
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_dwarf_a_wrapper_still_names_its_function() {
+        let (module, _) = module(false);
+        assert_eq!(
+            entries(&module),
+            vec![
+                (
+                    "main.sleeper$gowrapper".into(),
+                    some("main.sleeper"),
+                    None,
+                    None
+                ),
+                // Inlined away: the wrapper's name says which function it was made for.
+                (
+                    "main.ticker$gowrapper".into(),
+                    some("main.ticker"),
+                    None,
+                    None
+                ),
+                ("main.main.gowrapper".into(), None, None, None),
+                // runtime.run$1 is not a function any more and nothing calls main.main:
+                // nothing better than the runtime's name is known.
+                ("runtime.run$1$gowrapper".into(), None, None, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_function_location_is_its_declaration_and_lines_stay_in_their_function() {
+        let (module, at) = module(true);
+        let found = Introspection::read(&module).unwrap();
+        let symbols = &found.symbolizer;
+        let sleeper = symbols.function_index("main.sleeper").unwrap();
+        let location = symbols.function_location(sleeper).unwrap();
+        assert_eq!((location.file.as_str(), location.line), (MAIN, 7));
+        // Inside the inlined ticker: its own rows, in the main unit.
+        let location = symbols.location(at[3].module_first + 2).unwrap();
+        assert_eq!((location.file.as_str(), location.line), (MAIN, 14));
+        let location = symbols.location(at[0].module_first).unwrap();
+        assert_eq!(
+            (location.file.as_str(), location.line),
+            ("$GOROOT/src/runtime/scheduler.go", 121)
+        );
+        // A function with no rows and an offset outside every function.
+        assert_eq!(symbols.location(at[4].module_first), None);
+        assert_eq!(symbols.location(u32::MAX), None);
+        assert_eq!(symbols.location(0), None);
+    }
+
+    #[test]
+    fn the_language_is_go_though_every_unit_says_c99() {
+        let (module, _) = module(true);
+        let module = crate::testing::with_producers(
+            &module,
+            &[
+                ("language", &[("C99", "")]),
+                ("processed-by", &[("TinyGo", "0.33.0"), ("clang", "18.1.2")]),
+            ],
+        );
+        let found = Introspection::read(&module).unwrap();
+        assert_eq!(found.language.as_deref(), Some("Go (TinyGo 0.33.0)"));
+        assert_eq!(
+            found.summary().language.as_deref(),
+            Some("Go (TinyGo 0.33.0)")
+        );
+    }
+
+    #[test]
+    fn a_plain_c_or_rust_program_is_named_for_its_language() {
+        let (module, _) = module_with_bodies(&bodies(), &TABLE);
+        let c = |language: u16, producer: &str| UnitSpec {
+            name: "x".into(),
+            producer: Some(producer.into()),
+            language: Some(language),
+            ..UnitSpec::default()
+        };
+        let c_program = append_custom_sections(
+            &module,
+            &write_units(&[
+                c(0x1d, "clang version 19.1.5"),
+                c(0x1d, "clang version 19.1.5"),
+            ]),
+        );
+        let found = Introspection::read(&c_program).unwrap();
+        assert_eq!(found.language.as_deref(), Some("C11"));
+        let rust_program = crate::testing::with_producers(
+            &append_custom_sections(
+                &module,
+                &write_units(&[
+                    c(0x0c, "clang version 19.1.5"),
+                    c(0x1c, "clang LLVM (rustc version 1.89.0)"),
+                ]),
+            ),
+            &[
+                ("language", &[("Rust", "")]),
+                ("processed-by", &[("rustc", "1.89.0")]),
+            ],
+        );
+        let found = Introspection::read(&rust_program).unwrap();
+        assert_eq!(found.language.as_deref(), Some("Rust (rustc 1.89.0)"));
+        // Nothing says: no guess.
+        assert_eq!(Introspection::read(&module).unwrap().language, None);
+    }
+
+    #[test]
+    fn corrupt_code_or_dwarf_yields_less_never_a_panic() {
+        let (module, at) = module(true);
+        // Cut the module inside the code of the last function: the scan fails cleanly.
+        let cut = &module[..at[6].module_first as usize + 1];
+        assert!(Introspection::read(cut).is_err());
+        // Flip bytes across the DWARF sections: whatever is read, nothing panics.
+        let dwarf = module
+            .windows(b".debug_".len())
+            .position(|w| w == b".debug_")
+            .expect("DWARF sections");
+        for step in [7usize, 13, 29] {
+            let mut bent = module.clone();
+            for i in (dwarf + 16..bent.len()).step_by(step) {
+                bent[i] ^= 0x5a;
+            }
+            if let Ok(found) = Introspection::read(&bent) {
+                for slot in 0..8 {
+                    let _ = found.symbolizer.entry(slot);
+                }
+                let _ = found.symbolizer.location(at[3].module_first + 1);
+            }
+        }
+    }
 }

@@ -136,8 +136,8 @@ fn run(module: &[u8], introspection: Introspection) -> Guest {
     store.into_data()
 }
 
-/// (task address, wake time, entry name, entry line).
-type Sleeper<'a> = (u32, Option<u64>, Option<&'a str>, Option<u32>);
+/// (task address, wake time, entry (wrapper) name, the Go function it runs, its line).
+type Sleeper<'a> = (u32, Option<u64>, Option<&'a str>, Option<&'a str>, Option<u32>);
 
 #[test]
 fn the_first_idle_wait_shows_the_sleepers_in_wake_order() {
@@ -166,22 +166,27 @@ fn the_first_idle_wait_shows_the_sleepers_in_wake_order() {
                 g.id,
                 g.wake_at,
                 entry.and_then(|e| e.name.as_deref()),
+                entry.and_then(|e| e.function.as_deref()),
                 entry.and_then(|e| e.line),
             )
         })
         .collect();
-    let worker = Some("main.worker$gowrapper");
+    let wrapper = Some("main.worker$gowrapper");
+    let worker = Some("main.worker");
+    // Every goroutine shows the Go function it runs and where that is declared; main's
+    // goroutine (TinyGo's runtime.run$1 wrapper) runs main.main, `func main()` at line 14.
     assert_eq!(
         sleepers,
         vec![
-            (0x11080, Some(start + 100 * MS), worker, Some(8)), // b
-            (0x110c0, Some(start + 200 * MS), worker, Some(8)), // c
-            (0x11040, Some(start + 300 * MS), worker, Some(8)), // a
+            (0x11080, Some(start + 100 * MS), wrapper, worker, Some(8)), // b
+            (0x110c0, Some(start + 200 * MS), wrapper, worker, Some(8)), // c
+            (0x11040, Some(start + 300 * MS), wrapper, worker, Some(8)), // a
             (
                 0x11000,
                 Some(start + 1000 * MS),
                 Some("runtime.run$1$gowrapper"),
-                None
+                Some("main.main"),
+                Some(14)
             ), // main
         ]
     );
