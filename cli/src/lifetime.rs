@@ -102,8 +102,13 @@ impl Drop for ScratchDir {
 
 /// Removes the folders `<prefix>-<pid>-…` in `tmp` whose owner is gone: no process `pid`, or one
 /// that started at another time than the name says. Names without a start time (written by older
-/// versions) count as owned while any process `pid` lives. Only this user's folders are looked at.
+/// versions, or 0 where `/proc` was not readable) count as owned while any process `pid` lives.
+/// Only this user's folders are looked at, and none at all when `/proc` cannot tell whether a
+/// process lives.
 pub fn remove_stale(tmp: &Path, prefix: &str) {
+    if procfs::start_time(std::process::id()).is_none() {
+        return;
+    }
     let Ok(entries) = fs::read_dir(tmp) else {
         return;
     };
@@ -152,7 +157,7 @@ fn owner_of(name: &str, prefix: &str) -> Option<Owner> {
     match numbers.len() {
         3 => Some(Owner {
             pid,
-            start: Some(numbers[1]),
+            start: Some(numbers[1]).filter(|&start| start != 0),
         }),
         2 => Some(Owner { pid, start: None }),
         _ => None,
@@ -357,6 +362,13 @@ mod tests {
             Some(Owner {
                 pid: 41,
                 start: Some(9000)
+            })
+        );
+        assert_eq!(
+            owner("pollscope-profile-41-0-3"),
+            Some(Owner {
+                pid: 41,
+                start: None
             })
         );
         assert_eq!(
