@@ -3,24 +3,28 @@
 //! The guest memory is another instance's `WebAssembly.Memory`, so every access is a typed-array
 //! copy; the view is cached and re-created only when the memory has grown (growth detaches the
 //! old buffer).
+//!
+//! Ranges are checked with [`pollscope_wasi::guest_range`], in 64 bits: a wasm32 memory may be
+//! exactly 4 GiB, where the end of the last byte, 2^32, does not fit in a `u32`.
 
 use std::cell::RefCell;
 
 use js_sys::{Function, Uint8Array, WebAssembly};
-use pollscope_wasi::{GuestMemory, Trap};
+use pollscope_wasi::{guest_range, GuestMemory, Trap};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// One guest memory plus the realloc lowered alongside it.
 pub struct JsGuestMemory {
     memory: WebAssembly::Memory,
     realloc: Option<Function>,
-    view: RefCell<Uint8Array>,
+    /// A view of the whole memory and its length in bytes.
+    view: RefCell<(Uint8Array, u64)>,
 }
 
 impl JsGuestMemory {
     /// Wraps `memory`, with the guest's `cabi_realloc` when the import was lowered with one.
     pub fn new(memory: WebAssembly::Memory, realloc: Option<Function>) -> JsGuestMemory {
-        let view = Uint8Array::new(&memory.buffer());
+        let view = whole(&memory);
         JsGuestMemory {
             memory,
             realloc,
@@ -28,21 +32,41 @@ impl JsGuestMemory {
         }
     }
 
-    /// A view covering `ptr..ptr+len`, refreshed if the memory grew; traps when out of bounds.
+    /// A view of exactly `ptr..ptr+len` (refreshing the cached view if the memory grew);
+    /// traps when any byte is out of bounds.
     fn view_for(&self, ptr: u32, len: usize) -> Result<Uint8Array, Trap> {
-        let end = ptr as u64 + len as u64;
-        let mut view = self.view.borrow_mut();
-        if end > view.length() as u64 {
-            *view = Uint8Array::new(&self.memory.buffer());
-            if end > view.length() as u64 {
-                return Err(Trap::abi(format!(
-                    "out-of-bounds memory access: {len} bytes at {ptr:#x} (memory is {:#x} bytes)",
-                    view.length()
-                )));
+        let mut cached = self.view.borrow_mut();
+        let range = match guest_range(ptr, len, cached.1) {
+            Ok(range) => range,
+            Err(_) => {
+                *cached = whole(&self.memory);
+                guest_range(ptr, len, cached.1)?
             }
-        }
-        Ok(view.clone())
+        };
+        let view = &cached.0;
+        // `subarray(begin, end)` takes the end as a u32, and the end of the last byte of a
+        // 4 GiB memory is 2^32: there, build the view from offset and length instead (the
+        // length is at most 2^32 - ptr, so it fits).
+        Ok(match u32::try_from(range.end) {
+            Ok(end) => view.subarray(ptr, end),
+            Err(_) => Uint8Array::new_with_byte_offset_and_length(
+                &view.buffer(),
+                ptr,
+                (range.end - range.start) as u32,
+            ),
+        })
     }
+}
+
+/// A view of all of `memory` and its length. The length is read as a JS number: a 4 GiB memory
+/// has 2^32 bytes, which `Uint8Array.length()`'s `u32` would turn into 0.
+fn whole(memory: &WebAssembly::Memory) -> (Uint8Array, u64) {
+    let view = Uint8Array::new(&memory.buffer());
+    let length = js_sys::Reflect::get(&view, &"length".into())
+        .ok()
+        .and_then(|length| length.as_f64())
+        .map_or(0, |length| length as u64);
+    (view, length)
 }
 
 impl GuestMemory for JsGuestMemory {
@@ -50,8 +74,7 @@ impl GuestMemory for JsGuestMemory {
         if buf.is_empty() {
             return Ok(());
         }
-        let view = self.view_for(ptr, buf.len())?;
-        view.subarray(ptr, ptr + buf.len() as u32).copy_to(buf);
+        self.view_for(ptr, buf.len())?.copy_to(buf);
         Ok(())
     }
 
@@ -59,8 +82,7 @@ impl GuestMemory for JsGuestMemory {
         if data.is_empty() {
             return Ok(());
         }
-        let view = self.view_for(ptr, data.len())?;
-        view.subarray(ptr, ptr + data.len() as u32).copy_from(data);
+        self.view_for(ptr, data.len())?.copy_from(data);
         Ok(())
     }
 

@@ -314,8 +314,22 @@ fn read_bytes(memory: &dyn GuestMemory, ptr: u32, len: u64, what: &str) -> Resul
     // On a 32-bit host a 4 GiB list does not fit in usize.
     let size = usize::try_from(len)
         .map_err(|_| Trap::abi(format!("{what}: {len} bytes do not fit in host memory")))?;
-    let mut bytes = vec![0; size];
+    let mut bytes = host_buffer(size, what)?;
     read(memory, ptr, &mut bytes, what)?;
+    Ok(bytes)
+}
+
+/// A zeroed host buffer of `size` bytes for a copy of guest data, or a trap naming what it was
+/// for when the host cannot allocate it. The shim is built with `panic = "abort"`, where a
+/// failed `vec!` kills the worker without a word; a guest can ask for up to 4 GiB at once.
+pub(crate) fn host_buffer(size: usize, what: &str) -> Result<Vec<u8>, Trap> {
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(size).map_err(|_| {
+        Trap::abi(format!(
+            "{what}: the host cannot allocate {size} bytes for a copy of it"
+        ))
+    })?;
+    bytes.resize(size, 0);
     Ok(bytes)
 }
 
@@ -519,6 +533,20 @@ mod tests {
             TrapKind::Abi(m) => m,
             other => panic!("expected an ABI trap, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn host_buffers_the_host_cannot_allocate_trap_with_a_name() {
+        // More than any allocator gives (past isize::MAX): a named trap, not an abort.
+        let err = message(host_buffer(usize::MAX / 2 + 1, "write contents").unwrap_err());
+        assert_eq!(
+            err,
+            format!(
+                "write contents: the host cannot allocate {} bytes for a copy of it",
+                usize::MAX / 2 + 1
+            )
+        );
+        assert_eq!(host_buffer(3, "x").unwrap(), vec![0; 3]);
     }
 
     #[test]

@@ -27,7 +27,7 @@ mod memory;
 mod platform;
 mod trap;
 
-pub use memory::{GuestMemory, VecMemory};
+pub use memory::{guest_range, GuestMemory, VecMemory};
 pub use platform::{Event, Platform, Stdio, WaitReason};
 pub use trap::{Trap, TrapKind};
 
@@ -43,8 +43,9 @@ mod sockets;
 mod table;
 pub mod testing;
 
+pub use filesystem::{MAX_FS_BYTES, MAX_FS_ENTRIES};
 pub use host::{Host, HostConfig};
-pub use io::poll::{PollableInfo, PollableKind, RetiredPollables};
+pub use io::poll::{PollableInfo, PollableKind, RetiredPollables, MAX_POLL_LIST};
 pub use io::streams::{HostInputStream, HostOutputStream, InputStream, OutputStream, StreamError};
 pub use registry::{
     all_functions, resolve, split_version, Args, HostFunc, ResolveError, Support, ValType,

@@ -22,6 +22,12 @@ use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
 use crate::table::{Lookup, ResourceTable};
 use crate::{GuestMemory, Host, Trap, WaitReason};
 
+/// Most pollables one `poll` call may name. Far above what programs poll (an event loop names
+/// one pollable per timer and stream it waits on), and it bounds what a call costs the host
+/// before anything is read: the list (4 bytes an entry), the resolved kinds, the ready indices,
+/// and one readiness check per entry at every wake-up. A longer list traps, naming the limit.
+pub const MAX_POLL_LIST: u32 = 1 << 16;
+
 /// What a pollable waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PollableKind {
@@ -223,6 +229,12 @@ fn poll(host: &mut Host, memory: &mut dyn GuestMemory, args: Args<'_>) -> Result
     if len == 0 {
         // The spec: "If the list contains no pollables, this function traps."
         return Err(Trap::abi("poll: the list of pollables is empty"));
+    }
+    if len > MAX_POLL_LIST {
+        // Refused before the list is copied out of the guest.
+        return Err(Trap::abi(format!(
+            "poll: a list of {len} pollables exceeds the limit of {MAX_POLL_LIST} (MAX_POLL_LIST)"
+        )));
     }
     // A bad return pointer traps now, not after a long wait.
     abi::check_align(retptr, 4, "poll retptr")?;
@@ -462,6 +474,53 @@ mod tests {
             &[stdin],
         )
         .unwrap();
+    }
+
+    #[test]
+    fn poll_lists_are_capped_before_they_are_read() {
+        let fake = FakePlatform::new();
+        let (mut host, mut memory) = host_with(&fake);
+        // One past the cap, at an address whose list would run past the test's 64 KiB memory:
+        // the cap answers first, so nothing was copied (the copy would trap out of bounds).
+        let err = call(
+            &mut host,
+            &mut memory,
+            POLL,
+            "poll",
+            &[0x100, i64::from(MAX_POLL_LIST) + 1, 0x80],
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "poll: a list of {} pollables exceeds the limit of {MAX_POLL_LIST} \
+                 (MAX_POLL_LIST) (in wasi:io/poll#poll)",
+                MAX_POLL_LIST + 1
+            )
+        );
+        // The largest list a guest can pass (u32::MAX entries, 16 GiB) is refused the same way.
+        let err = call(&mut host, &mut memory, POLL, "poll", &[0, -1, 0x80]).unwrap_err();
+        assert!(err.to_string().contains("MAX_POLL_LIST"), "{err}");
+        assert!(fake.waits().is_empty());
+
+        // A list of exactly MAX_POLL_LIST entries (one ready timer named over and over) works.
+        let mut big = VecMemory::new(8 << 20);
+        let timer = timer(&mut host, &mut big, 0);
+        let list = 1 << 20;
+        for i in 0..MAX_POLL_LIST as usize {
+            big.bytes[list + i * 4..list + i * 4 + 4]
+                .copy_from_slice(&(timer as u32).to_le_bytes());
+        }
+        call(
+            &mut host,
+            &mut big,
+            POLL,
+            "poll",
+            &[list as i64, i64::from(MAX_POLL_LIST), 0x80],
+        )
+        .unwrap();
+        let ret = abi::load_record(&big, 0x80, 8, 4, "ret").unwrap();
+        assert_eq!(ret.u32(4).unwrap(), MAX_POLL_LIST, "every entry is ready");
     }
 
     #[test]

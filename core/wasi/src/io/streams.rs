@@ -234,23 +234,36 @@ fn drop_input(host: &mut Host, _: &mut dyn GuestMemory, args: Args<'_>) -> Resul
 
 // --- output-stream
 
-/// Writes `bytes` after checking them against the stream's permit: more than the permit traps
-/// (the WIT's precondition for `write`).
-fn do_write(
+/// Checks a write of `len` bytes against the stream's permit: more than the permit traps (the
+/// WIT's precondition for `write`; wasmtime traps too, "write beyond capacity"). `Ok(Err(_))`
+/// is the stream's own error (closed or failed), which the write reports instead.
+fn check_permit(
     host: &mut Host,
     stream: u32,
-    bytes: &[u8],
+    len: u64,
     op: &str,
 ) -> Result<Result<(), StreamError>, Trap> {
     let permit = match output(host, stream)?.check_write() {
         Ok(permit) => permit,
         Err(error) => return Ok(Err(error)),
     };
-    if bytes.len() as u64 > permit {
+    if len > permit {
         return Err(Trap::abi(format!(
-            "{op}: {} bytes exceed the {permit}-byte permit check-write gave",
-            bytes.len()
+            "{op}: {len} bytes exceed the {permit}-byte permit check-write gave"
         )));
+    }
+    Ok(Ok(()))
+}
+
+/// Writes `bytes` after checking them against the stream's permit (see [`check_permit`]).
+fn do_write(
+    host: &mut Host,
+    stream: u32,
+    bytes: &[u8],
+    op: &str,
+) -> Result<Result<(), StreamError>, Trap> {
+    if let Err(error) = check_permit(host, stream, bytes.len() as u64, op)? {
+        return Ok(Err(error));
     }
     let OutputStream(out) = host.table.get_mut::<OutputStream>(stream)?;
     Ok(out.write(&mut *host.platform, bytes))
@@ -326,7 +339,11 @@ fn write(host: &mut Host, memory: &mut dyn GuestMemory, args: Args<'_>) -> Resul
         abi::arg_u32(args, 2)?,
         abi::arg_u32(args, 3)?,
     );
-    output(host, stream)?;
+    // The permit first: a list longer than it traps before a byte is copied out of the guest
+    // (the list can be up to 4 GiB; the permit is at most a few MiB).
+    if let Err(error) = check_permit(host, stream, u64::from(len), "write")? {
+        return store_unit_result(host, memory, retptr, Err(error));
+    }
     let bytes = abi::lift_bytes(memory, ptr, len, "write contents")?;
     let result = do_write(host, stream, &bytes, "write")?;
     store_unit_result(host, memory, retptr, result)
@@ -741,6 +758,52 @@ mod tests {
             vec![(Stdio::Stdout, 4096), (Stdio::Stdout, 3)]
         );
         assert_eq!(&fake.stdout()[4096..], b"abc");
+    }
+
+    #[test]
+    fn writes_past_the_permit_trap_before_the_list_is_copied() {
+        let fake = FakePlatform::new();
+        let (mut host, mut memory) = host_with(&fake);
+        let out = get(&mut host, &mut memory, "stdout");
+        let write = "[method]output-stream.write";
+        // A 4 GiB list at an address far past the test's 64 KiB memory: copying it would trap
+        // out of bounds (or, in a big enough memory, allocate 4 GiB first). The permit answers.
+        for len in [4097, i64::from(u32::MAX)] {
+            let err =
+                call(&mut host, &mut memory, S, write, &[out, 0x1000, len, 0x40]).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "write: {len} bytes exceed the 4096-byte permit check-write gave \
+                     (in wasi:io/streams#[method]output-stream.write)"
+                )
+            );
+        }
+        // Within the permit, the list is lifted as usual: out of bounds still traps as such.
+        let err = call(&mut host, &mut memory, S, write, &[out, 0xfff0, 0x20, 0x40]).unwrap_err();
+        assert!(err.to_string().contains("out-of-bounds"), "{err}");
+        assert!(fake.writes().is_empty());
+
+        // A closed stream reports `closed` for any length, without reading the list.
+        let (sink, _, _) = sink(&mut host, &fake, 4, 0);
+        host.table.get_mut::<OutputStream>(sink as u32).unwrap().0 = Box::new(Sink {
+            permit: 4,
+            ready_at: 0,
+            clock: fake.clone(),
+            writes: Rc::default(),
+            flushes: Rc::default(),
+            fail: Some(StreamError::Closed),
+        });
+        let huge = i64::from(u32::MAX);
+        call(
+            &mut host,
+            &mut memory,
+            S,
+            write,
+            &[sink, 0x1000, huge, 0x40],
+        )
+        .unwrap();
+        assert_eq!(unit_result(&memory), Err((1, 0)));
     }
 
     #[test]
