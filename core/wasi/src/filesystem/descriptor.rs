@@ -17,6 +17,7 @@ use std::rc::Rc;
 use super::error::ErrorCode;
 use super::memfs::{
     attach, contains, detach, DescriptorType, InodeRef, MemFs, NewTimestamp, Node, Stat, Timestamp,
+    MAX_FILE_SIZE,
 };
 use super::path::{resolve, Located};
 
@@ -172,6 +173,24 @@ impl Descriptor {
         result
     }
 
+    /// Whether a `write` of `len` bytes at `offset` can go ahead, checked before the bytes are
+    /// copied out of the guest (up to 4 GiB): the descriptor may write, the file stays within
+    /// [`MAX_FILE_SIZE`], and the filesystem has room for what it grows by.
+    pub(crate) fn check_write(&self, len: u64, offset: u64) -> Result<(), ErrorCode> {
+        let file = self.file_with(DescriptorFlags::WRITE)?;
+        if len == 0 {
+            return Ok(());
+        }
+        let end = offset
+            .checked_add(len)
+            .filter(|end| *end <= MAX_FILE_SIZE)
+            .ok_or(ErrorCode::FileTooLarge)?;
+        let inode = file.borrow();
+        inode
+            .usage()
+            .room_for(0, end.saturating_sub(inode.stat().size))
+    }
+
     /// The inode a read stream may read from.
     pub(crate) fn readable(&self) -> Result<InodeRef, ErrorCode> {
         self.file_with(DescriptorFlags::READ).cloned()
@@ -226,6 +245,7 @@ impl Descriptor {
         let located = self.resolve_entry(path)?;
         let name = creatable(&located)?;
         self.require_mutate()?;
+        room_for_entry(&located.parent, &name)?;
         let dir = fs.new_dir(now);
         attach(&located.parent, &name, dir, now);
         Ok(())
@@ -276,6 +296,7 @@ impl Descriptor {
         }
         self.require_mutate()?;
         new_dir.require_mutate()?;
+        room_for_entry(&new.parent, &name)?;
         attach(&new.parent, &name, old, now);
         Ok(())
     }
@@ -315,6 +336,7 @@ impl Descriptor {
             None if located.trailing_slash => return Err(ErrorCode::IsDirectory),
             None => {
                 let name = creatable(&located)?;
+                room_for_entry(&located.parent, &name)?;
                 let file = fs.new_file(now);
                 attach(&located.parent, &name, file.clone(), now);
                 file
@@ -424,6 +446,10 @@ impl Descriptor {
         }
         self.require_mutate()?;
         new_dir.require_mutate()?;
+        // The entry count does not grow (one name goes, one comes), but a longer name may not
+        // fit. Checked before anything moves.
+        let longer = (new_name.len() as u64).saturating_sub(old_name.len() as u64);
+        new.parent.borrow().usage().room_for(0, longer)?;
         if let Some(replaced) = detach(&new.parent, &new_name, now) {
             if replaced.borrow().is_dir() {
                 replaced.borrow_mut().links = 0;
@@ -457,7 +483,8 @@ impl Descriptor {
             return Err(ErrorCode::NoEntry);
         }
         self.require_mutate()?;
-        let link = fs.new_symlink(target, now);
+        room_for_entry(&located.parent, &name)?;
+        let link = fs.new_symlink(target, now)?;
         attach(&located.parent, &name, link, now);
         Ok(())
     }
@@ -512,6 +539,12 @@ fn creatable(located: &Located) -> Result<String, ErrorCode> {
         return Err(ErrorCode::NoEntry);
     }
     Ok(name)
+}
+
+/// Room in the filesystem for one more entry named `name` in `parent`, or `insufficient-space`
+/// (checked after permissions, as POSIX reports `EACCES`/`EROFS` before `ENOSPC`).
+fn room_for_entry(parent: &InodeRef, name: &str) -> Result<(), ErrorCode> {
+    parent.borrow().usage().room_for(1, name.len() as u64)
 }
 
 /// Rejects a nanosecond field past one second (POSIX EINVAL) before anything else, so the

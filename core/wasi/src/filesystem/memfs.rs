@@ -5,8 +5,16 @@
 //! alive, as POSIX does. Directories own their children and nothing points back up, so the
 //! tree has no reference cycles; `..` is resolved from the walk's own stack (`path.rs`), which
 //! is also what keeps a walk inside its base directory.
+//!
+//! The tree is bounded: file contents, symbolic link targets and entry names together hold at
+//! most [`MAX_FS_BYTES`], and directories at most [`MAX_FS_ENTRIES`] entries. Past either a
+//! change fails with `insufficient-space` (POSIX `ENOSPC`, which also covers running out of
+//! inodes). Every inode shares one [`Usage`], so a file grows, and a name is added, through any
+//! handle on the tree; an inode gives its bytes back when the last handle on it goes. Inodes
+//! removed from the tree but still open are bounded by the handle table
+//! ([`MAX_HANDLES`](crate::MAX_HANDLES)), and their contents count against the bytes.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -18,6 +26,63 @@ pub(crate) const MAX_FILE_SIZE: u64 = 1 << 32;
 
 /// Longest name of one directory entry in bytes (POSIX `NAME_MAX`).
 pub(crate) const MAX_NAME_LEN: usize = 255;
+
+/// Most bytes the in-memory filesystem holds: file contents, symbolic link targets and entry
+/// names, counted together. It lives in the host's own wasm32 memory (at most 4 GiB, shared
+/// with everything else the host keeps), so a guest that writes without end gets
+/// `insufficient-space` instead of taking the worker down when an allocation fails.
+pub const MAX_FS_BYTES: u64 = 1 << 30;
+
+/// Most directory entries (names) in the in-memory filesystem, hard links included.
+pub const MAX_FS_ENTRIES: u64 = 1 << 18;
+
+/// What the tree holds against its limits; one per filesystem, shared by all its inodes.
+#[derive(Debug)]
+pub(crate) struct Usage {
+    bytes: Cell<u64>,
+    entries: Cell<u64>,
+    max_bytes: u64,
+    max_entries: u64,
+}
+
+impl Usage {
+    /// Whether `entries` more entries and `bytes` more bytes fit; `insufficient-space` if not.
+    pub(crate) fn room_for(&self, entries: u64, bytes: u64) -> Result<(), ErrorCode> {
+        let fits =
+            |used: u64, more: u64, max: u64| used.checked_add(more).is_some_and(|n| n <= max);
+        if fits(self.entries.get(), entries, self.max_entries)
+            && fits(self.bytes.get(), bytes, self.max_bytes)
+        {
+            Ok(())
+        } else {
+            Err(ErrorCode::InsufficientSpace)
+        }
+    }
+
+    /// Counts bytes now held (checked with [`Usage::room_for`] first).
+    fn charge(&self, entries: u64, bytes: u64) {
+        self.entries.set(self.entries.get().saturating_add(entries));
+        self.bytes.set(self.bytes.get().saturating_add(bytes));
+    }
+
+    /// Gives back what [`Usage::charge`] counted.
+    fn release(&self, entries: u64, bytes: u64) {
+        self.entries.set(self.entries.get().saturating_sub(entries));
+        self.bytes.set(self.bytes.get().saturating_sub(bytes));
+    }
+
+    /// Bytes held now.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes.get()
+    }
+
+    /// Entries held now.
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> u64 {
+        self.entries.get()
+    }
+}
 
 /// A wall-clock instant, as `wasi:clocks/wall-clock.datetime`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -76,6 +141,23 @@ pub(crate) struct Inode {
     pub mtime: Timestamp,
     pub ctime: Timestamp,
     pub node: Node,
+    /// The filesystem's usage, which this inode's contents (and a directory's entries) count in.
+    usage: Rc<Usage>,
+}
+
+impl Drop for Inode {
+    fn drop(&mut self) {
+        // The last handle on the inode is gone: what it held is free again. (A directory is
+        // empty by then unless the whole tree is going.)
+        match &self.node {
+            Node::File(data) => self.usage.release(0, data.len() as u64),
+            Node::Symlink(target) => self.usage.release(0, target.len() as u64),
+            Node::Dir(dir) => {
+                let names: u64 = dir.entries.keys().map(|name| name.len() as u64).sum();
+                self.usage.release(dir.entries.len() as u64, names);
+            }
+        }
+    }
 }
 
 /// The contents of an inode.
@@ -100,6 +182,11 @@ impl Inode {
             Node::Dir(_) => DescriptorType::Directory,
             Node::Symlink(_) => DescriptorType::SymbolicLink,
         }
+    }
+
+    /// The usage of the filesystem this inode is in.
+    pub(crate) fn usage(&self) -> &Usage {
+        &self.usage
     }
 
     /// Whether this is a directory.
@@ -192,8 +279,8 @@ impl Inode {
             .checked_add(len)
             .filter(|end| *end <= MAX_FILE_SIZE)
             .ok_or(ErrorCode::FileTooLarge)?;
-        let data = self.file_mut()?;
-        grow(data, end)?;
+        let (data, usage) = self.file_and_usage()?;
+        grow(data, end, usage)?;
         data[offset as usize..end as usize].copy_from_slice(bytes);
         self.touch_modified(now);
         Ok(len)
@@ -211,11 +298,16 @@ impl Inode {
         if size > MAX_FILE_SIZE {
             return Err(ErrorCode::FileTooLarge);
         }
-        let data = self.file_mut()?;
+        let (data, usage) = self.file_and_usage()?;
         if size > data.len() as u64 {
-            grow(data, size)?;
+            grow(data, size, usage)?;
         } else {
+            usage.release(0, data.len() as u64 - size);
             data.truncate(size as usize);
+            // A file cut down to a small part of its capacity gives the memory back too.
+            if data.capacity() > 2 * data.len() + (64 << 10) {
+                data.shrink_to_fit();
+            }
         }
         self.touch_modified(now);
         Ok(())
@@ -250,27 +342,33 @@ impl Inode {
         }
     }
 
-    fn file_mut(&mut self) -> Result<&mut Vec<u8>, ErrorCode> {
+    /// The file's contents for changing, with the usage they count in.
+    fn file_and_usage(&mut self) -> Result<(&mut Vec<u8>, &Usage), ErrorCode> {
         match &mut self.node {
-            Node::File(data) => Ok(data),
+            Node::File(data) => Ok((data, &self.usage)),
             Node::Dir(_) => Err(ErrorCode::IsDirectory),
             Node::Symlink(_) => Err(ErrorCode::BadDescriptor),
         }
     }
 }
 
-/// Zero-extends `data` to `len` bytes, reporting allocation failure instead of aborting.
-fn grow(data: &mut Vec<u8>, len: u64) -> Result<(), ErrorCode> {
+/// Zero-extends `data` to `len` bytes: `insufficient-space` past the filesystem's limit, and
+/// allocation failure reported (`insufficient-memory`) instead of aborting.
+fn grow(data: &mut Vec<u8>, len: u64, usage: &Usage) -> Result<(), ErrorCode> {
     let len = usize::try_from(len).map_err(|_| ErrorCode::FileTooLarge)?;
     if len > data.len() {
-        data.try_reserve(len - data.len())
+        let more = len - data.len();
+        usage.room_for(0, more as u64)?;
+        data.try_reserve(more)
             .map_err(|_| ErrorCode::InsufficientMemory)?;
         data.resize(len, 0);
+        usage.charge(0, more as u64);
     }
     Ok(())
 }
 
-/// Links `child` into directory `parent` as `name` (which must be free).
+/// Links `child` into directory `parent` as `name` (which must be free). The caller checked
+/// there is room for one more entry (`Usage::room_for(1, name.len())`).
 pub(crate) fn attach(parent: &InodeRef, name: &str, child: InodeRef, now: Timestamp) {
     {
         let mut child = child.borrow_mut();
@@ -278,7 +376,9 @@ pub(crate) fn attach(parent: &InodeRef, name: &str, child: InodeRef, now: Timest
         child.touch_changed(now);
     }
     let mut parent = parent.borrow_mut();
-    if let Ok(dir) = parent.dir_mut() {
+    let Inode { node, usage, .. } = &mut *parent;
+    if let Node::Dir(dir) = node {
+        usage.charge(1, name.len() as u64);
         dir.entries.insert(name.to_string(), child);
     }
     parent.touch_modified(now);
@@ -289,6 +389,7 @@ pub(crate) fn detach(parent: &InodeRef, name: &str, now: Timestamp) -> Option<In
     let child = {
         let mut parent = parent.borrow_mut();
         let child = parent.dir_mut().ok()?.entries.remove(name)?;
+        parent.usage.release(1, name.len() as u64);
         parent.touch_modified(now);
         child
     };
@@ -329,11 +430,24 @@ pub(crate) fn contains(dir: &InodeRef, needle: &InodeRef) -> bool {
 pub(crate) struct MemFs {
     root: InodeRef,
     next_ino: u64,
+    usage: Rc<Usage>,
 }
 
 impl MemFs {
-    /// An empty filesystem whose root was created at `now`.
+    /// An empty filesystem whose root was created at `now`, with the limits [`MAX_FS_BYTES`]
+    /// and [`MAX_FS_ENTRIES`].
     pub(crate) fn new(now: Timestamp) -> MemFs {
+        MemFs::with_limits(now, MAX_FS_BYTES, MAX_FS_ENTRIES)
+    }
+
+    /// An empty filesystem holding at most `max_bytes` and `max_entries` (small ones in tests).
+    pub(crate) fn with_limits(now: Timestamp, max_bytes: u64, max_entries: u64) -> MemFs {
+        let usage = Rc::new(Usage {
+            bytes: Cell::new(0),
+            entries: Cell::new(0),
+            max_bytes,
+            max_entries,
+        });
         let mut fs = MemFs {
             root: Rc::new(RefCell::new(Inode {
                 ino: 0,
@@ -342,8 +456,10 @@ impl MemFs {
                 mtime: now,
                 ctime: now,
                 node: Node::Dir(Directory::default()),
+                usage: usage.clone(),
             })),
             next_ino: 1,
+            usage,
         };
         let ino = fs.alloc_ino();
         let mut root = fs.root.borrow_mut();
@@ -365,7 +481,15 @@ impl MemFs {
         ino
     }
 
-    fn new_inode(&mut self, node: Node, now: Timestamp) -> InodeRef {
+    /// The usage all of this filesystem's inodes share.
+    #[cfg(test)]
+    pub(crate) fn usage(&self) -> &Usage {
+        &self.usage
+    }
+
+    /// A new inode holding `node`, whose contents (`charged` bytes) the caller checked room for.
+    fn new_inode(&mut self, node: Node, charged: u64, now: Timestamp) -> InodeRef {
+        self.usage.charge(0, charged);
         Rc::new(RefCell::new(Inode {
             ino: self.alloc_ino(),
             links: 0,
@@ -373,22 +497,29 @@ impl MemFs {
             mtime: now,
             ctime: now,
             node,
+            usage: self.usage.clone(),
         }))
     }
 
     /// A new, unlinked, empty regular file.
     pub(crate) fn new_file(&mut self, now: Timestamp) -> InodeRef {
-        self.new_inode(Node::File(Vec::new()), now)
+        self.new_inode(Node::File(Vec::new()), 0, now)
     }
 
     /// A new, unlinked, empty directory.
     pub(crate) fn new_dir(&mut self, now: Timestamp) -> InodeRef {
-        self.new_inode(Node::Dir(Directory::default()), now)
+        self.new_inode(Node::Dir(Directory::default()), 0, now)
     }
 
-    /// A new, unlinked symbolic link to `target`.
-    pub(crate) fn new_symlink(&mut self, target: &str, now: Timestamp) -> InodeRef {
-        self.new_inode(Node::Symlink(target.to_string()), now)
+    /// A new, unlinked symbolic link to `target`, or `insufficient-space` when its target
+    /// does not fit.
+    pub(crate) fn new_symlink(
+        &mut self,
+        target: &str,
+        now: Timestamp,
+    ) -> Result<InodeRef, ErrorCode> {
+        self.usage.room_for(0, target.len() as u64)?;
+        Ok(self.new_inode(Node::Symlink(target.to_string()), target.len() as u64, now))
     }
 
     /// Creates the directory at absolute host-configuration path `path` and any missing
@@ -409,6 +540,7 @@ impl MemFs {
                 Some(child) if child.borrow().is_dir() => child,
                 Some(_) => return Err(format!("`{path}`: `{name}` exists and is not a directory")),
                 None => {
+                    self.room_for_entry(path, name)?;
                     let child = self.new_dir(now);
                     attach(&dir, name, child.clone(), now);
                     child
@@ -416,6 +548,20 @@ impl MemFs {
             };
         }
         Ok(dir)
+    }
+
+    /// Room for one more configured entry named `name`, or an error naming the limits.
+    fn room_for_entry(&self, path: &str, name: &str) -> Result<(), String> {
+        self.usage
+            .room_for(1, name.len() as u64)
+            .map_err(|_| self.full(path))
+    }
+
+    fn full(&self, path: &str) -> String {
+        format!(
+            "`{path}`: the in-memory filesystem is full (at most {} bytes and {} entries)",
+            self.usage.max_bytes, self.usage.max_entries
+        )
     }
 
     /// Creates (or replaces the contents of) the file at absolute host-configuration path
@@ -440,6 +586,7 @@ impl MemFs {
         let file = match existing {
             Some(file) => file,
             None => {
+                self.room_for_entry(path, name)?;
                 let file = self.new_file(now);
                 attach(&dir, name, file.clone(), now);
                 file
@@ -449,8 +596,15 @@ impl MemFs {
         if bytes.len() as u64 > MAX_FILE_SIZE {
             return Err(format!("`{path}`: larger than {MAX_FILE_SIZE} bytes"));
         }
-        match &mut inode.node {
+        let Inode { node, usage, .. } = &mut *inode;
+        match node {
             Node::File(data) => {
+                let (old, new) = (data.len() as u64, bytes.len() as u64);
+                usage
+                    .room_for(0, new.saturating_sub(old))
+                    .map_err(|_| self.full(path))?;
+                usage.release(0, old);
+                usage.charge(0, new);
                 *data = bytes.to_vec();
                 Ok(())
             }
@@ -530,6 +684,86 @@ mod tests {
             "empty writes never extend"
         );
         assert_eq!(inode.stat().size, 0);
+    }
+
+    #[test]
+    fn file_contents_are_bounded_by_the_filesystem_limit() {
+        let fs = MemFs::with_limits(t(1), 100, 10);
+        let mut fs = fs;
+        let a = fs.new_file(t(1));
+        let b = fs.new_file(t(1));
+        assert_eq!(a.borrow_mut().write(0, &[1; 60], t(2)), Ok(60));
+        // 60 + 41 > 100: refused whole, nothing written.
+        assert_eq!(
+            b.borrow_mut().write(0, &[2; 41], t(2)),
+            Err(ErrorCode::InsufficientSpace)
+        );
+        assert_eq!(b.borrow().stat().size, 0);
+        assert_eq!(b.borrow_mut().write(0, &[2; 40], t(2)), Ok(40));
+        assert_eq!(fs.usage().bytes(), 100);
+        // Overwriting in place needs no room; growing by one byte does.
+        assert_eq!(a.borrow_mut().write(10, &[3; 50], t(3)), Ok(50));
+        assert_eq!(
+            a.borrow_mut().write(60, b"x", t(3)),
+            Err(ErrorCode::InsufficientSpace)
+        );
+        assert_eq!(
+            a.borrow_mut().set_size(61, t(3)),
+            Err(ErrorCode::InsufficientSpace)
+        );
+        // A zero-filled gap counts too: a write at a far offset is refused before allocating.
+        assert_eq!(
+            a.borrow_mut().write(1 << 31, b"x", t(3)),
+            Err(ErrorCode::InsufficientSpace)
+        );
+        // Truncating gives bytes back; so does the last reference to a file going away.
+        a.borrow_mut().set_size(10, t(4)).unwrap();
+        assert_eq!(fs.usage().bytes(), 50);
+        drop(b);
+        assert_eq!(fs.usage().bytes(), 10);
+        assert_eq!(a.borrow_mut().append(&[4; 90], t(5)), Ok(10));
+        assert_eq!(fs.usage().bytes(), 100);
+    }
+
+    #[test]
+    fn entries_and_their_names_are_bounded() {
+        let mut fs = MemFs::with_limits(t(1), 1000, 3);
+        let root = fs.root().clone();
+        for name in ["a", "b", "c"] {
+            fs.usage().room_for(1, 1).unwrap();
+            let file = fs.new_file(t(1));
+            attach(&root, name, file, t(1));
+        }
+        assert_eq!((fs.usage().entries(), fs.usage().bytes()), (3, 3));
+        assert_eq!(fs.usage().room_for(1, 1), Err(ErrorCode::InsufficientSpace));
+        detach(&root, "b", t(2)).unwrap();
+        assert_eq!((fs.usage().entries(), fs.usage().bytes()), (2, 2));
+        assert_eq!(fs.usage().room_for(1, 1), Ok(()));
+        // A symbolic link's target counts as bytes.
+        assert_eq!(
+            fs.new_symlink(&"t".repeat(999), t(2)).err(),
+            Some(ErrorCode::InsufficientSpace)
+        );
+        let link = fs.new_symlink(&"t".repeat(998), t(2)).unwrap();
+        assert_eq!(fs.usage().bytes(), 1000);
+        drop(link);
+        assert_eq!(fs.usage().bytes(), 2);
+    }
+
+    #[test]
+    fn configured_files_past_the_limit_are_named() {
+        let mut fs = MemFs::with_limits(t(1), 16, 4);
+        fs.write_file("/d/f", &[0; 10], t(1)).unwrap();
+        // `d` and `f` (2 bytes of names) + 10 bytes of contents: 4 bytes are left, and `g`
+        // with its contents needs 5.
+        let err = fs.write_file("/d/g", &[0; 4], t(1)).unwrap_err();
+        assert_eq!(
+            err,
+            "`/d/g`: the in-memory filesystem is full (at most 16 bytes and 4 entries)"
+        );
+        fs.write_file("/d/f", &[0; 13], t(1)).unwrap();
+        let err = fs.create_dir_all("/x/y/z", t(1)).unwrap_err();
+        assert!(err.contains("filesystem is full"), "{err}");
     }
 
     #[test]

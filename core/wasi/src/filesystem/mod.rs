@@ -25,6 +25,7 @@ mod types;
 use crate::registry::InterfaceDef;
 use crate::HostConfig;
 use memfs::{InodeRef, MemFs, Node, Timestamp};
+pub use memfs::{MAX_FS_BYTES, MAX_FS_ENTRIES};
 
 /// The filesystem of one guest instance.
 pub(crate) struct FsState {

@@ -176,7 +176,7 @@ mod tests {
             (&base, "dirlink", "sub/"),
             (&base, "dangling", "sub/new"),
         ] {
-            let link = fs.new_symlink(target, NOW);
+            let link = fs.new_symlink(target, NOW).unwrap();
             attach(dir, name, link, NOW);
         }
         (fs, base)

@@ -204,19 +204,21 @@ fn read(host: &mut Host, memory: &mut dyn GuestMemory, args: Args<'_>) -> Result
 fn write(host: &mut Host, memory: &mut dyn GuestMemory, args: Args<'_>) -> Result<i64, Trap> {
     let desc = descriptor(host, args, 0)?;
     let (data, len) = (abi::arg_u32(args, 1)?, abi::arg_u32(args, 2)?);
-    let bytes = abi::lift_bytes(memory, data, len, "write buffer")?;
     let offset = abi::arg_u64(args, 3)?;
     let ptr = retptr(args, 4, lower::FILESIZE)?;
-    let now = now(host);
-    finish(
-        memory,
-        ptr,
-        lower::FILESIZE,
-        desc.write(&bytes, offset, now),
-        |r, at, n| {
+    let store = |memory: &mut dyn GuestMemory, result| {
+        finish(memory, ptr, lower::FILESIZE, result, |r, at, n: u64| {
             r.u64(at, n);
-        },
-    )
+        })
+    };
+    // A write that cannot succeed (read-only, too large, no room) fails before its buffer is
+    // copied out of the guest.
+    if let Err(code) = desc.check_write(u64::from(len), offset) {
+        return store(memory, Err(code));
+    }
+    let bytes = abi::lift_bytes(memory, data, len, "write buffer")?;
+    let now = now(host);
+    store(memory, desc.write(&bytes, offset, now))
 }
 
 fn stat(host: &mut Host, memory: &mut dyn GuestMemory, args: Args<'_>) -> Result<i64, Trap> {
@@ -497,6 +499,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!(g.outcome(lower::UNIT), Ok(0));
+    }
+
+    #[test]
+    fn writes_that_cannot_fit_fail_before_the_buffer_is_copied() {
+        let mut g = Guest::new();
+        let root = g.root;
+        let file = g.open(root, "big", CREATE, RW).unwrap();
+        let write = |g: &mut Guest, file: u32, ptr: i64, len: i64| {
+            g.call(
+                "[method]descriptor.write",
+                &[file.into(), ptr, len, 0, RET.into()],
+            )
+            .map(|_| {
+                let ret = g.ret(16, 8);
+                (ret.u8(0).unwrap(), ret.u8(8).unwrap())
+            })
+        };
+        // 2 GiB from an address past the test's 64 KiB memory: past MAX_FS_BYTES, so the
+        // answer is `insufficient-space` and the buffer is never read (it would trap).
+        let space = ErrorCode::InsufficientSpace as u8;
+        assert_eq!(write(&mut g, file, 0x8000, 1 << 31), Ok((1, space)));
+        // A read-only descriptor says so first, whatever the length.
+        let ro = g.open(root, "big", 0, DescriptorFlags::READ).unwrap();
+        let bad = ErrorCode::BadDescriptor as u8;
+        assert_eq!(write(&mut g, ro, 0x8000, 1 << 31), Ok((1, bad)));
+        // A write that fits is read as usual: out of bounds traps.
+        let err = write(&mut g, file, 0xfff0, 0x20).unwrap_err();
+        assert!(err.to_string().contains("out-of-bounds"), "{err}");
     }
 
     #[test]
