@@ -14,7 +14,9 @@ globalThis.pollscopeEnvelope = (() => {
   const MAX_JSON_CHARS = 8 << 20;
   const PROTOCOL_VERSION = 1;
   /** FromWasm `type`s (page → panel). */
-  const FROM_WASM_TYPES = new Set(["hello", "snapshot", "events", "output", "exit", "trap", "scheduler", "asyncify"]);
+  const FROM_WASM_TYPES = new Set([
+    "hello", "snapshot", "events", "output", "exit", "trap", "scheduler", "asyncify", "ring-error",
+  ]);
   /** ToWasm `type`s a panel may send (the agent decides subscribe / unsubscribe itself). */
   const TO_WASM_TYPES = new Set([
     "pause", "resume", "step", "time-scale", "snapshot", "restart", "stdin", "close-stdin", "record-asyncify",

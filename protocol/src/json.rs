@@ -210,6 +210,9 @@ mod tests {
             },
             FromWasm::Exit { code: 3 },
             FromWasm::Trap(trap),
+            FromWasm::RingError {
+                reason: "message on stream 1 exceeds the reassembly limit of 16777216 bytes".into(),
+            },
         ]
     }
 

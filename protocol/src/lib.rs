@@ -25,6 +25,7 @@
 //! | 1 | + ring tags `step` (3), `time-scale` (4), `subscribe` (5), `unsubscribe` (6), `snapshot` (7), `restart` (8); JSON messages [`ToWasm`], [`FromWasm`] (additive) | 1 |
 //! | 1 | + [`FromWasm::Scheduler`], [`FromWasm::Asyncify`], optional [`Hello::tinygo`] (additive) | 1 |
 //! | 1 | + [`ToWasm::RecordAsyncify`] (loader-only), optional [`Frame::file`] / [`Frame::line`] (additive) | 1 |
+//! | 1 | + [`FromWasm::RingError`] (additive) | 1 |
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -45,6 +45,13 @@ pub enum FromWasm {
         /// The events, oldest first.
         events: Vec<AsyncifyEvent>,
     },
+    /// The event ring from the page broke (its producer wrote something no producer writes):
+    /// the guest's stdin was closed and commands (pause, resume, step, …) no longer reach it.
+    /// Sent once, by the page, when the wasm thread reports it.
+    RingError {
+        /// What was wrong, e.g. `corrupt ring at position 0x40: packet longer than the MTU`.
+        reason: String,
+    },
 }
 
 /// The guest's output streams.

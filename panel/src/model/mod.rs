@@ -254,6 +254,11 @@ impl Model {
                 }
                 self.asyncify.extend(events);
             }
+            // The host's word, not the guest's: a note in the console, as a restart is.
+            FromWasm::RingError { reason } => self.console.push_text(
+                OutputStream::Stderr,
+                format!("— stdin and commands lost: {reason} —\n"),
+            ),
         }
         Received::Applied
     }

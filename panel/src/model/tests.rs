@@ -411,3 +411,15 @@ fn timers_that_fired_and_were_never_dropped_count_as_leaks() {
     );
     assert_eq!(fresh.leaks(0.0).listed, 1);
 }
+
+#[test]
+fn a_ring_error_is_a_console_note_with_its_reason() {
+    let mut model = Model::default();
+    let json = br#"{"v":1,"type":"ring-error","reason":"corrupt ring at position 0x40: bad kind"}"#;
+    assert_eq!(model.receive_json(json, 0.0), Received::Applied);
+    let text: String = model.console.chunks().map(|c| c.text.as_str()).collect();
+    assert_eq!(
+        text,
+        "— stdin and commands lost: corrupt ring at position 0x40: bad kind —\n"
+    );
+}
