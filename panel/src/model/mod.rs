@@ -8,6 +8,7 @@ pub mod console;
 pub mod flow;
 pub mod format;
 pub mod histogram;
+pub mod program;
 
 use std::collections::BTreeMap;
 

@@ -7,6 +7,7 @@ use pollscope_protocol::{Goroutine, Hello};
 use crate::context::Ctx;
 use crate::model::clock::countdown;
 use crate::model::format;
+use crate::model::program;
 use crate::views::MAX_ROWS;
 
 /// Goroutines.
@@ -24,18 +25,31 @@ pub fn Goroutines(ctx: Ctx) -> impl IntoView {
             // The snapshot's own guest clock when it has one; else the model's estimate.
             let guest_now = m.guest_now(now).or(scheduler.guest_now);
             let row = move |g: &Goroutine, queue: &'static str| {
-                let (entry, place) = entry(g);
+                let program::EntryShown {
+                    function,
+                    wrapper,
+                    place,
+                    place_full,
+                } = program::entry(g);
+                // TinyGo's wrapper, beside the function it runs.
+                let wrapper = wrapper.map(|w| view! { <span class="muted">" (" {w} ")"</span> });
+                let (title, data_function) = (function.clone(), function.clone());
                 let wake = g.wake_at.map_or("—".into(), format::guest_time);
                 let left = match (g.wake_at, guest_now) {
                     (Some(at), Some(now)) => format::countdown(countdown(at, now)),
                     _ => "—".into(),
                 };
                 view! {
-                    <tr data-testid="goroutine-row" data-task=format!("0x{:x}", g.id) data-queue=queue>
+                    <tr
+                        data-testid="goroutine-row"
+                        data-task=format!("0x{:x}", g.id)
+                        data-queue=queue
+                        data-function=data_function
+                    >
                         <td>{queue}</td>
                         <td class="mono">{format!("0x{:x}", g.id)}</td>
-                        <td class="mono">{entry}</td>
-                        <td class="mono">{place}</td>
+                        <td class="mono" title=title>{function}{wrapper}</td>
+                        <td class="mono" title=place_full>{place}</td>
                         <td class="mono">{wake}</td>
                         <td>{left}</td>
                     </tr>
@@ -68,7 +82,7 @@ pub fn Goroutines(ctx: Ctx) -> impl IntoView {
                         <tr>
                             <th>"queue"</th>
                             <th>"task"</th>
-                            <th>"entry"</th>
+                            <th>"function"</th>
                             <th>"source"</th>
                             <th>"wakes at"</th>
                             <th>"countdown"</th>
@@ -95,23 +109,6 @@ pub fn Goroutines(ctx: Ctx) -> impl IntoView {
             {body}
         </section>
     }
-}
-
-/// The entry function and its Go source position, as far as known.
-fn entry(goroutine: &Goroutine) -> (String, String) {
-    let Some(entry) = &goroutine.entry else {
-        return ("?".into(), String::new());
-    };
-    let name = entry
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("table[{}]", entry.table_index));
-    let place = match (&entry.file, entry.line) {
-        (Some(file), Some(line)) => format!("{file}:{line}"),
-        (Some(file), None) => file.clone(),
-        _ => String::new(),
-    };
-    (name, place)
 }
 
 /// How to get the scheduler when the program has no DWARF (with or without a snapshot: the

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use pollscope_protocol::GuestState;
 
 use crate::context::Ctx;
-use crate::model::format;
+use crate::model::{format, program};
 use crate::views::MAX_ROWS;
 
 /// Overview.
@@ -51,28 +51,25 @@ pub fn Overview(ctx: Ctx) -> impl IntoView {
                 return "no hello yet".to_string();
             };
             let c = &hello.component;
-            let language = c
-                .producers
-                .iter()
-                // The source languages; the toolchain versions are in `pollscope inspect`.
-                .filter(|p| p.field == "language")
-                .map(|p| format!("{} {}", p.name, p.version).trim().to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
             format!(
-                "{} · {} imports · {} exports · DWARF {} · names {} · asyncify {}{}",
+                "{} · {} imports · {} exports · DWARF {} · names {} · asyncify {}",
                 format::bytes(c.size),
                 c.imports.len(),
                 c.exports.len(),
                 yes_no(c.dwarf),
                 yes_no(c.name_section),
                 yes_no(!c.asyncify_exports.is_empty()),
-                if language.is_empty() {
-                    String::new()
-                } else {
-                    format!(" · {language}")
-                },
             )
+        })
+    };
+    // Not the producers' `language` list: a TinyGo program's says C99 (wasi-libc's and
+    // TinyGo's own debug units); the tools behind it are in `pollscope inspect`.
+    let language = move || {
+        ctx.read(|m| {
+            m.hello
+                .as_ref()
+                .and_then(program::language)
+                .map(|language| view! { <p data-testid="program-language">{language}</p> })
         })
     };
     let totals = move || {
@@ -116,6 +113,7 @@ pub fn Overview(ctx: Ctx) -> impl IntoView {
             <p class="state" data-testid="guest-state">{state}</p>
             <ul class="frames">{frames}</ul>
             <p>"Uptime " <span data-testid="uptime">{uptime}</span></p>
+            {language}
             <p class="muted" data-testid="component-summary">{component}</p>
             <p data-testid="totals">{totals}</p>
             <details>
