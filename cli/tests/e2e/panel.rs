@@ -210,6 +210,25 @@ fn the_serve_page_panel_shows_a_tinygo_programs_sleep_queue() {
         }))
     });
     shown.unwrap_or_else(|err| panic!("{err:#}"));
+    // Each goroutine as the Go function it runs, looked through TinyGo's wrapper: main's (it
+    // sleeps a second) is main.main at `func main()`, main.go:14; a worker is main.worker,
+    // inlined into its wrapper, at main.go:8. The overview says Go, not the units' C99.
+    let functions = page.wait_until("goroutines named by their Go functions", |p| {
+        let rows = p.eval(
+            r#"Array.from(document.querySelectorAll('[data-testid="goroutine-row"][data-queue="sleeping"]'),
+                (r) => [r.dataset.function, r.textContent])"#,
+        )?;
+        let rows: Vec<(String, String)> = serde_json::from_value(rows).unwrap_or_default();
+        let main = rows.iter().any(|(function, text)| {
+            function == "main.main" && text.contains("runtime.run$1$gowrapper") && text.contains("main.go:14")
+        });
+        let workers = rows.iter().all(|(function, text)| {
+            function == "main.main" || (function == "main.worker" && text.contains("main.go:8"))
+        });
+        let language = p.texts("program-language")?;
+        Ok(main && workers && language == ["Go (TinyGo 0.33.0)"])
+    });
+    functions.unwrap_or_else(|err| panic!("{err:#}"));
 
     // The Asyncify view offers the flight recorder (a restart); then it shows the task
     // switches and the step they put the guest at.
