@@ -82,15 +82,25 @@ impl<M: SharedMemory> Producer<M> {
     /// Attaches to the ring in `mem` (initialized with [`init`](crate::init)), carrying on from
     /// its current head and counters.
     ///
-    /// There must be one producer per ring at a time.
+    /// There must be one producer per ring at a time. A header whose head and tail are not a
+    /// packet boundary within one ring of each other is [`Error::Corrupt`]: free space
+    /// computed from them would be nonsense.
     pub fn new(mem: M) -> Result<Producer<M>, Error> {
         let geo = Geometry::attach(&mem)?;
         let head = mem.load(layout::HEAD);
+        let tail = mem.load(layout::TAIL);
+        let used = head.wrapping_sub(tail);
+        if used > geo.capacity || !used.is_multiple_of(layout::PACKET_ALIGN) {
+            return Err(Error::Corrupt {
+                position: tail,
+                reason: "head is not a packet boundary within one ring of the tail",
+            });
+        }
         Ok(Producer {
             geo,
             head,
             published: head,
-            tail: mem.load(layout::TAIL),
+            tail,
             want_space: mem.load(layout::WANT_SPACE) != 0,
             counters: ProducerCounters::read(&mem),
             counters_dirty: false,
@@ -374,6 +384,29 @@ mod tests {
         c.drain(|p| out.push((p.stream, p.kind, p.payload.to_vec())))
             .unwrap();
         out
+    }
+
+    /// Found by the `ring_consume` fuzz target: a header whose tail was more than a ring
+    /// behind its head made `free()` underflow (a panic in debug builds, a huge free count
+    /// and overwritten unread data in release) on the first send.
+    #[test]
+    fn a_header_with_head_and_tail_apart_does_not_attach() {
+        for (head, tail) in [(72, 0), (0, 8), (12, 0), (u32::MAX - 7, 64)] {
+            let mem = ring(64, 16);
+            mem.store(layout::HEAD, head);
+            mem.store(layout::TAIL, tail);
+            let err = Producer::new(&mem).unwrap_err();
+            assert!(
+                matches!(err, Error::Corrupt { .. }),
+                "{head} {tail}: {err:?}"
+            );
+        }
+        // Within one ring, wrapped around the counter: fine.
+        let mem = ring(64, 16);
+        mem.store(layout::HEAD, 8);
+        mem.store(layout::TAIL, u32::MAX - 7);
+        let mut p = Producer::new(&mem).unwrap();
+        assert_eq!(p.send(0, Kind::Data, &[1; 8]), Ok(8));
     }
 
     #[test]
