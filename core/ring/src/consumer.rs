@@ -166,8 +166,9 @@ impl<M: SharedMemory> Consumer<M> {
         if pos != self.tail {
             self.mem.store(layout::TAIL, pos);
             self.tail = pos;
-            self.counters.packets += packets;
-            self.counters.bytes += bytes;
+            // Statistics carried on from the header at attach: wrapping, whatever it held.
+            self.counters.packets = self.counters.packets.wrapping_add(packets);
+            self.counters.bytes = self.counters.bytes.wrapping_add(bytes);
             self.shared_counters
                 .write(&self.mem, self.counters.to_words());
             // After the TAIL store: either the producer armed WANT_SPACE before this load (and

@@ -290,8 +290,9 @@ impl<M: SharedMemory> Producer<M> {
             self.stage.resize(padded, 0);
         }
         self.head = self.head.wrapping_add(size as u32);
-        self.counters.packets += 1;
-        self.counters.bytes += u64::from(len);
+        // Statistics carried on from the header at attach: wrapping, whatever it held.
+        self.counters.packets = self.counters.packets.wrapping_add(1);
+        self.counters.bytes = self.counters.bytes.wrapping_add(u64::from(len));
         self.counters_dirty = true;
     }
 
@@ -340,7 +341,7 @@ impl<M: SharedMemory> Producer<M> {
     }
 
     fn stall(&mut self) {
-        self.counters.stalls += 1;
+        self.counters.stalls = self.counters.stalls.wrapping_add(1);
         self.counters_dirty = true;
     }
 
@@ -407,6 +408,40 @@ mod tests {
         mem.store(layout::TAIL, u32::MAX - 7);
         let mut p = Producer::new(&mem).unwrap();
         assert_eq!(p.send(0, Kind::Data, &[1; 8]), Ok(8));
+    }
+
+    /// Found by the `ring_consume` fuzz target: counters read at attach from a header holding
+    /// `u64::MAX` overflowed on the next stall or packet (a panic in debug builds).
+    #[test]
+    fn counters_carried_on_from_the_header_wrap() {
+        let mem = ring(32, 16);
+        let max = ProducerCounters {
+            packets: u64::MAX,
+            bytes: u64::MAX,
+            stalls: u64::MAX,
+            high_water: 0,
+        };
+        Counters::<{ layout::PRODUCER_SLOT_WORDS }>::attach(
+            &mem,
+            layout::PRODUCER_SEQ,
+            layout::PRODUCER_SLOTS,
+        )
+        .write(&mem, max.to_words());
+        let mut consumer_counters = Counters::<{ layout::CONSUMER_SLOT_WORDS }>::attach(
+            &mem,
+            layout::CONSUMER_SEQ,
+            layout::CONSUMER_SLOTS,
+        );
+        consumer_counters.write(&mem, [u32::MAX; layout::CONSUMER_SLOT_WORDS]);
+        let mut p = Producer::new(&mem).unwrap();
+        let mut c = Consumer::new(&mem).unwrap();
+        assert_eq!(p.send(0, Kind::Data, &[7; 24]), Ok(16), "a stall");
+        assert_eq!(p.send(0, Kind::Data, &[7; 8]), Err(Full));
+        assert_eq!(c.drain(|_| {}), Ok(0));
+        assert_eq!(p.send(0, Kind::Data, &[7; 8]), Ok(8));
+        assert_eq!(c.drain(|_| {}), Ok(1));
+        let s = p.snapshot();
+        assert_eq!((s.packets_in, s.packets_out, s.stalls), (1, 1, 1));
     }
 
     #[test]
