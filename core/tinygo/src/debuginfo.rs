@@ -261,6 +261,15 @@ impl DebugInfo {
         .is_some()
     }
 
+    /// A subprogram called `name` (or with that linkage name) that has a declaration: a
+    /// function wasm-opt inlined or removed keeps its DIE (with emptied code ranges).
+    pub fn declared(&self, name: &str) -> Option<&Position> {
+        self.subprograms
+            .iter()
+            .filter(|s| s.name.as_deref() == Some(name) || s.linkage_name.as_deref() == Some(name))
+            .find_map(|s| self.declaration(s))
+    }
+
     /// A subprogram's declaration, through its origin when it has none.
     pub fn declaration<'a>(&'a self, subprogram: &'a Subprogram) -> Option<&'a Position> {
         self.follow(subprogram, |s| s.decl.as_ref())

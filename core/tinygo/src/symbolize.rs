@@ -26,6 +26,10 @@ use crate::module::{Body, ModuleInfo};
 const MAX_HOPS: usize = 4;
 /// Calls read from one function body at most.
 const MAX_CALLS: usize = 4096;
+/// The closure `runtime.run` starts main's goroutine with (`go func() { …; callMain(); … }()`).
+const MAIN_GOROUTINE: &str = "runtime.run$1";
+/// What it calls.
+const MAIN: &str = "main.main";
 
 /// A Go source position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,18 +308,21 @@ impl Symbolizer {
             };
             let chosen = match wrapped {
                 // TinyGo names a wrapper after the function it was made for.
-                Some(wrapped) => match named(wrapped).or_else(|| named("main.main")) {
+                Some(wrapped) => match named(wrapped).or_else(|| named(MAIN)) {
                     Some(found) => Some(found),
-                    // Inlined, and no DWARF says so: the name still does.
+                    // Inlined where no DW_TAG_inlined_subroutine says so (wasm-opt's own
+                    // inlining), or no DWARF: the name still does, and the function's DIE,
+                    // which outlives its code, may still say where it is declared.
                     None if is_user_code(wrapped) => {
                         let position = self
                             .function_index(wrapped)
-                            .and_then(|f| self.function_position(f));
+                            .and_then(|f| self.function_position(f))
+                            .or_else(|| self.debug.as_ref()?.declared(wrapped).cloned());
                         return Some((wrapped.to_string(), position));
                     }
                     None => first_user(),
                 },
-                None => named("main.main").or_else(first_user),
+                None => named(MAIN).or_else(first_user),
             };
             let Some(chosen) = chosen else { break };
             let chosen_name = chosen.name.clone().unwrap_or_default();
@@ -325,6 +332,20 @@ impl Symbolizer {
             // A runtime function (`runtime.run$1`): what it runs is further in.
             runtime_hop.get_or_insert((chosen_name, chosen.scope));
             scope = chosen.scope;
+        }
+        // Main's goroutine runs TinyGo's `runtime.run$1`, which calls `main.main`: with both
+        // inlined where nothing says so, main.main's name (or code-less DIE) is still there.
+        let wrapped = entry_name
+            .as_deref()
+            .and_then(|n| n.strip_suffix("$gowrapper"));
+        if wrapped == Some(MAIN_GOROUTINE) {
+            let position = self
+                .function_index(MAIN)
+                .and_then(|f| self.function_position(f))
+                .or_else(|| self.debug.as_ref()?.declared(MAIN).cloned());
+            if position.is_some() || self.function_index(MAIN).is_some() {
+                return Some((MAIN.to_string(), position));
+            }
         }
         runtime_hop.map(|(name, scope)| (name, self.scope_position(scope)))
     }

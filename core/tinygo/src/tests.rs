@@ -647,6 +647,12 @@ mod entries {
     const TABLE: [u32; 4] = [2, 3, 5, 6];
 
     fn module(with_dwarf: bool) -> (Vec<u8>, Vec<BodyLayout>) {
+        module_with(with_dwarf, true)
+    }
+
+    /// `inlined_dies: false`: the inlining left no `DW_TAG_inlined_subroutine` (wasm-opt's
+    /// own inlining keeps only the inlined function's now code-less DIE).
+    fn module_with(with_dwarf: bool, inlined_dies: bool) -> (Vec<u8>, Vec<BodyLayout>) {
         let (module, at) = module_with_bodies(&bodies(), &TABLE);
         if !with_dwarf {
             return (module, at);
@@ -722,6 +728,13 @@ mod entries {
                 end: at[3].end,
             },
         ];
+        if !inlined_dies {
+            for unit in [&mut runtime, &mut main] {
+                for subprogram in &mut unit.subprograms {
+                    subprogram.inlined.clear();
+                }
+            }
+        }
         let sections = write_units(&[libc, runtime, main]);
         (append_custom_sections(&module, &sections), at)
     }
@@ -798,9 +811,41 @@ mod entries {
                 ),
                 ("main.main.gowrapper".into(), None, None, None),
                 // runtime.run$1 is not a function any more and nothing calls main.main:
-                // nothing better than the runtime's name is known.
-                ("runtime.run$1$gowrapper".into(), None, None, None),
+                // main's goroutine runs main.main all the same (no DWARF: no place).
+                (
+                    "runtime.run$1$gowrapper".into(),
+                    some("main.main"),
+                    None,
+                    None
+                ),
             ]
+        );
+    }
+
+    #[test]
+    fn a_function_inlined_without_an_inlined_subroutine_is_found_by_its_name() {
+        let (module, _) = module_with(true, false);
+        let shown = entries(&module);
+        assert_eq!(
+            shown[1],
+            (
+                "main.ticker$gowrapper".into(),
+                some("main.ticker"),
+                some(MAIN),
+                Some(12)
+            ),
+            "the wrapper's name and main.ticker's code-less DIE"
+        );
+        // runtime.run$1 and main.main inlined with nothing to say so, no call of main.main
+        // left: main's goroutine still runs main.main, whose function (or DIE) says where.
+        assert_eq!(
+            shown[3],
+            (
+                "runtime.run$1$gowrapper".into(),
+                some("main.main"),
+                some(MAIN),
+                Some(18)
+            )
         );
     }
 
