@@ -17,14 +17,13 @@ use wasm_bindgen::{JsCast, JsValue};
 pub struct JsGuestMemory {
     memory: WebAssembly::Memory,
     realloc: Option<Function>,
-    /// A view of the whole memory and its length in bytes.
-    view: RefCell<(Uint8Array, u64)>,
+    view: RefCell<Uint8Array>,
 }
 
 impl JsGuestMemory {
     /// Wraps `memory`, with the guest's `cabi_realloc` when the import was lowered with one.
     pub fn new(memory: WebAssembly::Memory, realloc: Option<Function>) -> JsGuestMemory {
-        let view = whole(&memory);
+        let view = Uint8Array::new(&memory.buffer());
         JsGuestMemory {
             memory,
             realloc,
@@ -35,15 +34,16 @@ impl JsGuestMemory {
     /// A view of exactly `ptr..ptr+len` (refreshing the cached view if the memory grew);
     /// traps when any byte is out of bounds.
     fn view_for(&self, ptr: u32, len: usize) -> Result<Uint8Array, Trap> {
-        let mut cached = self.view.borrow_mut();
-        let range = match guest_range(ptr, len, cached.1) {
+        let mut view = self.view.borrow_mut();
+        // Growth detaches the old buffer, whose view then has length 0: a fresh view is made
+        // whenever the cached one does not cover the range.
+        let range = match guest_range(ptr, len, view_length(&view)) {
             Ok(range) => range,
             Err(_) => {
-                *cached = whole(&self.memory);
-                guest_range(ptr, len, cached.1)?
+                *view = Uint8Array::new(&self.memory.buffer());
+                guest_range(ptr, len, view_length(&view))?
             }
         };
-        let view = &cached.0;
         // `subarray(begin, end)` takes the end as a u32, and the end of the last byte of a
         // 4 GiB memory is 2^32: there, build the view from offset and length instead (the
         // length is at most 2^32 - ptr, so it fits).
@@ -58,15 +58,16 @@ impl JsGuestMemory {
     }
 }
 
-/// A view of all of `memory` and its length. The length is read as a JS number: a 4 GiB memory
-/// has 2^32 bytes, which `Uint8Array.length()`'s `u32` would turn into 0.
-fn whole(memory: &WebAssembly::Memory) -> (Uint8Array, u64) {
-    let view = Uint8Array::new(&memory.buffer());
-    let length = js_sys::Reflect::get(&view, &"length".into())
-        .ok()
-        .and_then(|length| length.as_f64())
-        .map_or(0, |length| length as u64);
-    (view, length)
+/// The length of `view` in bytes. `Uint8Array.length()` is a `u32`, so a 4 GiB memory's
+/// 2^32 bytes read as 0; only then is the length read as a JS number (0 when detached).
+fn view_length(view: &Uint8Array) -> u64 {
+    match view.length() {
+        0 => js_sys::Reflect::get(view, &"length".into())
+            .ok()
+            .and_then(|length| length.as_f64())
+            .map_or(0, |length| length as u64),
+        length => u64::from(length),
+    }
 }
 
 impl GuestMemory for JsGuestMemory {
