@@ -17,7 +17,9 @@
 // agent subscribes to telemetry (with detail) only then. Everything received is
 // checked and dropped unless it is exactly one of the messages above; commands are checked
 // against the protocol's ranges before they reach the handle (the event thread checks them
-// again in Rust).
+// again in Rust). The JSON text travels unchanged to the panel, which decodes it once with the
+// protocol: the hops between check where it comes from, its length and (the content script)
+// its rate, and never parse it.
 //
 // The tags and limits must match extension/envelope.js (a test in extension/tests checks).
 
@@ -110,14 +112,18 @@ function createAgent() {
     register(options) {
       // The backlog holds raw [stream, bytes] chunks (copies of at most the newest
       // OUTPUT_BACKLOG_BYTES each); JSON is made only when a panel takes them.
-      const guest = { handle: null, backlog: [], backlogBytes: 0, ended: null };
+      // `ended` and `ringError`: the JSON of the run's last word and of a broken event ring,
+      // kept for a panel that opens later.
+      const guest = { handle: null, backlog: [], backlogBytes: 0, ended: null, ringError: null };
       guest.forget = () => {
         guest.backlog = [];
         guest.backlogBytes = 0;
         guest.ended = null;
+        guest.ringError = null;
       };
       guest.replay = () => {
         for (const [stream, bytes] of guest.backlog) relay(outputJson(stream, bytes));
+        if (guest.ringError) relay(guest.ringError);
         if (guest.ended) relay(guest.ended);
       };
       const keepOutput = (stream, bytes) => {
@@ -141,6 +147,7 @@ function createAgent() {
                 if (panels.length > 0) relay(outputJson(stream, newest(bytes)));
               }
               if (out.ended) guest.ended = out.ended;
+              if (out.ringError) guest.ringError = out.ringError;
               for (const json of out.relay) relay(json);
             } catch (error) {
               console.warn("pollscope agent: dropped a message for the DevTools panel:", error);
@@ -175,11 +182,15 @@ function outputJson(stream, bytes) {
 /** What a wasm-worker message means for a panel: FromWasm JSON texts to relay, and output
  * chunks ([stream name, bytes]) the caller keeps and relays as it needs. */
 function fromWorker(data) {
-  const none = { relay: [], output: [], ended: null };
+  const none = { relay: [], output: [], ended: null, ringError: null };
   if (!isPlainObject(data)) return none;
   switch (data.type) {
     case "telemetry":
       return { ...none, relay: [data.json] };
+    case "ring-error": {
+      const json = JSON.stringify({ v: PROTOCOL_VERSION, type: "ring-error", reason: String(data.message) });
+      return { ...none, relay: [json], ringError: json };
+    }
     case "output": {
       const output = [];
       for (const [stream, bytes] of data.chunks ?? []) {

@@ -50,13 +50,26 @@ export const PROTOCOL_VERSION = 1;
 /** Most wait and host-call records kept for exportTrace() (the newest). */
 const TRACE_RECORDS = 65536;
 
+/** writeStdin() hands the event thread at most this many bytes per message (which it splits
+ * again into ring packets of one MTU: none is ever reassembled, so no write of any size can
+ * pass the ring's 16 MiB reassembly limit and break it)… */
+export const STDIN_CHUNK = 1 << 20;
+/** …and keeps at most this many bytes handed over but not yet in the ring, so a huge write
+ * waits in the page (where its bytes already are) instead of piling up in the event thread,
+ * and commands (pause, resume, step) queue behind at most this much stdin. */
+export const STDIN_IN_FLIGHT = 4 << 20;
+
 /**
  * Starts a component. Returns a handle:
  * - done: Promise<{ exitCode, trap?, ring }> (ring: the final ringSnapshot()), rejected (Error)
  *   when the component cannot be loaded. After restart(), `done` is the new run's; the old
  *   run's promise resolves with { exitCode: null, restarted: true }.
- * - writeStdin(bytes): Promise resolved once the bytes are in the ring (backpressure)
+ * - writeStdin(bytes): Promise resolved once the bytes are in the ring (backpressure); any
+ *   size, sent in order in chunks of STDIN_CHUNK with at most STDIN_IN_FLIGHT bytes on the way
  * - closeStdin(): the guest's stdin reaches end-of-file after what was written
+ * - options.onRingError(reason): the event ring broke (said once, also on the console and as
+ *   `ringError` in `done`'s outcome): the guest's stdin was closed and commands no longer
+ *   reach it
  * - pause() / resume(): stop the guest at its next host call or wait, and let it go on
  * - step(): let a paused guest run to its next wait, perform that wait, and pause before the
  *   one after (a guest paused in the middle of a wait first finishes that wait)
@@ -171,6 +184,11 @@ function launch(source, options) {
     for (const record of records ?? []) into.push(record);
     if (into.length > TRACE_RECORDS) into.splice(0, into.length - TRACE_RECORDS);
   };
+  // Stdin not yet handed to the event thread, in order: { data, sent, resolve } or { close }.
+  const stdinQueue = [];
+  let stdinInFlight = 0;
+  // Why the ring broke, once it did.
+  let ringError = null;
   let settled = false;
   let resolveDone, rejectDone;
   const done = new Promise((resolve, reject) => {
@@ -184,13 +202,14 @@ function launch(source, options) {
     eventWorker.terminate();
     for (const resolve of pendingAcks.values()) resolve();
     pendingAcks.clear();
+    for (const item of stdinQueue.splice(0)) item.resolve?.();
     for (const resolve of pendingSnapshots.values()) resolve(null);
     pendingSnapshots.clear();
     // The event thread is gone: build the trace from what is kept, without it.
     for (const { reject } of pendingTraces.values()) reject(new Error("the guest ended before the trace was built"));
     pendingTraces.clear();
     if (isError) rejectDone(outcome);
-    else resolveDone(outcome);
+    else resolveDone(ringError !== null && outcome.exitCode !== null ? { ...outcome, ringError } : outcome);
   };
 
   const finalSnapshot = () => handle.ringSnapshot();
@@ -217,7 +236,18 @@ function launch(source, options) {
       case "trace":
         trace(data.what);
         break;
+      case "ring-error":
+        if (ringError === null) {
+          ringError = String(data.message);
+          console.error(
+            `pollscope: the event ring broke (${ringError}): the guest's stdin was closed, and ` +
+              "pause, resume, step and the other commands no longer reach it",
+          );
+          options.onRingError?.(ringError);
+        }
+        break;
       case "telemetry": {
+        // Parsed here for exportTrace() and onTelemetry; the page agent relays the text as it is.
         const message = JSON.parse(data.json);
         if (message.type === "hello") hello = message;
         if (message.type === "events") {
@@ -303,19 +333,50 @@ function launch(source, options) {
     );
   })().catch((error) => finish(error, true));
 
+  /** Hands queued stdin to the event thread while at most STDIN_IN_FLIGHT bytes are on the way. */
+  const pumpStdin = () => {
+    while (!settled && stdinQueue.length > 0) {
+      const next = stdinQueue[0];
+      if (next.close) {
+        stdinQueue.shift();
+        toEventThread({ type: "stdin-close" });
+        continue;
+      }
+      const size = Math.min(next.data.length - next.sent, STDIN_CHUNK);
+      if (stdinInFlight > 0 && stdinInFlight + size > STDIN_IN_FLIGHT) return;
+      // A write that fits one chunk goes whole (its buffer transferred); a larger one in copies
+      // of its chunks, so the event thread never holds more than a chunk of it per message.
+      const chunk = next.sent === 0 && size === next.data.length ? next.data : next.data.slice(next.sent, next.sent + size);
+      next.sent += size;
+      const last = next.sent === next.data.length;
+      if (last) stdinQueue.shift();
+      const id = nextAck++;
+      stdinInFlight += size;
+      pendingAcks.set(id, () => {
+        stdinInFlight -= size;
+        if (last) next.resolve();
+        pumpStdin();
+      });
+      toEventThread({ type: "stdin", id, data: chunk }, [chunk.buffer]);
+    }
+  };
+
   const handle = {
     done,
     writeStdin(bytes) {
       if (settled) return Promise.resolve();
-      const id = nextAck++;
+      // A copy (the caller may reuse its array), handed over in chunks as acks come back.
       const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : new Uint8Array(bytes);
       return new Promise((resolve) => {
-        pendingAcks.set(id, resolve);
-        toEventThread({ type: "stdin", id, data }, [data.buffer]);
+        stdinQueue.push({ data, sent: 0, resolve });
+        pumpStdin();
       });
     },
     closeStdin() {
-      if (!settled) toEventThread({ type: "stdin-close" });
+      if (settled) return;
+      // After everything written before it.
+      stdinQueue.push({ close: true });
+      pumpStdin();
     },
     /** Stops the guest at its next host call or wait; output written so far is flushed. */
     pause() {

@@ -1,5 +1,9 @@
 //! The event thread: takes stdin from the page and writes it into the ring, applying
 //! backpressure by acknowledging each write only once its bytes are in the ring.
+//!
+//! Stdin is a byte stream, so a write of any size goes into the ring as messages of at most
+//! one MTU each: none is ever split into frames the wasm thread must reassemble, so none can
+//! pass the consumer's reassembly limit (16 MiB), which would end the ring for good.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -30,6 +34,8 @@ struct Inner {
     unacked: VecDeque<(f64, u64)>,
     /// Payload bytes pushed so far.
     pushed: u64,
+    /// The ring's MTU: the most stdin bytes one message carries.
+    mtu: usize,
     /// Whether a `waitAsync` for space is already pending.
     waiting: bool,
 }
@@ -46,6 +52,7 @@ impl EventThread {
                 producer: None,
                 unacked: VecDeque::new(),
                 pushed: 0,
+                mtu: pollscope_ring::layout::DEFAULT_MTU as usize,
                 waiting: false,
             })),
         }
@@ -105,6 +112,7 @@ impl EventThread {
         let producer = Producer::new(memory).map_err(|err| format!("ring: {err}"))?;
         let mut inner = self.inner.borrow_mut();
         inner.producer = Some(producer);
+        inner.mtu = config.mtu as usize;
         let _ = inner.scope.post_message(&js_object(&[
             ("type", "ring".into()),
             ("ring", buffer.into()),
@@ -194,6 +202,8 @@ impl EventThread {
         Ok(())
     }
 
+    /// `{type: "stdin", id, data}`: the bytes, in messages of at most one MTU (copied out of
+    /// the page's array one message at a time), acknowledged with `id` once all are in.
     fn stdin(&self, data: &JsValue) -> Result<(), String> {
         let id = Reflect::get(data, &"id".into())
             .ok()
@@ -202,7 +212,28 @@ impl EventThread {
             .ok()
             .and_then(|bytes| bytes.dyn_into::<Uint8Array>().ok())
             .ok_or("stdin message without a Uint8Array `data`")?;
-        self.push(streams::STDIN, Kind::Data, &bytes.to_vec(), id);
+        {
+            let mut inner = self.inner.borrow_mut();
+            let inner = &mut *inner;
+            let Some(producer) = inner.producer.as_mut() else {
+                return Ok(());
+            };
+            let (len, mtu) = (bytes.length(), inner.mtu.max(1) as u32);
+            let mut piece = vec![0; len.min(mtu) as usize];
+            let mut at = 0;
+            while at < len {
+                let end = len.min(at.saturating_add(mtu));
+                let piece = &mut piece[..(end - at) as usize];
+                bytes.subarray(at, end).copy_to(piece);
+                producer.push(streams::STDIN, Kind::Data, piece);
+                inner.pushed += piece.len() as u64;
+                at = end;
+            }
+            if let Some(id) = id {
+                inner.unacked.push_back((id, inner.pushed));
+            }
+        }
+        flush(&self.inner);
         Ok(())
     }
 

@@ -78,7 +78,9 @@ impl Inbox {
         });
         if let Err(err) = result {
             // A broken ring must not hang a guest reading stdin: end stdin, say why once.
-            self.corrupt = Some(err.to_string());
+            let reason = err.to_string();
+            report_ring_error(&reason);
+            self.corrupt = Some(reason);
             deliver(Event::StdinClosed);
             delivered = true;
         }
@@ -127,6 +129,19 @@ impl Inbox {
             _ => WakeCause::RingNotify,
         }
     }
+}
+
+/// Tells the page, once, that the ring broke and why: `{type: "ring-error", message}`. The
+/// guest goes on (its stdin ends), but no command reaches it any more, so the loader says so
+/// (console, `onRingError`, `done`) and the page agent relays it to a panel as
+/// `FromWasm::RingError`. Posted from here, the one place that sees the ring's error.
+fn report_ring_error(reason: &str) {
+    use wasm_bindgen::JsCast;
+    let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let _ = scope.post_message(&crate::js_object(&[
+        ("type", "ring-error".into()),
+        ("message", reason.into()),
+    ]));
 }
 
 /// Acts on one ring message; returns whether it produced a host event.
