@@ -3,8 +3,8 @@
 // ports, so a restarted worker is rebuilt by both sides reconnecting.
 //
 // It checks who connects (our own content script in a tab's top frame, our own extension page)
-// and that every message is one it relays (known kind and type, JSON text within the cap);
-// parsing and full decoding happen at the ends.
+// and that every message is one it relays (a known kind; JSON text within the cap; a command's
+// known type; a dropped-message count); the JSON is never parsed here.
 "use strict";
 
 if (typeof importScripts === "function" && !globalThis.pollscopeEnvelope) importScripts("envelope.js");
@@ -49,8 +49,15 @@ function onPagePort(port) {
   for (const panel of tab.panels.keys()) send(panel, pageState(tab));
   send(port, panelList(tab));
   port.onMessage.addListener((message) => {
-    if (message?.kind !== "message" || !E.isRelayable(message, E.FROM_WASM_TYPES)) return;
-    const relayed = { kind: "message", type: message.type, json: message.json };
+    let relayed;
+    if (message?.kind === "message" && E.isJsonText(message.json)) {
+      relayed = { kind: "message", json: message.json };
+    } else if (message?.kind === "dropped" && E.isCount(message.count)) {
+      // How many messages the content script's rate limit dropped from this page so far.
+      relayed = { kind: "dropped", count: message.count };
+    } else {
+      return;
+    }
     for (const panel of tab.panels.keys()) send(panel, relayed);
   });
   port.onDisconnect.addListener(() => {

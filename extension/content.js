@@ -2,7 +2,9 @@
 // (a runtime port), for the top frame of pages the manifest matches.
 //
 // Page → background: only messages this window posted itself, tagged by the agent, of the page
-// id the agent announced first, whose JSON parses to a FromWasm type within the size cap.
+// id the agent announced first, with JSON text within the size cap (passed on unparsed: the
+// panel decodes it), and within the rate limit (E.RATE_LIMIT; what is over it is dropped,
+// counted, and the count reported to the panels at most once a second).
 // Background → page: the ids of the panels watching, and ToWasm commands, checked the same
 // way. The port opens only once an agent announced itself, so pages without Pollscope never
 // wake the background; it reopens when the background's service worker is restarted.
@@ -13,6 +15,21 @@
   let page = null;
   let port = null;
   let retries = 0;
+  const rate = E.createRateLimit();
+  let reported = 0;
+  let reportTimer = null;
+
+  /** Tells the panels how many messages were dropped, at most once per DROPPED_REPORT_MS. */
+  function reportDropped() {
+    if (reportTimer !== null) return;
+    reportTimer = setTimeout(() => {
+      reportTimer = null;
+      if (port && rate.dropped !== reported) {
+        reported = rate.dropped;
+        port.postMessage({ kind: "dropped", count: reported });
+      }
+    }, E.DROPPED_REPORT_MS);
+  }
 
   const toAgent = (kind, fields) =>
     window.postMessage({ source: E.EXTENSION_TAG, page, kind, ...fields }, window.location.origin);
@@ -44,7 +61,13 @@
     if (!E.isPlainObject(message)) return;
     if (message.kind === "panels" && E.isPanelList(message.panels)) {
       toAgent("panels", { panels: message.panels });
-    } else if (message.kind === "command" && E.parseTyped(message.json, E.TO_WASM_TYPES)) {
+      // A panel that (re)joined hears the count so far.
+      if (rate.dropped > 0) {
+        reported = -1;
+        reportDropped();
+      }
+    } else if (message.kind === "command" && E.isRelayable(message, E.TO_WASM_TYPES)) {
+      // The agent parses and checks it fully (parseCommand) before anything acts on it.
       toAgent("command", { json: message.json });
     }
   }
@@ -62,8 +85,9 @@
       return;
     }
     if (data.page !== page || data.kind !== "message" || !port) return;
-    const message = E.parseTyped(data.json, E.FROM_WASM_TYPES);
-    if (message) port.postMessage({ kind: "message", type: message.type, json: data.json });
+    if (!E.isJsonText(data.json)) return;
+    if (!rate.admit(data.json.length)) return reportDropped();
+    port.postMessage({ kind: "message", json: data.json });
   });
 
   // An agent that started before this script ran announces itself again.

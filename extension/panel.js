@@ -3,9 +3,10 @@
 //
 // Connection states shown: "waiting" (no Pollscope page in this tab yet), "connected",
 // "navigated" (the page watched went away; waiting for the next one) and "disconnected" (the
-// background's service worker stopped; reconnecting). What arrives is parsed and type-checked
-// here and decoded fully by the panel (`protocol`), which drops what does not decode and only
-// ever renders text.
+// background's service worker stopped; reconnecting). What arrives is size-checked here and
+// its JSON text handed to the panel, which decodes it once (`protocol`), drops and counts what
+// does not decode and only ever renders text. Messages the content script's rate limit dropped
+// are counted in a line under the panel.
 const E = globalThis.pollscopeEnvelope;
 const tabId = chrome.devtools.inspectedWindow.tabId;
 // Who this panel is, across reconnections: a page sends its output backlog once per panel.
@@ -57,8 +58,9 @@ function fromBackground(message) {
   retries = 0;
   if (!E.isPlainObject(message)) return;
   if (message.kind === "message") {
-    const decoded = E.parseTyped(message.json, E.FROM_WASM_TYPES);
-    if (decoded) panel.receive(decoded);
+    if (E.isJsonText(message.json)) panel.receive(message.json);
+  } else if (message.kind === "dropped") {
+    if (E.isCount(message.count)) showDropped(message.count);
   } else if (message.kind === "page") {
     switch (message.state) {
       case "connected":
@@ -72,6 +74,16 @@ function fromBackground(message) {
         break;
     }
   }
+}
+
+/** The rate limit's count of messages dropped from the page (0 hides the line). */
+function showDropped(count) {
+  const line = document.getElementById("rate-limited");
+  line.hidden = count === 0;
+  const limit = E.RATE_LIMIT;
+  line.textContent =
+    `${count} message${count === 1 ? "" : "s"} from the page dropped by the rate limit ` +
+    `(at most ${limit.messagesPerSecond}/s, bursts of ${limit.burst}, ${limit.charsPerSecond >> 20} MiB/s of JSON)`;
 }
 
 function followTheme() {

@@ -81,11 +81,14 @@ fn agent_and_extension_share_tags_and_the_protocol_cap() {
 }
 
 #[test]
-fn extension_message_types_are_the_protocols() {
+fn extension_command_types_are_the_protocols() {
     let envelope = source("extension/envelope.js");
-    assert_eq!(
-        set_const(&envelope, "FROM_WASM_TYPES"),
-        variants::<FromWasm>()
+    // Page → panel messages carry no type the hops check: no hop parses them, and the panel
+    // decodes every one with the protocol (FromWasm has these types).
+    assert!(
+        !envelope.contains("FROM_WASM_TYPES")
+            && variants::<FromWasm>().contains(&"ring-error".to_string()),
+        "the hops relay FromWasm JSON text unparsed"
     );
     // Subscribing is the agent's decision (a panel connected), not a command a panel sends.
     let mut commands = variants::<ToWasm>();
@@ -147,17 +150,23 @@ fn the_extension_envelope_drops_what_it_must() {
         r#"
         await import("./extension/envelope.js");
         const E = globalThis.pollscopeEnvelope;
-        const from = E.FROM_WASM_TYPES;
+        const to = E.TO_WASM_TYPES;
         const cases = [
-          [E.parseTyped('{"v":1,"type":"events"}', from) !== null, true],
-          [E.parseTyped('{"v":1,"type":"pause"}', from) !== null, false],
-          [E.parseTyped('{"v":7,"type":"events"}', from) !== null, false],
-          [E.parseTyped('{"type":"<img src=x onerror=alert(1)>"}', from) !== null, false],
-          [E.parseTyped("x".repeat(E.MAX_JSON_CHARS + 1), from) !== null, false],
-          [E.parseTyped({ type: "events" }, from) !== null, false],
-          [E.isRelayable({ type: "events", json: "{}" }, from), true],
-          [E.isRelayable({ type: "events", json: 5 }, from), false],
-          [E.isRelayable({ type: "nope", json: "{}" }, from), false],
+          [E.isJsonText('{"v":1,"type":"events"}'), true],
+          [E.isJsonText("x".repeat(E.MAX_JSON_CHARS)), true],
+          [E.isJsonText("x".repeat(E.MAX_JSON_CHARS + 1)), false],
+          [E.isJsonText({ v: 1, type: "events" }), false],
+          [E.isJsonText(5), false],
+          [E.isJsonText(undefined), false],
+          [E.isRelayable({ type: "pause", json: "{}" }, to), true],
+          [E.isRelayable({ type: "events", json: "{}" }, to), false],
+          [E.isRelayable({ type: "<img src=x onerror=alert(1)>", json: "{}" }, to), false],
+          [E.isRelayable({ type: "stdin", json: "x".repeat(E.MAX_JSON_CHARS + 1) }, to), false],
+          [E.isRelayable({ type: "pause", json: { v: 1 } }, to), false],
+          [E.isRelayable(["pause", "{}"], to), false],
+          [E.isRelayable(null, to), false],
+          [E.isCount(0) && E.isCount(12), true],
+          [E.isCount(-1) || E.isCount(1.5) || E.isCount("3") || E.isCount(2 ** 60), false],
           [E.isId("0123456789abcdef0123456789abcdef"), true],
           [E.isId("forged"), false],
           [E.isPanelList([E.randomId(), E.randomId()]), true],
@@ -167,6 +176,155 @@ fn the_extension_envelope_drops_what_it_must() {
         ];
         cases.forEach(([got, want], i) => { if (got !== want) console.log(`WRONG case ${i}`); });
         console.log("checked");
+        "#,
+    );
+    assert_eq!(out.trim(), "checked", "{out}");
+}
+
+#[test]
+fn the_rate_limit_drops_and_counts_a_flood() {
+    let out = node(
+        r#"
+        await import("./extension/envelope.js");
+        const E = globalThis.pollscopeEnvelope;
+        const L = E.RATE_LIMIT;
+        const wrong = [];
+        const expect = (what, got, want) => { if (got !== want) wrong.push(`${what}: ${got}, want ${want}`); };
+        // The limits the panel page states; a burst holds two messages of the largest size.
+        expect("messages/s", L.messagesPerSecond, 1000);
+        expect("burst", L.burst, 2000);
+        expect("chars/s", L.charsPerSecond, 32 << 20);
+        expect("chars burst", L.charsBurst, 2 * E.MAX_JSON_CHARS);
+
+        // A flood at one instant: the burst goes, the rest is dropped and counted.
+        let now = 0;
+        const rate = E.createRateLimit(L, () => now);
+        let admitted = 0;
+        for (let i = 0; i < 10000; i++) if (rate.admit(100)) admitted++;
+        expect("admitted at once", admitted, L.burst);
+        expect("dropped at once", rate.dropped, 10000 - L.burst);
+        // Tokens come back with time: half a second later, half a second's worth.
+        now += 500;
+        admitted = 0;
+        for (let i = 0; i < 10000; i++) if (rate.admit(100)) admitted++;
+        expect("admitted after 500 ms", admitted, L.messagesPerSecond / 2);
+        // A steady 20 messages a second (a panel's telemetry) never drops anything.
+        const steady = E.createRateLimit(L, () => now);
+        for (let i = 0; i < 200; i++) {
+          now += 50;
+          if (!steady.admit(4096)) wrong.push(`steady message ${i} dropped`);
+        }
+        expect("steady dropped", steady.dropped, 0);
+        // Characters are limited too: two 8 MiB messages go, a third waits its turn.
+        const big = E.createRateLimit(L, () => now);
+        expect("1st max-size", big.admit(E.MAX_JSON_CHARS), true);
+        expect("2nd max-size", big.admit(E.MAX_JSON_CHARS), true);
+        expect("3rd max-size", big.admit(E.MAX_JSON_CHARS), false);
+        now += 250;
+        expect("after 250 ms (8 MiB back)", big.admit(E.MAX_JSON_CHARS), true);
+        expect("big dropped", big.dropped, 1);
+        // The clock going backwards refills nothing, and time after it counts as usual.
+        now -= 10000;
+        expect("clock back", big.admit(1), false);
+        now += 100;
+        expect("100 ms after", big.admit(1), true);
+        console.log(wrong.length ? wrong.join("\n") : "checked");
+        "#,
+    );
+    assert_eq!(out.trim(), "checked", "{out}");
+}
+
+#[test]
+fn the_content_script_relays_text_unparsed_within_the_rate_limit() {
+    // The real content script in a stand-in window and runtime: what reaches the port is the
+    // page's JSON text untouched (not parsed and re-stringified), a flood stops at the burst,
+    // and the dropped count goes to the port once the report interval passes.
+    let out = node(
+        r#"
+        import vm from "node:vm";
+        import fs from "node:fs";
+        const listeners = [];
+        const timers = [];
+        const posted = [];
+        let clock = 0;
+        const window = {
+          location: { origin: "http://127.0.0.1:8000" },
+          addEventListener: (type, f) => listeners.push(f),
+          postMessage: () => {},
+        };
+        const port = {
+          postMessage: (m) => posted.push(m),
+          onMessage: { addListener() {} },
+          onDisconnect: { addListener() {} },
+        };
+        const context = vm.createContext({
+          window,
+          chrome: { runtime: { connect: () => port } },
+          crypto: globalThis.crypto,
+          performance: { now: () => clock },
+          setTimeout: (f, ms) => timers.push([clock + ms, f]),
+        });
+        vm.runInContext(fs.readFileSync("extension/envelope.js", "utf8"), context);
+        vm.runInContext(fs.readFileSync("extension/content.js", "utf8"), context);
+        const E = vm.runInContext("pollscopeEnvelope", context);
+        const page = "0123456789abcdef0123456789abcdef";
+        const fromPage = (data) => listeners.forEach((f) => f({ source: window, origin: window.location.origin, data }));
+        fromPage({ source: E.AGENT_TAG, page, kind: "announce" });
+        // Text as the page wrote it, spacing and all: no hop parses it (the panel decodes it).
+        const json = '{"v":1,"type":"events",  "seq":1 ,"odd":[1,2,3]}';
+        fromPage({ source: E.AGENT_TAG, page, kind: "message", json });
+        fromPage({ source: E.AGENT_TAG, page, kind: "message", json: JSON.parse(json) });
+        fromPage({ source: E.AGENT_TAG, page, kind: "message", json: "x".repeat(E.MAX_JSON_CHARS + 1) });
+        fromPage({ source: E.AGENT_TAG, page: "f".repeat(32), kind: "message", json });
+        fromPage({ source: "someone", page, kind: "message", json });
+        const wrong = [];
+        if (posted.length !== 1 || posted[0].json !== json || posted[0].kind !== "message") {
+          wrong.push(`relayed ${JSON.stringify(posted).slice(0, 300)}`);
+        }
+        for (let i = 0; i < 5000; i++) fromPage({ source: E.AGENT_TAG, page, kind: "message", json: "{}" });
+        const relayed = posted.filter((m) => m.kind === "message").length;
+        if (relayed !== E.RATE_LIMIT.burst) wrong.push(`relayed ${relayed} of a flood, want the burst ${E.RATE_LIMIT.burst}`);
+        if (posted.some((m) => m.kind === "dropped")) wrong.push("dropped count sent before the interval");
+        clock += E.DROPPED_REPORT_MS;
+        for (const [, f] of timers.splice(0)) f();
+        const dropped = posted.filter((m) => m.kind === "dropped");
+        const want = 5000 + 1 - E.RATE_LIMIT.burst;
+        if (dropped.length !== 1 || dropped[0].count !== want) wrong.push(`dropped reports ${JSON.stringify(dropped)}, want one of ${want}`);
+        console.log(wrong.length ? wrong.join("\n") : "checked");
+        "#,
+    );
+    assert_eq!(out.trim(), "checked", "{out}");
+}
+
+#[test]
+fn the_agent_relays_json_text_as_it_is_and_replays_a_broken_ring() {
+    let out = node(
+        r#"
+        const listeners = [];
+        const posted = [];
+        globalThis.window = {
+          location: { origin: "http://127.0.0.1:8000" },
+          addEventListener: (type, f) => listeners.push(f),
+          postMessage: (m) => posted.push(m),
+        };
+        const { registerGuest, EXTENSION_TAG } = await import("./host-shim/js/agent.js");
+        const { options, attach } = registerGuest({});
+        attach({ subscribe() {}, unsubscribe() {} });
+        const page = posted.find((m) => m.kind === "announce").page;
+        const fromExtension = (data) => listeners.forEach((f) => f({ source: window, origin: window.location.origin, data }));
+        const wrong = [];
+        // The wasm thread's JSON text goes out as it is (never parsed and re-stringified).
+        const telemetry = '{"type":"events","seq":3,"v":1}';
+        options.onMessage({ type: "telemetry", json: telemetry });
+        if (posted.some((m) => m.kind === "message")) wrong.push("relayed with no panel watching");
+        options.onMessage({ type: "ring-error", message: "corrupt ring at position 0x10: bad kind" });
+        // A panel joins: it gets the broken ring (kept for it), then live messages.
+        fromExtension({ source: EXTENSION_TAG, page, kind: "panels", panels: ["a".repeat(32)] });
+        options.onMessage({ type: "telemetry", json: telemetry });
+        const messages = posted.filter((m) => m.kind === "message").map((m) => m.json);
+        const want = ['{"v":1,"type":"ring-error","reason":"corrupt ring at position 0x10: bad kind"}', telemetry];
+        if (JSON.stringify(messages) !== JSON.stringify(want)) wrong.push(`relayed ${JSON.stringify(messages)}`);
+        console.log(wrong.length ? wrong.join("\n") : "checked");
         "#,
     );
     assert_eq!(out.trim(), "checked", "{out}");
