@@ -3,22 +3,16 @@
 // in serve mode this page is the console.
 import { startComponent } from "/pollscope/pollscope.js";
 import { apply, parseCommand } from "/pollscope/agent.js";
+import { createConsole } from "/pollscope/console.js";
 
 const statusEl = document.getElementById("status");
-const consoleEl = document.getElementById("console");
+// Bounded: the newest output only, and the header says when older output was dropped.
+const output = createConsole(document.getElementById("console"), document.getElementById("console-note"), document);
 
 async function fetchBytes(url) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`fetching ${url}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
-}
-
-function appendConsole(bytes, className) {
-  const span = document.createElement("span");
-  if (className) span.className = className;
-  span.textContent = new TextDecoder().decode(bytes);
-  consoleEl.append(span);
-  consoleEl.scrollTop = consoleEl.scrollHeight;
 }
 
 // Output goes out in order, one request at a time.
@@ -82,15 +76,26 @@ async function main() {
     files,
     onStdout: (bytes) => {
       if (run) return sendOutput(1, bytes);
-      appendConsole(bytes);
+      output.appendBytes(bytes, "stdout");
       panel?.receive(outputMessage("stdout", bytes));
     },
     onStderr: (bytes) => {
       if (run) return sendOutput(2, bytes);
-      appendConsole(bytes, "stderr");
+      output.appendBytes(bytes, "stderr", "stderr");
       panel?.receive(outputMessage("stderr", bytes));
     },
-    onTelemetry: (message) => panel?.receive(message),
+    // The JSON text as the wasm thread made it: the panel decodes it once (no stringify of
+    // the object the loader parsed).
+    onMessage: (data) => {
+      if (data?.type === "telemetry") panel?.receive(data.json);
+    },
+    // Said once: on the terminal's stderr (run) or in the console and the panel (serve).
+    onRingError: (reason) => {
+      const note = `pollscope: the event ring broke (${reason}): stdin is closed and commands no longer reach the guest\n`;
+      if (run) return sendOutput(2, new TextEncoder().encode(note));
+      output.appendText(note, "stderr");
+      panel?.receive({ v: 1, type: "ring-error", reason });
+    },
     onTrace: (what) => trace(what),
   });
   guestRef.guest = guest;
@@ -118,7 +123,7 @@ async function main() {
     document.getElementById("stdin-form").addEventListener("submit", (event) => {
       event.preventDefault();
       guest.writeStdin(input.value + "\n");
-      appendConsole(new TextEncoder().encode(input.value + "\n"));
+      output.appendText(input.value + "\n");
       input.value = "";
     });
     input.addEventListener("keydown", (event) => {

@@ -15,6 +15,7 @@ mod data;
 mod harness;
 
 mod bench;
+mod bounds;
 mod cleanup;
 mod cli;
 mod clocks;

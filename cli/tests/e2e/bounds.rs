@@ -1,0 +1,248 @@
+//! Hostile or merely huge input stays within bounds (issue #13), in real headless Chromium:
+//! one 64 MiB `writeStdin` arrives whole and in order without breaking the event ring, and
+//! pause and resume still steer the guest after it; the `pollscope serve` console keeps only
+//! the newest output and says so.
+//!
+//! Nothing is timed: every wait is for a condition with a generous deadline; the one fixed
+//! interval (a paused guest printing nothing for 600 ms) is a window to look in.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Result};
+use pollscope::browser::{self, Browser};
+use pollscope_extension::cdp::{self, Cdp};
+use pollscope_extension::served::Served;
+use serde_json::Value;
+
+use crate::harness::guest;
+
+/// Generous: Chromium, the shim and 64 MiB of stdin on a loaded 2-core machine.
+const TIMEOUT: Duration = Duration::from_secs(180);
+
+/// `pollscope serve` on a guest, open in Chromium (without the in-page panel), with a CDP
+/// session on the page.
+struct Page {
+    // Field order is drop order: the connection, then the browser, then the server.
+    cdp: Cdp,
+    session: String,
+    browser: Browser,
+    _server: Served,
+}
+
+impl Page {
+    fn open(wasm: &Path, args: &[&str]) -> Result<Page> {
+        let server = Served::start(
+            pollscope::lifetime::spawn_tied,
+            Path::new(env!("CARGO_BIN_EXE_pollscope")),
+            wasm,
+            args,
+        )?;
+        let url = format!("{}?panel=off", server.url);
+        let binary = browser::find(None)?;
+        let browser = Browser::open_with(
+            &binary,
+            &url,
+            &[
+                "--remote-debugging-port=0".into(),
+                "--remote-allow-origins=*".into(),
+            ],
+        )?;
+        let mut cdp = Cdp::connect(&cdp::browser_url(browser.profile(), TIMEOUT)?)?;
+        let page = cdp
+            .targets()?
+            .into_iter()
+            .find(|t| {
+                t["type"] == "page"
+                    && t["url"]
+                        .as_str()
+                        .is_some_and(|u| u.starts_with(&server.url))
+            })
+            .and_then(|t| t["targetId"].as_str().map(str::to_owned))
+            .ok_or_else(|| anyhow!("no page target for {url}"))?;
+        let session = cdp.attach(&page)?;
+        Ok(Page {
+            cdp,
+            session,
+            browser,
+            _server: server,
+        })
+    }
+
+    fn eval(&mut self, expression: &str) -> Result<Value> {
+        self.cdp.evaluate(&self.session, expression)
+    }
+
+    /// Waits until `expression` is true in the page; on timeout says what `shown` evaluates to.
+    fn wait_until(&mut self, what: &str, expression: &str, shown: &str) -> Result<()> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            // An error (e.g. no execution context while the page loads) is "not yet".
+            match self.eval(expression) {
+                Ok(Value::Bool(true)) => return Ok(()),
+                Ok(_) | Err(_) if Instant::now() < deadline => {}
+                _ => {
+                    let shown = self.eval(shown).unwrap_or_default();
+                    bail!(
+                        "the page never showed {what}; it shows: {shown}\n--- chromium log ---\n{}",
+                        self.browser.log_tail()
+                    );
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Lines of the 64 MiB input: 65,536 numbered lines of 1,024 bytes.
+const LINES: u64 = 65_536;
+
+#[test]
+fn a_64_mib_write_stdin_arrives_whole_and_pause_and_resume_still_work() {
+    // The served guest idles (a tick a minute); the test runs its own io_ticker from the page.
+    let mut page =
+        Page::open(&guest("io_ticker"), &["60000"]).unwrap_or_else(|err| panic!("{err:#}"));
+    if let Err(err) = check_huge_write(&mut page) {
+        panic!("{err:#}");
+    }
+}
+
+fn check_huge_write(page: &mut Page) -> Result<()> {
+    const SHOWN: &str = "JSON.stringify(window.flood ?? null)";
+    page.wait_until(
+        "the page's own guest running",
+        r#"document.querySelector('[data-testid="status"]')?.textContent === "running""#,
+        r#"document.querySelector('[data-testid="status"]')?.textContent"#,
+    )?;
+    // A second guest from the page's loader: io_ticker ticking every 20 ms and echoing stdin
+    // lines. Its output is checked as it comes (every echo in order) and only counted.
+    page.eval(&format!(
+        r#"(async () => {{
+          const {{ startComponent }} = await import("/pollscope/pollscope.js");
+          const state = {{ ticks: 0, echoes: 0, misordered: 0, other: [], ringErrors: [], written: false, outcome: null }};
+          window.flood = state;
+          const decoder = new TextDecoder();
+          let partial = "";
+          const guest = startComponent("/app.wasm", {{
+            args: ["io_ticker", "20"],
+            onStdout: (bytes) => {{
+              const lines = (partial + decoder.decode(bytes, {{ stream: true }})).split("\n");
+              partial = lines.pop();
+              for (const line of lines) {{
+                if (line.startsWith("tick ")) state.ticks++;
+                else if (line.startsWith("echo: ")) {{
+                  const want = String(state.echoes).padStart(8, "0") + ":" + "x".repeat(1014);
+                  if (line !== "echo: " + want) state.misordered++;
+                  state.echoes++;
+                }} else if (state.other.length < 10) state.other.push(line.slice(0, 200));
+              }}
+            }},
+            onStderr: (bytes) => state.other.push(decoder.decode(bytes).slice(0, 500)),
+            onRingError: (reason) => state.ringErrors.push(reason),
+          }});
+          window.floodGuest = guest;
+          guest.done.then((outcome) => (state.outcome = outcome), (error) => (state.outcome = {{ error: error.message }}));
+          // 64 MiB in one call: {LINES} numbered lines of 1,024 bytes.
+          const line = 1024;
+          const data = new Uint8Array({LINES} * line);
+          const tail = new TextEncoder().encode(":" + "x".repeat(1014) + "\n");
+          for (let i = 0; i < {LINES}; i++) {{
+            data.set(new TextEncoder().encode(String(i).padStart(8, "0")), i * line);
+            data.set(tail, i * line + 8);
+          }}
+          state.size = data.length;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          guest.writeStdin(data).then(() => (state.written = true));
+          return true;
+        }})()"#
+    ))?;
+    page.wait_until(
+        "the 64 MiB write in the ring",
+        "window.flood?.written === true",
+        SHOWN,
+    )?;
+    let size = page.eval("window.flood.size")?;
+    if size.as_u64() != Some(64 << 20) {
+        bail!("the write was {size} bytes, not 64 MiB");
+    }
+
+    // Pause: once the output posted before the pause has arrived, nothing more comes.
+    page.eval("window.floodGuest.pause(), true")?;
+    std::thread::sleep(Duration::from_millis(300));
+    let count = "window.flood.ticks + window.flood.echoes";
+    let paused_at = page.eval(count)?;
+    std::thread::sleep(Duration::from_millis(600));
+    let still = page.eval(count)?;
+    if still != paused_at {
+        bail!(
+            "the guest printed while paused ({paused_at} → {still} lines; 30 ticks were due): {}",
+            page.eval(SHOWN)?
+        );
+    }
+    // Resume: the echoes go on to the last line, in order, and the ticks with them.
+    page.eval("window.floodGuest.resume(), true")?;
+    page.wait_until(
+        "every line echoed after resume",
+        &format!("window.flood.echoes === {LINES}"),
+        SHOWN,
+    )?;
+    let ticks = page.eval("window.flood.ticks")?.as_u64().unwrap_or(0);
+    page.wait_until(
+        "ticks after the echoes",
+        &format!("window.flood.ticks >= {}", ticks + 3),
+        SHOWN,
+    )?;
+    page.eval(r#"window.floodGuest.writeStdin("quit\n"), true"#)?;
+    page.wait_until("the guest's end", "window.flood.outcome !== null", SHOWN)?;
+    let state = page.eval("window.flood")?;
+    let outcome = &state["outcome"];
+    if state["misordered"] != 0
+        || state["ringErrors"].as_array().is_none_or(|e| !e.is_empty())
+        || outcome["exitCode"] != 0
+        || outcome.get("ringError").is_some()
+        || state["other"].as_array().is_none_or(|o| {
+            o.iter()
+                .any(|l| l != "bye" && !l.as_str().unwrap_or_default().starts_with("ticker:"))
+        })
+    {
+        bail!("after the 64 MiB write: {state}");
+    }
+    Ok(())
+}
+
+#[test]
+fn the_serve_console_keeps_the_newest_output_and_says_so() {
+    // 1 MiB + 123 bytes of numbered lines on stdout, then its size and hash on stderr.
+    let mut page =
+        Page::open(&guest("io_stdout_flood"), &[]).unwrap_or_else(|err| panic!("{err:#}"));
+    let checked = (|| -> Result<()> {
+        let shown = r#"[document.querySelector('[data-testid="status"]')?.textContent,
+            document.querySelector('[data-testid="console"]')?.textContent.length]"#;
+        page.wait_until(
+            "the guest's end",
+            r#"document.querySelector('[data-testid="status"]')?.textContent === "exited with code 0""#,
+            shown,
+        )?;
+        let console = page.eval(
+            r#"(() => {
+              const el = document.querySelector('[data-testid="console"]');
+              const note = document.querySelector('[data-testid="console-trimmed"]');
+              return { length: el.textContent.length, nodes: el.childNodes.length,
+                       tail: el.textContent.slice(-200), note: note.hidden ? null : note.textContent };
+            })()"#,
+        )?;
+        let length = console["length"].as_u64().unwrap_or(0);
+        let tail = console["tail"].as_str().unwrap_or_default();
+        let note = console["note"].as_str().unwrap_or_default();
+        // The newest 256 KiB, in a bounded number of elements, ending with the stderr line.
+        if length != 256 << 10
+            || console["nodes"].as_u64().unwrap_or(u64::MAX) > 2000
+            || !tail.contains("bytes=1048699 fnv1a64=")
+            || !note.contains("newest 256 KiB")
+        {
+            bail!("the console after 1 MiB of output: {console}");
+        }
+        Ok(())
+    })();
+    checked.unwrap_or_else(|err| panic!("{err:#}"));
+}
