@@ -8,10 +8,12 @@
 //! - `bench`   build in release, run the browser benchmarks, write docs/BENCHMARKS.md
 //! - `fixtures` build the TinyGo-shaped test components into target/fixtures
 //! - `pack`    build, then zip the DevTools extension for Chrome and Firefox into target/pack
+//! - `fuzz`    run the cargo-fuzz targets in `fuzz/` (`--seconds N`, default 60; `--merge`; names)
 
 mod bench;
 mod build;
 mod fixtures;
+mod fuzz;
 mod pack;
 mod panel;
 mod setup;
@@ -33,8 +35,11 @@ fn main() -> ExitCode {
         Some("bench") => bench::all(&args[1..]),
         Some("fixtures") => fixtures::build().map(|_| ()),
         Some("pack") => pack::all(),
+        Some("fuzz") => fuzz::command(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|build|install|setup|bench|fixtures|pack>");
+            eprintln!(
+                "usage: cargo xtask <demo|test|build|install|setup|bench|fixtures|pack|fuzz>"
+            );
             return ExitCode::from(2);
         }
     };

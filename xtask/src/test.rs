@@ -5,11 +5,16 @@ use std::process::Stdio;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{build, cargo, fixtures, run, setup};
+use crate::{build, cargo, fixtures, fuzz, run, setup};
+
+/// Seconds each fuzz target runs in the test suite (build and all five: about 6 minutes).
+const FUZZ_SECONDS: u64 = 45;
 
 /// Installs prerequisites, builds the browser assets and the guests, checks formatting and
 /// lints, then runs every test (native unit tests, the ring and steering tests in Chromium, the
-/// end-to-end suite) and ends with one `N passed, N failed` line over all of them.
+/// end-to-end suite), then each fuzz target for [`FUZZ_SECONDS`] (each one that ends without a
+/// crash counts as passed, each crash as failed; skipped when test arguments are given), and
+/// ends with one `N passed, N failed` line over all of them.
 pub fn all(extra: &[String]) -> Result<()> {
     setup::all()?;
     // The extension's tests lint the Firefox build and run it.
@@ -57,11 +62,33 @@ pub fn all(extra: &[String]) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    tests(extra)
+    let (mut passed, mut failed, status) = tests(extra)?;
+    if extra.is_empty() {
+        let targets: Vec<String> = fuzz::TARGETS.iter().map(|t| t.to_string()).collect();
+        match fuzz::fuzz(&targets, FUZZ_SECONDS) {
+            Ok(outcomes) => {
+                let crashed = outcomes.iter().filter(|o| o.crash.is_some()).count() as u64;
+                passed += outcomes.len() as u64 - crashed;
+                failed += crashed;
+            }
+            Err(err) => {
+                println!("xtask: the fuzz targets did not run: {err:#}");
+                failed += 1;
+            }
+        }
+    } else {
+        println!("xtask: test arguments given, fuzzing skipped");
+    }
+    println!("{passed} passed, {failed} failed");
+    if !status.success() || failed > 0 {
+        bail!("{failed} failed (cargo test: {status})");
+    }
+    Ok(())
 }
 
-/// `cargo test --workspace`, echoed as it runs, with the per-binary summaries added up.
-fn tests(extra: &[String]) -> Result<()> {
+/// `cargo test --workspace`, echoed as it runs: the per-binary summaries added up
+/// (passed, failed) and cargo's exit status.
+fn tests(extra: &[String]) -> Result<(u64, u64, std::process::ExitStatus)> {
     let mut child = cargo()
         .args(["test", "--locked", "--workspace", "--no-fail-fast"])
         .args(extra)
@@ -80,11 +107,7 @@ fn tests(extra: &[String]) -> Result<()> {
         }
     }
     let status = child.wait()?;
-    writeln!(out, "{passed} passed, {failed} failed")?;
-    if !status.success() || failed > 0 {
-        bail!("cargo test failed ({status})");
-    }
-    Ok(())
+    Ok((passed, failed, status))
 }
 
 /// The number before `label` in a `test result:` line (`ok. 3 passed; 0 failed; …`).
