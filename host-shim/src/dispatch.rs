@@ -12,7 +12,7 @@ use pollscope_telemetry::CallCounts;
 use pollscope_wasi::{GuestMemory, Host, HostFunc, Trap};
 
 use crate::guest_memory::{JsGuestMemory, NoMemory};
-use crate::telemetry::Shared;
+use crate::platform::Shared;
 
 /// One lowered import, as the adapter's export `"{index}"` forwards it.
 pub struct Binding {
@@ -30,11 +30,11 @@ pub struct WasmThread {
     pub bindings: Vec<Binding>,
     /// Distinct (memory, realloc) pairs the bindings use, resolved after instantiation.
     pub memories: Vec<Option<JsGuestMemory>>,
-    /// Telemetry and steering, shared with the platform.
-    pub telemetry: Shared,
+    /// The run loop (telemetry, steering, waits), shared with the platform.
+    pub run_loop: Shared,
     /// The recorder's call counters, bumped here directly for calls nobody watches.
     pub counts: CallCounts,
-    /// Whether calls need the recorder ([`crate::telemetry::Telemetry::watch`]).
+    /// Whether calls need the run loop ([`pollscope_runloop::RunLoop::watch`]).
     pub watch: Rc<Cell<bool>>,
     /// False when the page started the guest with `telemetry: false`: host calls skip the
     /// recorder entirely (no counters, spans or snapshots) — the baseline the
@@ -84,7 +84,7 @@ fn call(func: u32, args: &[i64]) -> Result<i64, Trap> {
             host,
             bindings,
             memories,
-            telemetry,
+            run_loop,
             counts,
             watch,
             recording,
@@ -109,35 +109,11 @@ fn call(func: u32, args: &[i64]) -> Result<i64, Trap> {
             counts.count(func);
             return host.call(binding.func, &args[..params], memory);
         }
-        // Watched: the phase, a span and a look at the pollables with detail on, and a
-        // snapshot asked for during an earlier call (it needs the host's pollables). The
-        // borrow ends before the host runs: the platform borrows it while waiting.
-        let (watched, start) = {
-            let mut telemetry = telemetry.borrow_mut();
-            if telemetry.snapshot_wanted {
-                telemetry.answer_snapshot(host);
-            }
-            let timed = telemetry.recorder.enter_host_call(func);
-            if timed || telemetry.scheduler_wanted {
-                telemetry.observe_scheduler(func);
-            }
-            let start = if timed {
-                telemetry.observe_pollables(host, func);
-                Some(telemetry.real_now())
-            } else {
-                None
-            };
-            (telemetry.recorder.subscribed(), start)
-        };
+        // Watched: the run loop records the call around it. Its borrow ends before the host
+        // runs: the platform borrows it while waiting.
+        let entry = run_loop.borrow_mut().enter_host_call(host, func);
         let result = host.call(binding.func, &args[..params], memory);
-        if watched {
-            let mut telemetry = telemetry.borrow_mut();
-            let span = start.map(|start| (start, telemetry.real_now()));
-            telemetry.recorder.leave_host_call(func, span);
-            if telemetry.snapshot_wanted {
-                telemetry.answer_snapshot(host);
-            }
-        }
+        run_loop.borrow_mut().leave_host_call(host, func, entry);
         result
     })
 }
@@ -187,16 +163,10 @@ pub extern "C" fn pollscope_host_call(
 #[no_mangle]
 pub extern "C" fn pollscope_asyncify_event(kind: i32, phase: i32, ptr: i32) {
     with_state(|state| {
-        let hold = {
-            let mut telemetry = state.telemetry.borrow_mut();
-            if telemetry.recorder.detail() {
-                let now = telemetry.real_now();
-                if let Some(tinygo) = telemetry.tinygo.as_mut() {
-                    tinygo.record(kind, phase, ptr, now);
-                }
-            }
-            telemetry.steering.at_scheduler_event()
-        };
+        let hold = state
+            .run_loop
+            .borrow_mut()
+            .scheduler_event(kind, phase, ptr);
         if hold {
             state.host.checkpoint();
         }

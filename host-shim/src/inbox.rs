@@ -87,21 +87,6 @@ impl Inbox {
         delivered
     }
 
-    /// Without sleeping: delivers what was published since the last drain and says why a wait
-    /// would end (`None`: nothing came). One atomic load when nothing did.
-    pub fn look(&mut self, deliver: &mut dyn FnMut(Event)) -> Option<WakeCause> {
-        if !self.has_news() {
-            return None;
-        }
-        if self.drain(deliver) {
-            Some(WakeCause::AlreadyThere)
-        } else if self.has_controls() {
-            Some(WakeCause::Command)
-        } else {
-            None
-        }
-    }
-
     /// Sleeps until a packet arrives or `timeout_ms` passes (forever when `None`), then delivers
     /// what arrived; says why it woke. Commands already waiting end it at once (the platform
     /// acts on them). No lost wake-ups: the wake word is read before the ring is checked.

@@ -28,11 +28,11 @@ mod outbox;
 #[cfg(target_arch = "wasm32")]
 mod platform;
 #[cfg(target_arch = "wasm32")]
+mod port;
+#[cfg(target_arch = "wasm32")]
 mod ring_probe;
 #[cfg(target_arch = "wasm32")]
 mod shared_memory;
-#[cfg(target_arch = "wasm32")]
-mod telemetry;
 #[cfg(all(target_arch = "wasm32", feature = "tinygo"))]
 mod tinygo;
 #[cfg(all(target_arch = "wasm32", not(feature = "tinygo")))]

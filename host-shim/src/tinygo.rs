@@ -149,6 +149,20 @@ impl TinyGo {
     }
 }
 
+impl pollscope_runloop::Scheduler for TinyGo {
+    fn snapshot(&self, at: u64, guest_now: u64) -> Option<SchedulerSnapshot> {
+        TinyGo::snapshot(self, at, guest_now)
+    }
+
+    fn record(&mut self, kind: i32, phase: i32, ptr: i32, at: u64) {
+        TinyGo::record(self, kind, phase, ptr, at);
+    }
+
+    fn take_events(&mut self) -> Vec<AsyncifyEvent> {
+        TinyGo::take_events(self)
+    }
+}
+
 /// Adds the flight recorder's hook (the shim's own export) to a rewritten program's imports.
 pub fn bind_hook(imports: &Object) -> Result<(), String> {
     let hook = Reflect::get(&wasm_bindgen::exports(), &"pollscope_asyncify_event".into())

@@ -24,19 +24,21 @@ impl TinyGo {
         match *self {}
     }
 
-    pub fn snapshot(&self, _: u64, _: u64) -> Option<pollscope_protocol::SchedulerSnapshot> {
-        match *self {}
-    }
-
-    pub fn record(&mut self, _: i32, _: i32, _: i32, _: u64) {
-        match *self {}
-    }
-
-    pub fn take_events(&mut self) -> Vec<pollscope_protocol::AsyncifyEvent> {
-        match *self {}
-    }
-
     pub fn symbolize(&self, _: &mut [Frame]) {
+        match *self {}
+    }
+}
+
+impl pollscope_runloop::Scheduler for TinyGo {
+    fn snapshot(&self, _: u64, _: u64) -> Option<pollscope_protocol::SchedulerSnapshot> {
+        match *self {}
+    }
+
+    fn record(&mut self, _: i32, _: i32, _: i32, _: u64) {
+        match *self {}
+    }
+
+    fn take_events(&mut self) -> Vec<pollscope_protocol::AsyncifyEvent> {
         match *self {}
     }
 }

@@ -1,9 +1,12 @@
 //! The wasm thread: from component bytes to a finished guest.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use js_sys::{Function, Object, Reflect, Uint8Array, WebAssembly};
 use pollscope_component::{ExportRef, Item, Plan, Step};
+use pollscope_runloop::{CallKind, End, RunLoop};
 use pollscope_wasi::{Host, HostConfig, Trap, TrapKind};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -16,7 +19,7 @@ use crate::frames::{parse_stack, Frame};
 use crate::guest_memory::{as_memory, JsGuestMemory};
 use crate::inbox::Inbox;
 use crate::platform::BrowserPlatform;
-use crate::telemetry::Telemetry;
+use crate::port::BrowserPort;
 use crate::tinygo::{self, TinyGo};
 use crate::{js_error_message, js_object};
 
@@ -52,12 +55,12 @@ pub fn wasm_thread_main(init: JsValue) {
     let mut ended = run(&scope, &init);
     if let Ok(Ended::Trap { frames, .. }) = &mut ended {
         dispatch::with_state(|state| {
-            if let Some(tinygo) = &state.telemetry.borrow().tinygo {
+            if let Some(tinygo) = &state.run_loop.borrow().scheduler {
                 tinygo.symbolize(frames);
             }
         });
     }
-    record_end(&ended);
+    finish(&ended);
     let message = match ended {
         Ok(Ended::Exit(code)) => js_object(&[("type", "exit".into()), ("code", code.into())]),
         Ok(Ended::Trap { message, frames }) => js_object(&[
@@ -70,28 +73,24 @@ pub fn wasm_thread_main(init: JsValue) {
         ]),
         Err(message) => js_object(&[("type", "error".into()), ("message", message.into())]),
     };
-    // Output written just before the end must reach the page before the exit does.
-    dispatch::with_state(|state| state.host.platform_mut().flush_output());
     let _ = scope.post_message(&message);
 }
 
-/// Tells the recorder how the guest ended and, when a panel listens, sends the last batch
-/// (before the page hears of the end).
-fn record_end(ended: &Result<Ended, String>) {
+/// Tells the run loop how the guest ended: the last batch (to a listening panel) and the
+/// output written just before the end reach the page before the end does.
+fn finish(ended: &Result<Ended, String>) {
     dispatch::with_state(|state| {
-        let mut telemetry = state.telemetry.borrow_mut();
+        let mut run_loop = state.run_loop.borrow_mut();
         match ended {
-            Ok(Ended::Exit(code)) => telemetry.recorder.exited(*code),
+            Ok(Ended::Exit(code)) => run_loop.finish(End::Exit(*code)),
             Ok(Ended::Trap { message, frames }) => {
-                telemetry.recorder.trapped(pollscope_protocol::TrapReport {
+                run_loop.finish(End::Trap(pollscope_protocol::TrapReport {
                     message: message.clone(),
                     frames: frames.clone(),
-                })
+                }))
             }
-            Err(_) => return,
+            Err(_) => run_loop.flush_output(),
         }
-        let now = telemetry.real_now();
-        telemetry.post_pending(now);
     });
 }
 
@@ -121,14 +120,19 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
     });
     let mut hello = pollscope_telemetry::hello(&translation);
     hello.tinygo = tinygo.as_ref().map(|(tinygo, _)| tinygo.summary());
-    let telemetry = Telemetry::new(scope.clone(), hello)?;
     let (tinygo, rewritten) = match tinygo {
         Some((tinygo, rewritten)) => (Some(tinygo), rewritten.ok()),
         None => (None, None),
     };
-    telemetry.borrow_mut().tinygo = tinygo;
     let plan = &translation.plan;
     let (bindings, memory_refs, signatures) = bind_imports(plan)?;
+    let recording = options.telemetry.unwrap_or(true);
+    let port = BrowserPort::new(scope.clone(), Inbox::new(&ring)?)?;
+    let wall_now = port.wall_now();
+    let calls = call_kinds(&hello);
+    let mut run_loop = RunLoop::new(port, hello, calls, wall_now, recording);
+    run_loop.scheduler = tinygo;
+    let run_loop = Rc::new(RefCell::new(run_loop));
 
     let mut config = HostConfig::new(
         options
@@ -143,25 +147,18 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
     config.preopens = options.preopens;
     config.dirs = options.dirs;
     config.files = files(init)?;
-    let recording = options.telemetry.unwrap_or(true);
-    let platform = BrowserPlatform::new(
-        scope.clone(),
-        Inbox::new(&ring)?,
-        telemetry.clone(),
-        recording,
-    )?;
+    let platform = BrowserPlatform::new(scope, run_loop.clone())?;
     let host = Host::new(config, Box::new(platform))
         .map_err(|err| format!("setting up the guest's world: {err}"))?;
-    let shared = telemetry.clone();
     let (counts, watch) = {
-        let telemetry = telemetry.borrow();
-        (telemetry.recorder.call_counts(), telemetry.watch.clone())
+        let run_loop = run_loop.borrow();
+        (run_loop.call_counts(), run_loop.watch())
     };
     dispatch::install(WasmThread {
         host,
         bindings,
         memories: memory_refs.iter().map(|_| None).collect(),
-        telemetry,
+        run_loop: run_loop.clone(),
         counts,
         watch,
         recording,
@@ -213,7 +210,7 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
             Err(err) => return Ok(ended_by(&err)),
         };
         if *module == PROGRAM_MODULE {
-            if let Some(tinygo) = shared.borrow_mut().tinygo.as_mut() {
+            if let Some(tinygo) = run_loop.borrow_mut().scheduler.as_mut() {
                 tinygo.attach(&created.exports());
             }
         }
@@ -229,6 +226,20 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
         Ok(value) => Ok(Ended::Exit(if value.as_f64() == Some(0.0) { 0 } else { 1 })),
         Err(err) => Ok(ended_by(&err)),
     }
+}
+
+/// How each host function (in the Hello's order) relates to waiting.
+fn call_kinds(hello: &pollscope_protocol::Hello) -> Vec<CallKind> {
+    hello
+        .host_functions
+        .iter()
+        .map(|name| CallKind {
+            may_wait: name.ends_with("#poll")
+                || name.contains("pollable.block")
+                || name.contains("blocking-"),
+            idle_point: name.ends_with("#poll") || name.ends_with("[method]pollable.block"),
+        })
+        .collect()
 }
 
 /// Host functions by adapter index, the distinct (memory, realloc) pairs they use, and the
