@@ -616,3 +616,79 @@ fn follows_navigation(scene: &mut Scene) -> Result<()> {
     })?;
     Ok(())
 }
+
+/// A page flooding the extension: the content script's rate limit (`RATE_LIMIT` in
+/// `extension/envelope.js`: bursts of 2000 messages) drops the excess, the panel page says how
+/// many, and the panel goes on showing the live guest.
+#[test]
+fn the_panel_page_counts_what_the_rate_limit_drops() {
+    let interval = TICK.as_millis().to_string();
+    let ticker = guest("io_ticker").unwrap_or_else(|err| panic!("{err:#}"));
+    run_scene(
+        &ticker,
+        &[&interval],
+        &[("a flood from the page", counts_what_the_rate_limit_drops)],
+    );
+}
+
+fn counts_what_the_rate_limit_drops(scene: &mut Scene) -> Result<()> {
+    const RATE_LIMITED: &str = "rate-limited";
+    const FLOOD: u64 = 10_000;
+    let before = scene.wait_until("a few waits", |s| {
+        number(first(s, ids::WAIT_COUNT)).is_some_and(|n| n > 2)
+    })?;
+    if !first(&before, RATE_LIMITED).is_empty() {
+        bail!(
+            "a dropped count before any flood: {:?}",
+            first(&before, RATE_LIMITED)
+        );
+    }
+    // With the agent's page id (as any script of the page can learn it), FLOOD messages at
+    // once; each is JSON of a type the protocol does not have, so what gets through is
+    // rejected by the panel's decoding and nothing of it is shown.
+    let flooded = scene.in_page(&format!(
+        r#"new Promise((resolve) => {{
+            const tag = "pollscope-agent";
+            let real = null;
+            const listen = (event) => {{
+                if (event.data?.source === tag && typeof event.data.page === "string") real = event.data.page;
+            }};
+            window.addEventListener("message", listen);
+            window.postMessage({{ source: "pollscope-extension", kind: "query" }}, location.origin);
+            setTimeout(() => {{
+                window.removeEventListener("message", listen);
+                const json = JSON.stringify({{ v: 1, type: "flood-marker" }});
+                for (let i = 0; i < {FLOOD}; i++) window.postMessage({{ source: tag, page: real, kind: "message", json }}, location.origin);
+                resolve(real !== null);
+            }}, 200);
+        }})"#
+    ))?;
+    if flooded != serde_json::Value::Bool(true) {
+        bail!("the page could not learn the agent's id, so no flood was sent");
+    }
+    // Each flood message is either dropped (and counted by the panel page, reported within a
+    // second) or relayed and rejected by the panel: the two add up to FLOOD. Beyond the burst
+    // (2000, plus what refills while the page posts) they are dropped.
+    let rejected = |s: &Snapshot| number(first(s, ids::LOSSES)).unwrap_or(0);
+    let dropped = |s: &Snapshot| number(first(s, RATE_LIMITED)).unwrap_or(0);
+    let base = rejected(&before);
+    let after = scene.wait_until("every flood message dropped or rejected", |s| {
+        dropped(s) + rejected(s).saturating_sub(base) == FLOOD
+    })?;
+    let line = first(&after, RATE_LIMITED).to_string();
+    if dropped(&after) < FLOOD / 2 || !line.contains("dropped by the rate limit (at most 1000/s") {
+        bail!("the panel page says {line:?} after {FLOOD} messages");
+    }
+    // The guest is still shown live.
+    let waits = number(first(&after, ids::WAIT_COUNT)).unwrap_or(0);
+    let live = scene.wait_until("new waits after the flood", |s| {
+        number(first(s, ids::WAIT_COUNT)).is_some_and(|n| n > waits + 2)
+    })?;
+    if !connection_is(&live, "connected") {
+        bail!(
+            "after the flood the panel says {:?}",
+            first(&live, ids::CONNECTION)
+        );
+    }
+    Ok(())
+}
