@@ -92,9 +92,19 @@ fn check_plan(translation: &Translation, bytes: &[u8]) {
     if let Some(post) = &plan.run.post_return {
         export(instances, post, "post-return");
     }
+    for memory in &plan.memories {
+        export(instances, &memory.memory, "a lowered memory");
+        if let Some(realloc) = &memory.realloc {
+            export(instances, realloc, "a lowered realloc");
+        }
+    }
     for func in &plan.host_funcs {
-        for option in [&func.memory, &func.realloc].into_iter().flatten() {
-            export(instances, option, "a lowering option");
+        if let Some(memory) = func.memory {
+            assert!(
+                (memory as usize) < plan.memories.len(),
+                "host function {} names missing memory {memory}",
+                func.name
+            );
         }
     }
 }

@@ -18,7 +18,8 @@ use crate::platform::Shared;
 pub struct Binding {
     /// The host function.
     pub func: HostFunc,
-    /// Index into [`WasmThread::memories`], or `None` for imports lowered without memory.
+    /// Index into [`WasmThread::memories`] (the plan's guest memories), or `None` for imports
+    /// lowered without memory.
     pub memory: Option<usize>,
 }
 
@@ -28,7 +29,7 @@ pub struct WasmThread {
     pub host: Host,
     /// Lowered imports by adapter export index.
     pub bindings: Vec<Binding>,
-    /// Distinct (memory, realloc) pairs the bindings use, resolved after instantiation.
+    /// The plan's guest memories, each resolved once its instances exist.
     pub memories: Vec<Option<JsGuestMemory>>,
     /// The run loop (telemetry, steering, waits), shared with the platform.
     pub run_loop: Shared,

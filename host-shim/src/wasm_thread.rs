@@ -125,7 +125,7 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
         None => (None, None),
     };
     let plan = &translation.plan;
-    let (bindings, memory_refs, signatures) = bind_imports(plan)?;
+    let (bindings, signatures) = bind_imports(plan)?;
     let recording = options.telemetry.unwrap_or(true);
     let port = BrowserPort::new(scope.clone(), Inbox::new(&ring)?)?;
     let wall_now = port.wall_now();
@@ -157,7 +157,7 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
     dispatch::install(WasmThread {
         host,
         bindings,
-        memories: memory_refs.iter().map(|_| None).collect(),
+        memories: plan.memories.iter().map(|_| None).collect(),
         run_loop: run_loop.clone(),
         counts,
         watch,
@@ -215,7 +215,7 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
             }
         }
         instances.insert(*instance, created.exports());
-        resolve_memories(&instances, &memory_refs)?;
+        resolve_memories(plan, *instance, &instances)?;
     }
 
     let run = export_of(&instances, &plan.run.func)?
@@ -242,39 +242,21 @@ fn call_kinds(hello: &pollscope_protocol::Hello) -> Vec<CallKind> {
         .collect()
 }
 
-/// Host functions by adapter index, the distinct (memory, realloc) pairs they use, and the
+/// Host functions by adapter index (each with its index into the plan's memories), and the
 /// adapter's signatures.
-type Bound = (
-    Vec<Binding>,
-    Vec<(ExportRef, Option<ExportRef>)>,
-    Vec<Signature>,
-);
-
-/// Binds every lowered import to the host (listing *all* that cannot be), and gathers the
-/// distinct memories they use and the adapter's signatures.
-fn bind_imports(plan: &Plan) -> Result<Bound, String> {
+fn bind_imports(plan: &Plan) -> Result<(Vec<Binding>, Vec<Signature>), String> {
     let funcs = pollscope_link::link(plan).map_err(|err| err.to_string())?;
-    let mut memories: Vec<(ExportRef, Option<ExportRef>)> = Vec::new();
     let mut bindings = Vec::with_capacity(funcs.len());
     let mut signatures = Vec::with_capacity(funcs.len());
     for (import, func) in plan.host_funcs.iter().zip(funcs) {
-        let memory = import.memory.clone().map(|memory| {
-            let key = (memory, import.realloc.clone());
-            memories
-                .iter()
-                .position(|known| *known == key)
-                .unwrap_or_else(|| {
-                    memories.push(key);
-                    memories.len() - 1
-                })
-        });
         signatures.push(Signature {
             params: func.params().to_vec(),
             results: func.results().to_vec(),
         });
+        let memory = import.memory.map(|index| index as usize);
         bindings.push(Binding { func, memory });
     }
-    Ok((bindings, memories, signatures))
+    Ok((bindings, signatures))
 }
 
 fn instantiate_adapter(signatures: &[Signature]) -> Result<JsValue, String> {
@@ -308,32 +290,26 @@ fn export_of(instances: &HashMap<u32, Object>, export: &ExportRef) -> Result<JsV
     Ok(value)
 }
 
-/// Gives each binding's memory its JS objects as soon as the instance exporting them exists.
+/// Gives the guest memories that became usable with `instance` (see
+/// `pollscope_component::GuestMemory::ready_after`) their JS objects.
 fn resolve_memories(
+    plan: &Plan,
+    instance: u32,
     instances: &HashMap<u32, Object>,
-    refs: &[(ExportRef, Option<ExportRef>)],
 ) -> Result<(), String> {
-    for (index, (memory, realloc)) in refs.iter().enumerate() {
-        let ready = instances.contains_key(&memory.instance)
-            && realloc
-                .as_ref()
-                .is_none_or(|realloc| instances.contains_key(&realloc.instance));
-        let missing =
-            dispatch::with_state(|state| state.memories[index].is_none()).unwrap_or(false);
-        if ready && missing {
-            let memory = as_memory(export_of(instances, memory)?, "the lowered memory")?;
-            let realloc = match realloc {
-                Some(realloc) => Some(
-                    export_of(instances, realloc)?
-                        .dyn_into::<Function>()
-                        .map_err(|_| "cabi_realloc is not a function".to_string())?,
-                ),
-                None => None,
-            };
-            dispatch::with_state(|state| {
-                state.memories[index] = Some(JsGuestMemory::new(memory, realloc))
-            });
-        }
+    for (index, guest) in plan.memories_ready_after(instance) {
+        let memory = as_memory(export_of(instances, &guest.memory)?, "the lowered memory")?;
+        let realloc = match &guest.realloc {
+            Some(realloc) => Some(
+                export_of(instances, realloc)?
+                    .dyn_into::<Function>()
+                    .map_err(|_| "cabi_realloc is not a function".to_string())?,
+            ),
+            None => None,
+        };
+        dispatch::with_state(|state| {
+            state.memories[index as usize] = Some(JsGuestMemory::new(memory, realloc))
+        });
     }
     Ok(())
 }

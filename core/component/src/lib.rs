@@ -26,9 +26,9 @@ mod translate;
 
 pub use error::{Error, ErrorKind};
 pub use plan::{
-    Binding, ExportRef, ExternType, FuncType, HostFunc, ImportedInstance, Item, Module,
-    ModuleExport, ModuleImport, Plan, ProducerValue, ProducersField, Run, Step, StringEncoding,
-    ValType, ASYNCIFY_EXPORTS,
+    Binding, ExportRef, ExternType, FuncType, GuestMemory, HostFunc, ImportedInstance, Item,
+    Module, ModuleExport, ModuleImport, Plan, ProducerValue, ProducersField, Run, Step,
+    StringEncoding, ValType, ASYNCIFY_EXPORTS,
 };
 pub use summary::{ComponentExport, ExportKind, Summary};
 

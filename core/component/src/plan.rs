@@ -18,6 +18,8 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// The host functions (lowered imports and resource drops) the core modules use.
     pub host_funcs: Vec<HostFunc>,
+    /// The distinct guest memories (a memory and its allocator) the host functions use.
+    pub memories: Vec<GuestMemory>,
     /// How to call `wasi:cli/run`'s `run`.
     pub run: Run,
     /// The component's imported instances (interfaces), as declared in its type.
@@ -297,12 +299,50 @@ pub struct HostFunc {
     pub params: Vec<ValType>,
     /// Core result types.
     pub results: Vec<ValType>,
-    /// The guest memory that pointers refer to (`canon lower (memory …)`).
-    pub memory: Option<ExportRef>,
-    /// The guest allocator for returned lists and strings (`canon lower (realloc …)`).
-    pub realloc: Option<ExportRef>,
+    /// Index into [`Plan::memories`]: the guest memory pointers refer to and the allocator
+    /// for returned lists and strings (`canon lower (memory …) (realloc …)`); `None` for a
+    /// function lowered without memory.
+    pub memory: Option<u32>,
     /// How strings are encoded in guest memory.
     pub string_encoding: StringEncoding,
+}
+
+/// A guest memory lowered functions use: the memory, its allocator, and when both exist.
+///
+/// wit-component's fixup module binds host functions before the program that exports their
+/// memory is instantiated, so a memory becomes usable only after a later step: after step
+/// [`GuestMemory::ready_after`], and no rescan is needed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GuestMemory {
+    /// The memory (`canon lower (memory …)`).
+    pub memory: ExportRef,
+    /// The allocator for returned lists and strings (`canon lower (realloc …)`).
+    pub realloc: Option<ExportRef>,
+    /// The instance number after whose creation both exist.
+    pub ready_after: u32,
+}
+
+impl GuestMemory {
+    /// A memory and its allocator, ready once the later of their instances exists.
+    pub fn new(memory: ExportRef, realloc: Option<ExportRef>) -> GuestMemory {
+        let ready_after = realloc
+            .as_ref()
+            .map_or(memory.instance, |r| r.instance.max(memory.instance));
+        GuestMemory {
+            memory,
+            realloc,
+            ready_after,
+        }
+    }
+}
+
+impl Plan {
+    /// The guest memories that become usable once instance `instance` exists.
+    pub fn memories_ready_after(&self, instance: u32) -> impl Iterator<Item = (u32, &GuestMemory)> {
+        (0u32..)
+            .zip(&self.memories)
+            .filter(move |(_, memory)| memory.ready_after == instance)
+    }
 }
 
 /// The canonical ABI's string encodings.

@@ -105,6 +105,7 @@ pub(crate) fn translate(bytes: &[u8]) -> Result<Translation, Error> {
         modules: parsed.modules,
         steps: resolved.steps,
         host_funcs: resolved.host_funcs,
+        memories: resolved.memories,
         run,
         imports: parsed.imports,
     };

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::limits::{
     MAX_CORE_INSTANTIATIONS, MAX_HOST_FUNCS, MAX_INSTANTIATION_DEPTH, MAX_RESOLVE_WORK,
 };
-use crate::plan::{Binding, ExportRef, FuncType, HostFunc, Item, Step};
+use crate::plan::{Binding, ExportRef, FuncType, GuestMemory, HostFunc, Item, Step};
 
 /// A component-level function.
 #[derive(Clone)]
@@ -105,6 +105,7 @@ struct Spaces {
 pub(super) struct Resolved {
     pub steps: Vec<Step>,
     pub host_funcs: Vec<HostFunc>,
+    pub memories: Vec<GuestMemory>,
     /// The root component's exports.
     pub exports: BTreeMap<String, CItemView>,
     /// Offsets of every `canon lift` met, with what it lifts.
@@ -140,6 +141,7 @@ pub(super) fn resolve(parsed: &Parsed) -> Result<Resolved, Error> {
         parsed,
         steps: Vec::new(),
         host_funcs: Vec::new(),
+        memories: Vec::new(),
         host_index: HashMap::new(),
         lifts: Vec::new(),
         work: 0,
@@ -159,6 +161,7 @@ pub(super) fn resolve(parsed: &Parsed) -> Result<Resolved, Error> {
     Ok(Resolved {
         steps: resolver.steps,
         host_funcs: resolver.host_funcs,
+        memories: resolver.memories,
         exports,
         lifts: resolver.lifts,
     })
@@ -183,6 +186,7 @@ struct Resolver<'p> {
     parsed: &'p Parsed,
     steps: Vec<Step>,
     host_funcs: Vec<HostFunc>,
+    memories: Vec<GuestMemory>,
     host_index: HashMap<HostFunc, u32>,
     lifts: Vec<Rc<Lifted>>,
     work: usize,
@@ -531,6 +535,18 @@ impl Resolver<'_> {
         Ok(instance)
     }
 
+    /// Returns the index of the (deduplicated) guest memory. Bounded by the host functions:
+    /// each lowered function names at most one.
+    fn guest_memory(&mut self, memory: GuestMemory) -> u32 {
+        match self.memories.iter().position(|known| *known == memory) {
+            Some(index) => index as u32,
+            None => {
+                self.memories.push(memory);
+                (self.memories.len() - 1) as u32
+            }
+        }
+    }
+
     /// Returns the index of the (deduplicated) host function.
     fn host_func(
         &mut self,
@@ -558,13 +574,20 @@ impl Resolver<'_> {
             .realloc
             .map(|index| export_ref(&s.core_funcs, index, "realloc", offset))
             .transpose()?;
+        if realloc.is_some() && memory.is_none() {
+            // The canonical ABI requires a memory wherever it requires a realloc.
+            return Err(Error::unsupported(
+                offset,
+                "a lowered function with realloc but no memory",
+            ));
+        }
+        let memory = memory.map(|memory| self.guest_memory(GuestMemory::new(memory, realloc)));
         let func = HostFunc {
             interface: interface.to_string(),
             name: name.to_string(),
             params: sig.params.clone(),
             results: sig.results.clone(),
             memory,
-            realloc,
             string_encoding: options.string_encoding,
         };
         if let Some(index) = self.host_index.get(&func) {

@@ -1,7 +1,7 @@
 //! The facts each fixture exists for, asserted directly (the snapshots catch the rest).
 
 use pollscope_component::{
-    ExportRef, HostFunc, Item, Plan, Step, StringEncoding, ValType, ASYNCIFY_EXPORTS,
+    ExportRef, GuestMemory, HostFunc, Item, Plan, Step, StringEncoding, ValType, ASYNCIFY_EXPORTS,
 };
 
 use super::translate_fixture;
@@ -59,7 +59,7 @@ fn direct_lowering() {
         (block.params.as_slice(), block.results.as_slice()),
         (&[ValType::I32][..], &[][..])
     );
-    assert_eq!((&block.memory, &block.realloc), (&None, &None));
+    assert_eq!(block.memory, None);
 
     let drop = host(
         &plan,
@@ -148,16 +148,34 @@ fn shim_fixup_and_start_modules() {
         ("wasi:cli/environment@0.2.0", "get-arguments")
     );
     assert_eq!(args.params, [ValType::I32]);
-    assert_eq!(args.memory, Some(export(1, "memory")));
-    assert_eq!(args.realloc, Some(export(1, "cabi_realloc")));
+    let with_realloc = &plan.memories[args.memory.expect("a memory") as usize];
+    assert_eq!(
+        with_realloc,
+        &GuestMemory {
+            memory: export(1, "memory"),
+            realloc: Some(export(1, "cabi_realloc")),
+            ready_after: 1,
+        }
+    );
     assert_eq!(args.string_encoding, StringEncoding::Utf8);
     let write = host(plan, binding(plan, 2, "", "1"));
     assert_eq!(write.name, "[method]output-stream.blocking-write-and-flush");
     assert_eq!(write.params, vec![ValType::I32; 4]);
+    let without_realloc = &plan.memories[write.memory.expect("a memory") as usize];
     assert_eq!(
-        (write.memory.clone(), write.realloc.clone()),
-        (Some(export(1, "memory")), None)
+        (&without_realloc.memory, &without_realloc.realloc),
+        (&export(1, "memory"), &None)
     );
+    // Each distinct (memory, realloc) pair once; the fixup module (instance 2) binds
+    // functions whose memory exists only after the program (instance 1).
+    assert_eq!(plan.memories.len(), 2);
+    assert_eq!(
+        plan.memories_ready_after(1)
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>(),
+        [0, 1]
+    );
+    assert_eq!(plan.memories_ready_after(0).count(), 0);
 
     // The start module calls the program's _initialize.
     assert_eq!(
