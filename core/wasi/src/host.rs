@@ -120,8 +120,9 @@ impl Host {
 
     /// Runs `step` until it is done, waiting in between: the blocking import written once on
     /// top of "ready + non-blocking". Each round is one look and at most one wait, so the
-    /// wait's timeout is the nearest deadline `step` names and nothing busy-loops; output is
-    /// flushed before each wait so a sleeping guest never holds data back.
+    /// wait's timeout is the nearest deadline `step` names and nothing busy-loops. Output is not
+    /// flushed here: [`Platform::wait`] sends batched output itself before it sleeps, so a
+    /// sleeping guest never holds data back (a flush here as well made two per wait).
     pub(crate) fn block_until<T>(
         &mut self,
         reason: WaitReason,
@@ -138,7 +139,6 @@ impl Host {
                     pumped = true;
                 }
                 Step::Wait(deadline) => {
-                    self.platform.flush_output();
                     let stdin = &self.stdin;
                     self.platform
                         .wait(deadline, reason, &mut |event| deliver(stdin, event));
@@ -187,7 +187,7 @@ mod tests {
     }
 
     #[test]
-    fn block_until_waits_once_per_wake_and_flushes_before_each_wait() {
+    fn block_until_waits_once_per_wake_and_output_goes_out_before_each_wait() {
         let fake = FakePlatform::new();
         let (mut host, _) = host_with(&fake);
         for (i, at) in [10, 20, 30].into_iter().enumerate() {
@@ -206,7 +206,11 @@ mod tests {
         assert_eq!(got, 3);
         let woke: Vec<u64> = fake.waits().iter().map(|w| w.woke_at).collect();
         assert_eq!(woke, [10, 20, 30]);
-        assert_eq!(fake.flushes(), 3);
+        assert_eq!(
+            fake.flushes(),
+            3,
+            "the platform's wait flushes, once per wait"
+        );
         assert_eq!(
             fake.event_polls(),
             1,

@@ -55,13 +55,16 @@ pub trait Platform {
     fn random_bytes(&mut self, buf: &mut [u8]);
     /// Takes bytes the guest wrote to stdout or stderr. May batch them.
     fn write_output(&mut self, stream: Stdio, bytes: &[u8]);
-    /// Sends any batched output on its way (called before every wait).
+    /// Sends any batched output on its way. The embedder calls it when the guest ends; before
+    /// a wait the platform does it itself (see [`wait`](Platform::wait)).
     fn flush_output(&mut self);
     /// Hands every event that has already arrived to `deliver`, without waiting.
     fn poll_events(&mut self, deliver: &mut dyn FnMut(Event));
-    /// Waits until the monotonic clock reaches `deadline` (forever when `None`) or an event
-    /// arrives, whichever is first, then delivers the events that arrived. Returns early at any
-    /// time; the caller re-checks what it waits for.
+    /// Sends any batched output first (a sleeping guest must never hold data back; the host
+    /// does not flush before calling this), then waits until the monotonic clock reaches
+    /// `deadline` (forever when `None`) or an event arrives, whichever is first, and delivers
+    /// the events that arrived. Returns early at any time; the caller re-checks what it waits
+    /// for.
     fn wait(&mut self, deadline: Option<u64>, reason: WaitReason, deliver: &mut dyn FnMut(Event));
 
     /// Called at the start of every host call, before the import runs: where a platform that

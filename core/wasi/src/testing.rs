@@ -1,8 +1,9 @@
 //! Test support: a [`Platform`] with a virtual clock, scripted events and captured output,
 //! plus helpers to call host functions by name.
 //!
-//! [`FakePlatform::wait`](Platform::wait) never sleeps: it advances virtual time to the
-//! deadline (or to the next scripted event, if earlier), records the wait and delivers the
+//! [`FakePlatform::wait`](Platform::wait) never sleeps: it flushes output (counted in
+//! [`flushes`](FakePlatform::flushes)), as every platform's wait must, then advances virtual
+//! time to the deadline (or to the next scripted event, if earlier), records the wait and delivers the
 //! events due by then. A `FakePlatform` is a cheap handle onto shared state, so a test keeps a
 //! clone to inspect after handing the platform to a [`Host`].
 //!
@@ -113,7 +114,7 @@ impl FakePlatform {
         self.0.borrow().writes.clone()
     }
 
-    /// How many times output was flushed.
+    /// How many times output was flushed: by the embedder, or by a wait before it slept.
     pub fn flushes(&self) -> usize {
         self.0.borrow().flushes
     }
@@ -181,6 +182,8 @@ impl Platform for FakePlatform {
     }
 
     fn wait(&mut self, deadline: Option<u64>, reason: WaitReason, deliver: &mut dyn FnMut(Event)) {
+        // As `Platform::wait` requires: batched output goes out before the sleep.
+        self.flush_output();
         let due = {
             let mut state = self.0.borrow_mut();
             assert!(
@@ -266,6 +269,7 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![(0, 50, 2), (50, 80, 0), (80, 80, 0)]
         );
+        assert_eq!(fake.flushes(), 3, "every wait sends the output first");
     }
 
     #[test]
