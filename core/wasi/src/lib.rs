@@ -50,4 +50,4 @@ pub use io::streams::{HostInputStream, HostOutputStream, InputStream, OutputStre
 pub use registry::{
     all_functions, resolve, split_version, Args, HostFunc, ResolveError, Support, ValType,
 };
-pub use table::{Lookup, ResourceTable, RetiredCount, MAX_HANDLES};
+pub use table::{Lookup, ResourceTable, RetiredCount, TableError, MAX_HANDLES};

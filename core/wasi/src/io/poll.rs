@@ -148,10 +148,10 @@ pub(crate) fn push_pollable(
         polled: 0,
         blocked: 0,
     };
-    match parent {
-        Some(parent) => host.table.push_child(pollable, parent),
-        None => host.table.push(pollable),
-    }
+    Ok(match parent {
+        Some(parent) => host.table.push_child(pollable, parent)?,
+        None => host.table.push(pollable)?,
+    })
 }
 
 /// Retires every pollable without parent that is ready forever at `now`, under its creator's
