@@ -18,6 +18,19 @@ pub(crate) type Reader = EndianArcSlice<LittleEndian>;
 /// struct cannot exist, but corrupt DWARF can say so).
 const MAX_NESTING: usize = 8;
 
+/// Members kept per struct DIE; the rest are a problem. TinyGo's structs have a handful (Task
+/// has five); this only bounds what crafted DWARF can make the reader hold per struct.
+pub(crate) const MAX_STRUCT_MEMBERS: usize = 1024;
+
+/// Fields in one flattened layout. Depth alone does not bound flattening: a struct whose N
+/// members have its own type (which no real program has, but DWARF can say) flattens to N⁸
+/// fields at [`MAX_NESTING`]; past this many the layout is cut and that is a problem.
+pub(crate) const MAX_LAYOUT_FIELDS: usize = 4096;
+
+/// Longest dotted field path (`state.stackState.csp`) kept in a layout, in bytes: names come
+/// from the DWARF, and each nesting level repeats its prefix.
+pub(crate) const MAX_FIELD_PATH: usize = 1024;
+
 /// The DWARF of a module, loaded from its `.debug_*` sections.
 pub(crate) fn load(sections: &HashMap<String, Vec<u8>>) -> Option<gimli::Dwarf<Reader>> {
     let arcs: HashMap<&str, Arc<[u8]>> = sections
@@ -75,15 +88,22 @@ pub(crate) fn read(dwarf: &gimli::Dwarf<Reader>, variables: &[&str], types: &[&s
                 break;
             }
         };
-        let result = dwarf
-            .unit(header)
-            .and_then(|unit| read_unit(dwarf, &unit, variables, &mut found.variables, &mut dies));
+        let result = dwarf.unit(header).and_then(|unit| {
+            read_unit(
+                dwarf,
+                &unit,
+                variables,
+                &mut found.variables,
+                &mut dies,
+                &mut found.problems,
+            )
+        });
         if let Err(err) = result {
             found.problems.push(format!("DWARF unit: {err}"));
         }
     }
     for name in types {
-        if let Some(layout) = layout(&dies, name) {
+        if let Some(layout) = layout(&dies, name, &mut found.problems) {
             found.layouts.insert(name.to_string(), layout);
         }
     }
@@ -96,6 +116,7 @@ fn read_unit(
     variables: &[&str],
     found: &mut HashMap<String, Location>,
     dies: &mut HashMap<DebugInfoOffset, TypeDie>,
+    problems: &mut Vec<String>,
 ) -> gimli::Result<()> {
     let mut entries = unit.entries();
     // The innermost struct being read, with its depth, so members attach to it.
@@ -145,10 +166,20 @@ fn read_unit(
                     // A union member, or a struct's only member.
                     None => Some(0),
                 };
-                if let (Some(name), Some(member_offset), Some(parent)) =
+                if let (Some(name), Some(member_offset), Some(die)) =
                     (name, member_offset, dies.get_mut(&parent))
                 {
-                    parent.members.push(MemberDie {
+                    if die.members.len() == MAX_STRUCT_MEMBERS {
+                        problems.push(format!(
+                            "DWARF struct at {:#x}: more than {MAX_STRUCT_MEMBERS} members; \
+                             the rest are ignored",
+                            parent.0
+                        ));
+                    }
+                    if die.members.len() >= MAX_STRUCT_MEMBERS {
+                        continue;
+                    }
+                    die.members.push(MemberDie {
                         name,
                         offset: member_offset,
                         target,
@@ -281,8 +312,14 @@ fn strip(dies: &HashMap<DebugInfoOffset, TypeDie>, mut at: DebugInfoOffset) -> O
     None
 }
 
-/// The struct called `name` (itself, or through a typedef of that name), flattened.
-fn layout(dies: &HashMap<DebugInfoOffset, TypeDie>, name: &str) -> Option<StructLayout> {
+/// The struct called `name` (itself, or through a typedef of that name), flattened: at most
+/// [`MAX_LAYOUT_FIELDS`] fields, each path at most [`MAX_FIELD_PATH`] bytes (a cut is a
+/// problem).
+fn layout(
+    dies: &HashMap<DebugInfoOffset, TypeDie>,
+    name: &str,
+    problems: &mut Vec<String>,
+) -> Option<StructLayout> {
     let mut named: Vec<(&DebugInfoOffset, &TypeDie)> = dies
         .iter()
         .filter(|(_, die)| die.name.as_deref() == Some(name))
@@ -292,13 +329,36 @@ fn layout(dies: &HashMap<DebugInfoOffset, TypeDie>, name: &str) -> Option<Struct
     let structure = named.into_iter().find_map(|(offset, _)| {
         strip(dies, *offset).filter(|die| die.tag == gimli::DW_TAG_structure_type)
     })?;
-    let mut fields = Vec::new();
-    flatten(dies, structure, "", 0, 0, &mut fields);
+    let mut flat = Flat::default();
+    flatten(dies, structure, "", 0, 0, &mut flat);
+    if flat.too_many {
+        problems.push(format!(
+            "layout of {name}: more than {MAX_LAYOUT_FIELDS} fields (members nested in their \
+             own struct?); the first {MAX_LAYOUT_FIELDS} are kept"
+        ));
+    }
+    if flat.paths_cut > 0 {
+        problems.push(format!(
+            "layout of {name}: {} field paths longer than {MAX_FIELD_PATH} bytes left out",
+            flat.paths_cut
+        ));
+    }
+    let fields = flat.fields;
     Some(StructLayout {
         name: name.to_string(),
         size: structure.byte_size,
         fields,
     })
+}
+
+/// A layout being flattened, and what was cut from it.
+#[derive(Default)]
+struct Flat {
+    fields: Vec<Field>,
+    /// [`MAX_LAYOUT_FIELDS`] was reached (flattening stopped there).
+    too_many: bool,
+    /// Members whose path would pass [`MAX_FIELD_PATH`] (left out, with what nests in them).
+    paths_cut: usize,
 }
 
 fn flatten(
@@ -307,13 +367,21 @@ fn flatten(
     prefix: &str,
     base: u32,
     depth: usize,
-    out: &mut Vec<Field>,
+    out: &mut Flat,
 ) {
     for member in &structure.members {
+        if out.fields.len() >= MAX_LAYOUT_FIELDS {
+            out.too_many = true;
+            return;
+        }
+        if prefix.len().saturating_add(member.name.len()) > MAX_FIELD_PATH {
+            out.paths_cut += 1;
+            continue;
+        }
         let path = format!("{prefix}{}", member.name);
         let offset = base.saturating_add(member.offset);
         let ty = member.target.and_then(|t| strip(dies, t));
-        out.push(Field {
+        out.fields.push(Field {
             path: path.clone(),
             offset,
             size: ty.and_then(|t| t.byte_size).or_else(|| {
@@ -327,5 +395,154 @@ fn flatten(
                 flatten(dies, inner, &format!("{path}."), offset, depth + 1, out);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Crafted DWARF that no compiler writes, read within the bounds.
+
+    use super::*;
+    use crate::testing::{append_custom_sections, module_with_functions, FunctionSpec};
+    use crate::{Introspection, TASK_TYPE};
+    use gimli::write::{AttributeValue, DwarfUnit, EndianVec, Sections};
+
+    /// One unit holding a struct `name` of `members` members, each of the struct's own type by
+    /// value (a cycle no real program has), named `m0`, `m1`, … (or `long` repeated to make
+    /// every name `name_len` bytes when given).
+    fn self_nested(name: &str, members: usize, name_len: Option<usize>) -> Vec<(String, Vec<u8>)> {
+        let encoding = gimli::Encoding {
+            format: gimli::Format::Dwarf32,
+            version: 4,
+            address_size: 4,
+        };
+        let mut dwarf = DwarfUnit::new(encoding);
+        let root = dwarf.unit.root();
+        let id = dwarf.unit.add(root, gimli::DW_TAG_structure_type);
+        let entry = dwarf.unit.get_mut(id);
+        entry.set(gimli::DW_AT_name, AttributeValue::String(name.into()));
+        entry.set(gimli::DW_AT_byte_size, AttributeValue::Udata(8));
+        for i in 0..members {
+            let member = dwarf.unit.add(id, gimli::DW_TAG_member);
+            let entry = dwarf.unit.get_mut(member);
+            let name = match name_len {
+                Some(len) => format!("{i:0len$}"),
+                None => format!("m{i}"),
+            };
+            entry.set(gimli::DW_AT_name, AttributeValue::String(name.into_bytes()));
+            entry.set(gimli::DW_AT_type, AttributeValue::UnitRef(id));
+            entry.set(gimli::DW_AT_data_member_location, AttributeValue::Udata(0));
+        }
+        let mut sections = Sections::new(EndianVec::new(gimli::LittleEndian));
+        dwarf.write(&mut sections).unwrap();
+        let mut out = Vec::new();
+        sections
+            .for_each(|id, data| {
+                if !data.slice().is_empty() {
+                    out.push((id.name().to_string(), data.slice().to_vec()));
+                }
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+        out
+    }
+
+    fn read_types(sections: &[(String, Vec<u8>)], types: &[&str]) -> Found {
+        let map: HashMap<String, Vec<u8>> = sections.iter().cloned().collect();
+        read(&load(&map).expect("loads"), &[], types)
+    }
+
+    /// 40 members of the struct's own type flatten to 40⁸ (6.5 × 10¹²) fields at the nesting
+    /// limit: the layout stops at MAX_LAYOUT_FIELDS and says so.
+    #[test]
+    fn a_wide_self_nested_struct_is_cut_at_the_field_limit() {
+        let found = read_types(&self_nested(TASK_TYPE, 40, None), &[TASK_TYPE]);
+        let layout = &found.layouts[TASK_TYPE];
+        assert_eq!(layout.fields.len(), MAX_LAYOUT_FIELDS);
+        // Depth first, so the first fields are the deepest chain of m0s.
+        assert_eq!(layout.fields[0].path, "m0");
+        assert_eq!(layout.fields[8].path, "m0.m0.m0.m0.m0.m0.m0.m0.m0");
+        assert!(
+            found.problems.iter().any(|p| p
+                == &format!(
+                    "layout of {TASK_TYPE}: more than {MAX_LAYOUT_FIELDS} fields (members nested \
+                     in their own struct?); the first {MAX_LAYOUT_FIELDS} are kept"
+                )),
+            "{:?}",
+            found.problems
+        );
+    }
+
+    /// More members than MAX_STRUCT_MEMBERS: the first ones are kept, the rest is a problem.
+    #[test]
+    fn members_past_the_limit_are_ignored() {
+        let found = read_types(
+            &self_nested("wide", MAX_STRUCT_MEMBERS + 500, None),
+            &["wide"],
+        );
+        let layout = &found.layouts["wide"];
+        assert_eq!(layout.fields.len(), MAX_LAYOUT_FIELDS);
+        assert!(
+            found.problems.iter().any(|p| p.contains(&format!(
+                "more than {MAX_STRUCT_MEMBERS} members; the rest are ignored"
+            ))),
+            "{:?}",
+            found.problems
+        );
+        // Members past the limit never reach the layout.
+        let last = format!("m{}", MAX_STRUCT_MEMBERS);
+        assert!(layout.fields.iter().all(|f| !f.path.starts_with(&last)));
+    }
+
+    /// Names of 400 bytes: the third level would pass MAX_FIELD_PATH, so only two levels stay.
+    #[test]
+    fn long_field_paths_are_left_out() {
+        let found = read_types(&self_nested("long", 2, Some(400)), &["long"]);
+        let layout = &found.layouts["long"];
+        // 2 top-level members, each with 2 nested: 6 fields, paths of 400 and 801 bytes.
+        assert_eq!(layout.fields.len(), 6);
+        assert!(layout.fields.iter().all(|f| f.path.len() <= MAX_FIELD_PATH));
+        assert!(
+            found
+                .problems
+                .iter()
+                .any(|p| p == "layout of long: 8 field paths longer than 1024 bytes left out"),
+            "{:?}",
+            found.problems
+        );
+    }
+
+    /// The whole program read (as at load in the worker and in `inspect`): bounded, with the
+    /// problem among the introspection's.
+    #[test]
+    fn introspection_of_a_crafted_task_is_bounded() {
+        let (module, _) = module_with_functions(
+            &[FunctionSpec {
+                name: "main.main".into(),
+                line: 1,
+            }],
+            None,
+        );
+        let module = append_custom_sections(&module, &self_nested(TASK_TYPE, 40, None));
+        let started = std::time::Instant::now();
+        let found = Introspection::read(&module).unwrap();
+        assert_eq!(
+            found.layout(TASK_TYPE).unwrap().fields.len(),
+            MAX_LAYOUT_FIELDS
+        );
+        assert!(
+            found
+                .problems
+                .iter()
+                .any(|p| p.contains("more than 4096 fields")),
+            "{:?}",
+            found.problems
+        );
+        // Not a timing test: a generous ceiling that the unbounded reader would pass by hours.
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        assert_eq!(
+            found.summary().task_layout.unwrap().fields.len(),
+            MAX_LAYOUT_FIELDS
+        );
     }
 }
