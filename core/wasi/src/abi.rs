@@ -10,7 +10,7 @@
 // The helper set covers every type the WASI interfaces use; not each one has a caller yet.
 #![allow(dead_code)]
 
-use crate::registry::Args;
+use crate::func::Args;
 use crate::{GuestMemory, Trap};
 
 /// Largest string the canonical ABI lowers (`MAX_STRING_BYTE_LENGTH`).

@@ -1,55 +1,30 @@
-//! The host's state for one guest instance, the call entry point, and the one blocking loop
-//! every waiting import goes through.
+//! The host's state for one guest instance and the one blocking loop every waiting import goes
+//! through. [`Host::call`], the entry point, is with the function vocabulary (`func.rs`).
+//!
+//! `Host` holds state only: the handle table and the per-package state, each defined in a
+//! state module (`cli/console.rs`, `filesystem/state.rs`, `sockets/state.rs`), never in the
+//! glue that implements an interface.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::cli::stdio::StdinBuffer;
-use crate::registry::{Args, HostFunc};
+use crate::cli::console::StdinBuffer;
+use crate::config::HostConfig;
+use crate::filesystem::state::FsState;
+use crate::sockets::state::SocketsState;
 use crate::table::ResourceTable;
-use crate::{Event, GuestMemory, Platform, Trap, WaitReason};
-
-/// What the embedder decides about the guest's world before it starts.
-#[derive(Debug, Clone, Default)]
-pub struct HostConfig {
-    /// `wasi:cli/environment.get-arguments`, program name first.
-    pub args: Vec<String>,
-    /// `wasi:cli/environment.get-environment`.
-    pub env: Vec<(String, String)>,
-    /// `initial-cwd`. TinyGo resolves relative paths only when this equals a preopen's path.
-    pub cwd: Option<String>,
-    /// Guest paths of the preopened directories (created when missing).
-    pub preopens: Vec<String>,
-    /// Directories to create before the guest starts (absolute guest paths).
-    pub dirs: Vec<String>,
-    /// Files to create before the guest starts: (absolute guest path, contents).
-    pub files: Vec<(String, Vec<u8>)>,
-}
-
-impl HostConfig {
-    /// The default world: no arguments but `program`, an empty environment, one preopen `/`
-    /// and `initial-cwd` `/`, so relative paths work for TinyGo and Rust programs alike.
-    pub fn new(program: &str) -> HostConfig {
-        HostConfig {
-            args: vec![program.to_string()],
-            cwd: Some("/".to_string()),
-            preopens: vec!["/".to_string()],
-            ..HostConfig::default()
-        }
-    }
-}
+use crate::{Event, Platform, Trap, WaitReason};
 
 /// The WASI host for one guest instance.
 pub struct Host {
     pub(crate) table: ResourceTable,
     pub(crate) platform: Box<dyn Platform>,
     pub(crate) config: HostConfig,
-    /// `wasi:filesystem` state (owned by the filesystem module).
-    #[allow(dead_code)] // until the filesystem module uses it
-    pub(crate) fs: crate::filesystem::FsState,
-    /// `wasi:sockets` state (owned by the sockets module).
-    #[allow(dead_code)] // until the sockets module uses it
-    pub(crate) sockets: crate::sockets::SocketsState,
+    /// `wasi:filesystem` state: the in-memory tree and the preopens.
+    pub(crate) fs: FsState,
+    /// `wasi:sockets` state (there is none: no socket ever exists).
+    #[allow(dead_code)] // the field keeps the package's place; nothing reads it
+    pub(crate) sockets: SocketsState,
     /// Bytes the embedder sent to stdin and not yet read; shared with every stdin stream.
     pub(crate) stdin: Rc<RefCell<StdinBuffer>>,
     /// `wasi:random/insecure-seed`, drawn once so every call returns the same seed.
@@ -70,8 +45,8 @@ impl Host {
     /// Fails (without panicking) when the configuration cannot be honoured, e.g. a preloaded
     /// file path the filesystem rejects; the message says which entry and why.
     pub fn new(config: HostConfig, platform: Box<dyn Platform>) -> Result<Host, String> {
-        let fs = crate::filesystem::FsState::new(&config)?;
-        let sockets = crate::sockets::SocketsState::new(&config)?;
+        let fs = FsState::new(&config)?;
+        let sockets = SocketsState::new(&config)?;
         Ok(Host {
             table: ResourceTable::new(),
             platform,
@@ -83,29 +58,9 @@ impl Host {
         })
     }
 
-    /// Runs host function `func` with the guest's flat arguments; returns its flat result
-    /// (0 when it has none) or the trap that ends the guest.
-    pub fn call(
-        &mut self,
-        func: HostFunc,
-        args: Args<'_>,
-        memory: &mut dyn GuestMemory,
-    ) -> Result<i64, Trap> {
-        if args.len() != func.params().len() {
-            return Err(Trap::abi(format!(
-                "{} takes {} core arguments, got {}",
-                func.qualified_name(),
-                func.params().len(),
-                args.len()
-            )));
-        }
-        let stdin = &self.stdin;
-        self.platform.checkpoint(&mut |event| deliver(stdin, event));
-        (func.call_fn())(self, memory, args).map_err(|trap| trap.in_import(&func.qualified_name()))
-    }
-
-    /// The platform's checkpoint outside a host call, for guest-side hooks (the asyncify
-    /// flight recorder's): a pause or a step ending there holds the guest as at a host call.
+    /// The platform's checkpoint: where a steerable platform holds the guest. [`Host::call`]
+    /// takes it before every import; guest-side hooks (the asyncify flight recorder's) take it
+    /// outside a host call, and a pause or a step ending there holds the guest as at one.
     pub fn checkpoint(&mut self) {
         let stdin = &self.stdin;
         self.platform.checkpoint(&mut |event| deliver(stdin, event));

@@ -2,7 +2,7 @@
 //! directory, from [`HostConfig`](crate::HostConfig).
 
 use crate::abi::{self, Lowered};
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
 use crate::{GuestMemory, Host, Trap};
 
 fn get_environment(

@@ -2,7 +2,7 @@
 //! process's exit code.
 
 use crate::abi;
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
 use crate::{GuestMemory, Host, Trap};
 
 fn exit(_: &mut Host, _: &mut dyn GuestMemory, args: Args<'_>) -> Result<i64, Trap> {

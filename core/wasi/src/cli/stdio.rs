@@ -1,85 +1,14 @@
 //! `wasi:cli/stdin`, `wasi:cli/stdout`, `wasi:cli/stderr`: streams onto the embedder's console.
 //!
-//! Stdin is a buffer the host fills from platform events ([`Event::Stdin`](crate::Event));
-//! every `get-stdin` handle reads from the same buffer. Stdout and stderr hand bytes to
-//! [`Platform::write_output`], which batches them and sends them before every wait.
+//! Stdin is a buffer (`console.rs`) the host fills from platform events
+//! ([`Event::Stdin`](crate::Event)); every `get-stdin` handle reads from the same buffer.
+//! Stdout and stderr hand bytes to [`Platform::write_output`](crate::Platform::write_output),
+//! which batches them and sends them before every wait.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::rc::Rc;
-
-use crate::io::streams::{
-    HostInputStream, HostOutputStream, InputStream, OutputStream, StreamError, BLOCKING_WRITE_LIMIT,
-};
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
-use crate::{GuestMemory, Host, Platform, Stdio, Trap};
-
-/// Stdin bytes delivered by the embedder and not yet read.
-#[derive(Debug, Default)]
-pub(crate) struct StdinBuffer {
-    data: VecDeque<u8>,
-    closed: bool,
-}
-
-impl StdinBuffer {
-    /// Appends bytes the embedder sent (ignored once stdin is closed).
-    pub(crate) fn push(&mut self, bytes: &[u8]) {
-        if !self.closed {
-            self.data.extend(bytes);
-        }
-    }
-
-    /// Bytes waiting to be read.
-    #[cfg(test)]
-    pub(crate) fn data_len(&self) -> usize {
-        self.data.len()
-    }
-
-    /// No more bytes will come; reads return `closed` once the buffer is drained.
-    pub(crate) fn close(&mut self) {
-        self.closed = true;
-    }
-}
-
-/// An `input-stream` onto the shared stdin buffer.
-struct StdinStream(Rc<RefCell<StdinBuffer>>);
-
-impl HostInputStream for StdinStream {
-    fn read(&mut self, len: u64) -> Result<Vec<u8>, StreamError> {
-        let mut buffer = self.0.borrow_mut();
-        if buffer.data.is_empty() && buffer.closed {
-            return Err(StreamError::Closed);
-        }
-        let n = (len.min(buffer.data.len() as u64)) as usize;
-        Ok(buffer.data.drain(..n).collect())
-    }
-
-    fn ready(&self) -> bool {
-        let buffer = self.0.borrow();
-        !buffer.data.is_empty() || buffer.closed
-    }
-}
-
-/// An `output-stream` onto the platform's stdout or stderr.
-struct StdioOutput(Stdio);
-
-impl HostOutputStream for StdioOutput {
-    fn check_write(&mut self) -> Result<u64, StreamError> {
-        // The platform takes every write at once, so the permit never shrinks.
-        Ok(BLOCKING_WRITE_LIMIT)
-    }
-
-    fn write(&mut self, platform: &mut dyn Platform, bytes: &[u8]) -> Result<(), StreamError> {
-        platform.write_output(self.0, bytes);
-        Ok(())
-    }
-
-    fn flush(&mut self, _: &mut dyn Platform) -> Result<(), StreamError> {
-        // The bytes are already the platform's; it sends its batch before every wait and when
-        // the guest ends, so a flush per TinyGo print would only defeat the batching.
-        Ok(())
-    }
-}
+use crate::cli::console::{StdinStream, StdioOutput};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::io::stream::{InputStream, OutputStream};
+use crate::{GuestMemory, Host, Stdio, Trap};
 
 fn get_stdin(host: &mut Host, _: &mut dyn GuestMemory, _: Args<'_>) -> Result<i64, Trap> {
     let stream = InputStream(Box::new(StdinStream(host.stdin.clone())));

@@ -3,16 +3,9 @@
 //! handed out; dropping one therefore always traps as an unknown handle.
 
 use crate::abi::{self, Lowered};
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::cli::console::{TerminalInput, TerminalOutput};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
 use crate::{GuestMemory, Host, Trap};
-
-/// The `terminal-input` resource; never created (see the module doc).
-#[allow(dead_code)]
-pub(crate) struct TerminalInput;
-
-/// The `terminal-output` resource; never created (see the module doc).
-#[allow(dead_code)]
-pub(crate) struct TerminalOutput;
 
 fn drop_terminal_input(
     host: &mut Host,

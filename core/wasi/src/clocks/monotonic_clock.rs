@@ -2,8 +2,8 @@
 //! deadline is fixed when they are made.
 
 use crate::abi;
-use crate::io::poll::{push_pollable, PollableKind};
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::io::pollable::{push_pollable, PollableKind};
 use crate::{GuestMemory, Host, Trap};
 
 fn now(host: &mut Host, _: &mut dyn GuestMemory, _: Args<'_>) -> Result<i64, Trap> {
@@ -61,7 +61,7 @@ pub(crate) const INTERFACE: InterfaceDef = InterfaceDef {
 
 #[cfg(test)]
 mod tests {
-    use crate::io::poll::{Pollable, PollableKind};
+    use crate::io::pollable::{Pollable, PollableKind};
     use crate::testing::{call, host_with, FakePlatform};
 
     const CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.3";

@@ -1,7 +1,7 @@
 //! `wasi:clocks/wall-clock`: `now` and `resolution` as `datetime` records.
 
 use crate::abi::{self, Lowered};
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
 use crate::{GuestMemory, Host, Trap};
 
 /// Stores `datetime { seconds: u64 @0, nanoseconds: u32 @8 }` (16 bytes, 8-aligned).

@@ -1,5 +1,6 @@
 //! The `descriptor` resource: an open file or directory with its flags, and every
-//! `[method]descriptor.*` as plain Rust over the in-memory tree (the ABI glue is `types.rs`).
+//! `[method]descriptor.*` as plain Rust over the in-memory tree (the ABI glue is `types.rs`
+//! and `dirs.rs`); and the `directory-entry-stream` resource `read-directory` hands out.
 //!
 //! Rights follow the WIT: reading or writing a file needs the `read` / `write` flag
 //! (`bad-descriptor` otherwise, as POSIX `EBADF`); anything that creates, renames, deletes or
@@ -11,6 +12,7 @@
 //! without asking for it can still create files there.
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
@@ -81,6 +83,10 @@ pub(crate) struct Descriptor {
 
 /// A 128-bit metadata hash as (lower, upper).
 pub(crate) type MetadataHash = (u64, u64);
+
+/// The table entry behind a `directory-entry-stream`: the entries left, snapshotted when
+/// `read-directory` was called (as wasmtime does).
+pub(crate) struct DirectoryEntryStream(pub(crate) VecDeque<(DescriptorType, String)>);
 
 impl Descriptor {
     /// A descriptor for `inode` with `flags`.

@@ -1,19 +1,12 @@
 //! `wasi:filesystem/types`, the part that takes paths: every `[method]descriptor.*-at`,
 //! `read-directory` and the `directory-entry-stream` resource.
 
-use std::collections::VecDeque;
-
-use super::descriptor::{DescriptorFlags, OpenFlags};
-use super::lower::{self, finish, finish_unit, retptr};
-use super::memfs::DescriptorType;
-use super::types::{descriptor, follow, new_timestamp, now, store_handle, store_hash, string};
+use super::descriptor::{DescriptorFlags, DirectoryEntryStream, OpenFlags};
+use super::lift::{descriptor, follow, new_timestamp, now, string};
+use super::lower::{self, finish, finish_unit, retptr, store_handle, store_hash};
 use crate::abi;
-use crate::registry::Args;
+use crate::func::Args;
 use crate::{GuestMemory, Host, Trap};
-
-/// The table entry behind a `directory-entry-stream`: the entries left, snapshotted when
-/// `read-directory` was called (as wasmtime does).
-pub(crate) struct DirectoryEntryStream(VecDeque<(DescriptorType, String)>);
 
 pub(super) fn read_directory(
     host: &mut Host,

@@ -6,6 +6,7 @@
 use super::error::ErrorCode;
 use super::memfs::{Stat, Timestamp};
 use crate::abi::{self, Lowered};
+use crate::func::Args;
 use crate::{GuestMemory, Trap};
 
 /// Memory shape of one `result<T, error-code>`.
@@ -70,7 +71,7 @@ pub(crate) const ENTRY: Shape = Shape {
 
 /// The return pointer argument, checked for the shape's alignment before the call does
 /// anything, so a bad pointer traps with nothing changed.
-pub(crate) fn retptr(args: crate::Args<'_>, index: usize, shape: Shape) -> Result<u32, Trap> {
+pub(crate) fn retptr(args: Args<'_>, index: usize, shape: Shape) -> Result<u32, Trap> {
     let ptr = abi::arg_u32(args, index)?;
     abi::check_align(ptr, shape.align, "retptr")?;
     Ok(ptr)
@@ -122,6 +123,26 @@ pub(crate) fn stat(record: &mut Lowered, offset: u32, stat: Stat) {
     option_datetime(record, offset + 24, stat.atime);
     option_datetime(record, offset + 48, stat.mtime);
     option_datetime(record, offset + 72, stat.ctime);
+}
+
+pub(crate) fn store_handle(
+    memory: &mut dyn GuestMemory,
+    ptr: u32,
+    result: Result<u32, ErrorCode>,
+) -> Result<i64, Trap> {
+    finish(memory, ptr, HANDLE, result, |r, at, handle| {
+        r.u32(at, handle);
+    })
+}
+
+pub(crate) fn store_hash(
+    memory: &mut dyn GuestMemory,
+    ptr: u32,
+    result: Result<(u64, u64), ErrorCode>,
+) -> Result<i64, Trap> {
+    finish(memory, ptr, HASH, result, |r, at, (lower, upper)| {
+        r.u64(at, lower).u64(at + 8, upper);
+    })
 }
 
 #[cfg(test)]

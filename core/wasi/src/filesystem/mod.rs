@@ -1,11 +1,16 @@
 //! `wasi:filesystem`: `types` and `preopens` over an in-memory tree.
 //!
+//! State:
+//! - `state`: what `Host` holds, the tree and the preopens
 //! - `memfs`: inodes (files, directories, symbolic links) with link counts and timestamps
 //! - `path`: resolution relative to a directory, sandboxed as WASI requires
-//! - `descriptor`: the `descriptor` resource and its operations as plain Rust
+//! - `descriptor`: the `descriptor` and `directory-entry-stream` resources and their
+//!   operations as plain Rust
 //! - `streams`: the file streams `read-via-stream` and friends hand out
-//! - `types`, `dirs`, `preopens`: the ABI glue for the two interfaces (`lower` holds the
-//!   layouts)
+//! - `error`: the `error-code` enum
+//!
+//! Glue: `types`, `dirs`, `preopens` for the two interfaces (`lift` and `lower` hold the
+//! argument lifting and the result layouts).
 //!
 //! The tree is filled from [`HostConfig`](crate::HostConfig) (`dirs`, `files`, `preopens`)
 //! before the guest starts and lives as long as the host.
@@ -15,127 +20,20 @@ mod dirs;
 mod error;
 #[cfg(test)]
 mod guest;
+mod lift;
 mod lower;
 mod memfs;
 mod path;
-mod preopens;
+pub(crate) mod preopens;
+pub(crate) mod state;
 mod streams;
-mod types;
+pub(crate) mod types;
 
-use crate::registry::InterfaceDef;
-use crate::HostConfig;
-use memfs::{InodeRef, MemFs, Node, Timestamp};
 pub use memfs::{MAX_FS_BYTES, MAX_FS_ENTRIES};
-
-/// The filesystem of one guest instance.
-pub(crate) struct FsState {
-    pub(crate) memfs: MemFs,
-    /// Each preopened directory with the guest path `get-directories` reports.
-    pub(crate) preopens: Vec<(InodeRef, String)>,
-    /// Whether the configured entries got their timestamps yet (see `stamp_preloaded`).
-    stamped: bool,
-}
-
-impl FsState {
-    /// Builds the tree the configuration describes: `dirs`, then `files`, then `preopens`
-    /// (each created when missing). Fails on a path that is not absolute, contains `..`, or
-    /// collides with an entry of another type.
-    pub(crate) fn new(config: &HostConfig) -> Result<FsState, String> {
-        let epoch = Timestamp::default();
-        let mut memfs = MemFs::new(epoch);
-        for dir in &config.dirs {
-            memfs
-                .create_dir_all(dir, epoch)
-                .map_err(|e| format!("filesystem: directory {e}"))?;
-        }
-        for (path, bytes) in &config.files {
-            memfs
-                .write_file(path, bytes, epoch)
-                .map_err(|e| format!("filesystem: file {e}"))?;
-        }
-        let mut preopens = Vec::new();
-        for path in &config.preopens {
-            let dir = memfs
-                .create_dir_all(path, epoch)
-                .map_err(|e| format!("filesystem: preopen {e}"))?;
-            preopens.push((dir, path.clone()));
-        }
-        Ok(FsState {
-            memfs,
-            preopens,
-            stamped: false,
-        })
-    }
-
-    /// Gives the configured entries the current wall-clock time. The configuration is read
-    /// before the host has a platform, and every descriptor starts at `get-directories`, so
-    /// stamping there is before the guest can see any timestamp.
-    pub(crate) fn stamp_preloaded(&mut self, now: Timestamp) {
-        if std::mem::replace(&mut self.stamped, true) {
-            return;
-        }
-        let mut pending = vec![self.memfs.root().clone()];
-        while let Some(inode) = pending.pop() {
-            let mut inode = inode.borrow_mut();
-            inode.atime = now;
-            inode.mtime = now;
-            inode.ctime = now;
-            if let Node::Dir(dir) = &inode.node {
-                pending.extend(dir.entries.values().cloned());
-            }
-        }
-    }
-}
-
-/// `wasi:filesystem/types`.
-pub(crate) const TYPES: InterfaceDef = types::INTERFACE;
-/// `wasi:filesystem/preopens`.
-pub(crate) const PREOPENS: InterfaceDef = preopens::INTERFACE;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn configuration_builds_the_tree_and_names_bad_entries() {
-        let mut config = HostConfig::new("p");
-        config.preopens.push("/data".into());
-        config.dirs.push("/tmp/a".into());
-        config.files.push(("/data/in.txt".into(), b"x".to_vec()));
-        let fs = FsState::new(&config).unwrap();
-        let names: Vec<&str> = fs.preopens.iter().map(|(_, p)| p.as_str()).collect();
-        assert_eq!(names, ["/", "/data"]);
-        let data = &fs.preopens[1].0;
-        assert!(data.borrow().dir().unwrap().entries.contains_key("in.txt"));
-
-        config.files.push(("/tmp/a".into(), Vec::new()));
-        let err = FsState::new(&config).err().unwrap();
-        assert!(err.starts_with("filesystem: file `/tmp/a`"), "{err}");
-        config.files.pop();
-        config.preopens.push("data".into());
-        let err = FsState::new(&config).err().unwrap();
-        assert!(err.contains("must be absolute"), "{err}");
-    }
-
-    #[test]
-    fn preloaded_entries_are_stamped_once() {
-        let mut config = HostConfig::new("p");
-        config.files.push(("/d/f".into(), Vec::new()));
-        let mut fs = FsState::new(&config).unwrap();
-        let t = |seconds| Timestamp {
-            seconds,
-            nanoseconds: 0,
-        };
-        fs.stamp_preloaded(t(7));
-        fs.stamp_preloaded(t(9));
-        let root = fs.memfs.root().clone();
-        let d = root.borrow().dir().unwrap().entries["d"].clone();
-        let f = d.borrow().dir().unwrap().entries["f"].clone();
-        for inode in [&root, &d, &f] {
-            let stat = inode.borrow().stat();
-            assert_eq!((stat.atime, stat.mtime, stat.ctime), (t(7), t(7), t(7)));
-        }
-    }
 
     #[test]
     fn every_import_of_both_interfaces_is_implemented() {
@@ -185,7 +83,11 @@ mod tests {
             let func = crate::resolve("wasi:filesystem/types@0.2.3", name).unwrap();
             assert_eq!(func.support(), crate::Support::Implemented, "{name}");
         }
-        assert_eq!(TYPES.funcs.len(), expected.len(), "no extra functions");
+        assert_eq!(
+            types::INTERFACE.funcs.len(),
+            expected.len(),
+            "no extra functions"
+        );
         assert!(crate::resolve("wasi:filesystem/preopens@0.2.0", "get-directories").is_ok());
     }
 }

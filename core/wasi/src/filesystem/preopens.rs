@@ -3,7 +3,7 @@
 use super::descriptor::{Descriptor, DescriptorFlags};
 use super::memfs::Timestamp;
 use crate::abi::{self, Lowered};
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
 use crate::{GuestMemory, Host, Trap};
 
 /// Flags of a preopened directory: it may be listed and changed (wasmtime's default

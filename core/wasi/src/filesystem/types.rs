@@ -1,7 +1,7 @@
-//! `wasi:filesystem/types`: lifts each import's flat arguments, runs the descriptor operation
-//! and lowers its `result<…, error-code>`. This file has the descriptor's own data and
-//! metadata, its streams, `filesystem-error-code` and the interface table; `dirs.rs` has
-//! everything that takes a path, and directory listing.
+//! `wasi:filesystem/types`: lifts each import's flat arguments (`lift.rs`), runs the
+//! descriptor operation and lowers its `result<…, error-code>` (`lower.rs`). This file has the
+//! descriptor's own data and metadata, its streams, `filesystem-error-code` and the interface
+//! table; `dirs.rs` has everything that takes a path, and directory listing.
 //!
 //! Arguments are lifted first, as the canonical ABI does before the callee runs: a bad
 //! handle, string or discriminant traps before anything changes.
@@ -9,66 +9,13 @@
 use super::descriptor::Descriptor;
 use super::dirs;
 use super::error::ErrorCode;
-use super::lower::{self, finish, finish_unit, retptr, Shape};
-use super::memfs::{NewTimestamp, Timestamp};
+use super::lift::{descriptor, new_timestamp, now};
+use super::lower::{self, finish, finish_unit, retptr, store_handle, store_hash, Shape};
 use super::streams::{FileReader, FileWriter};
 use crate::abi;
-use crate::io::error::IoError;
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
-use crate::{GuestMemory, Host, InputStream, OutputStream, Trap};
-
-pub(super) fn descriptor(host: &Host, args: Args<'_>, index: usize) -> Result<Descriptor, Trap> {
-    Ok(host
-        .table
-        .get::<Descriptor>(abi::arg_handle(args, index)?)?
-        .clone())
-}
-
-/// A `string` argument passed as (ptr, len) at `index`.
-pub(super) fn string(
-    memory: &dyn GuestMemory,
-    args: Args<'_>,
-    index: usize,
-    what: &str,
-) -> Result<String, Trap> {
-    abi::lift_string(
-        memory,
-        abi::arg_u32(args, index)?,
-        abi::arg_u32(args, index + 1)?,
-        what,
-    )
-}
-
-/// `path-flags` at `index`: whether to follow a final symbolic link.
-pub(super) fn follow(args: Args<'_>, index: usize) -> Result<bool, Trap> {
-    Ok(abi::arg_u32(args, index)? & 1 != 0)
-}
-
-/// `new-timestamp` flattened at `index`: case, seconds, nanoseconds.
-pub(super) fn new_timestamp(args: Args<'_>, index: usize) -> Result<NewTimestamp, Trap> {
-    Ok(match abi::arg_case(args, index, 3, "new-timestamp")? {
-        0 => NewTimestamp::NoChange,
-        1 => NewTimestamp::Now,
-        _ => NewTimestamp::At(Timestamp {
-            seconds: abi::arg_u64(args, index + 1)?,
-            nanoseconds: abi::arg_u32(args, index + 2)?,
-        }),
-    })
-}
-
-pub(super) fn now(host: &mut Host) -> Timestamp {
-    Timestamp::from(host.platform.wall_now())
-}
-
-pub(super) fn store_handle(
-    memory: &mut dyn GuestMemory,
-    ptr: u32,
-    result: Result<u32, ErrorCode>,
-) -> Result<i64, Trap> {
-    finish(memory, ptr, lower::HANDLE, result, |r, at, handle| {
-        r.u32(at, handle);
-    })
-}
+use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::io::stream::{InputStream, IoError, OutputStream};
+use crate::{GuestMemory, Host, Trap};
 
 // ---------------------------------------------------------------------------------------------
 // Streams
@@ -230,16 +177,6 @@ fn stat(host: &mut Host, memory: &mut dyn GuestMemory, args: Args<'_>) -> Result
 fn is_same_object(host: &mut Host, _: &mut dyn GuestMemory, args: Args<'_>) -> Result<i64, Trap> {
     let (a, b) = (descriptor(host, args, 0)?, descriptor(host, args, 1)?);
     Ok(i64::from(a.is_same_object(&b)))
-}
-
-pub(super) fn store_hash(
-    memory: &mut dyn GuestMemory,
-    ptr: u32,
-    result: Result<(u64, u64), ErrorCode>,
-) -> Result<i64, Trap> {
-    finish(memory, ptr, lower::HASH, result, |r, at, (lower, upper)| {
-        r.u64(at, lower).u64(at + 8, upper);
-    })
 }
 
 fn metadata_hash(

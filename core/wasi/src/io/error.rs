@@ -1,12 +1,10 @@
-//! `wasi:io/error`: the `error` resource a failed stream operation hands out.
+//! `wasi:io/error`: `to-debug-string` and the drop of the `error` resource a failed stream
+//! operation hands out (its entry, `IoError`, is in `io/stream.rs`).
 
 use crate::abi::{self, Lowered};
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::io::stream::IoError;
 use crate::{GuestMemory, Host, Trap};
-
-/// The table entry behind an `error` handle: the text `to-debug-string` returns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct IoError(pub(crate) String);
 
 fn to_debug_string(
     host: &mut Host,

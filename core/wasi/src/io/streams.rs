@@ -1,68 +1,16 @@
-//! `wasi:io/streams`: input and output streams.
-//!
-//! A stream implements only the non-blocking operations and says whether it is ready
-//! ([`HostInputStream`], [`HostOutputStream`]); every blocking import is written once on top of
-//! "ready + non-blocking" (as wasmtime's `wasi-io` does), waiting with the platform's single
-//! blocking wait in between. Filesystem file streams and stdio implement these traits.
-
-use crate::Platform;
-
-/// Why a stream operation failed, as `wasi:io/streams.stream-error` says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamError {
-    /// The stream is closed: no more data will be read or written.
-    Closed,
-    /// The last operation failed; the text becomes an `own<error>` whose `to-debug-string`
-    /// returns it.
-    LastOperationFailed(String),
-}
-
-/// The host side of an `input-stream`.
-pub trait HostInputStream: 'static {
-    /// Non-blocking: up to `len` bytes available now (empty when none yet). Implementations
-    /// may return fewer bytes than asked; the host already caps `len` to a sane read size.
-    fn read(&mut self, len: u64) -> Result<Vec<u8>, StreamError>;
-    /// Whether `read` would return data or an error right now.
-    fn ready(&self) -> bool;
-}
-
-/// The host side of an `output-stream`.
-pub trait HostOutputStream: 'static {
-    /// How many bytes `write` accepts now (0 when not ready), or why none ever will.
-    fn check_write(&mut self) -> Result<u64, StreamError>;
-    /// Non-blocking write of at most the permit `check_write` gave.
-    fn write(&mut self, platform: &mut dyn Platform, bytes: &[u8]) -> Result<(), StreamError>;
-    /// Starts flushing what was written; completion shows as `ready`.
-    fn flush(&mut self, platform: &mut dyn Platform) -> Result<(), StreamError>;
-    /// Whether `check_write` would give a non-zero permit or an error right now.
-    fn ready(&self) -> bool {
-        true
-    }
-}
-
-/// The table entry behind an `input-stream` handle.
-pub struct InputStream(pub Box<dyn HostInputStream>);
-
-/// The table entry behind an `output-stream` handle.
-pub struct OutputStream(pub Box<dyn HostOutputStream>);
-
-// ---------------------------------------------------------------------------------------------
-// The imports
+//! `wasi:io/streams`: every import of `input-stream` and `output-stream`, the blocking ones
+//! written once on top of "ready + non-blocking" ([`Host::block_until`] between looks), over
+//! the stream state in `io/stream.rs`.
 
 use crate::abi::{self, Lowered};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
 use crate::host::Step;
-use crate::io::error::IoError;
-use crate::io::poll::{push_pollable, PollableKind};
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::io::pollable::{push_pollable, PollableKind};
+use crate::io::stream::{
+    HostInputStream, HostOutputStream, InputStream, IoError, OutputStream, StreamError,
+    BLOCKING_WRITE_LIMIT, MAX_READ,
+};
 use crate::{GuestMemory, Host, Trap, WaitReason};
-
-/// The most one `read` asks a stream for: bounds the host buffer whatever `len` the guest
-/// passes (streams may always return fewer bytes than asked).
-pub(crate) const MAX_READ: u64 = 1 << 20;
-
-/// `blocking-write-and-flush` and `blocking-write-zeroes-and-flush` take at most this many
-/// bytes per call (the WIT says so; larger calls trap).
-pub(crate) const BLOCKING_WRITE_LIMIT: u64 = 4096;
 
 /// The `stream-error` of a failed operation: `closed`, or `last-operation-failed` with a new
 /// `own<error>` handle. Returns (case, error handle).
@@ -613,6 +561,7 @@ mod tests {
 
     use super::*;
     use crate::testing::{call, host_with, FakePlatform};
+    use crate::Platform;
     use crate::{Event, Stdio, VecMemory};
 
     const S: &str = "wasi:io/streams@0.2.0";

@@ -2,7 +2,7 @@
 //! source than asked for).
 
 use crate::abi;
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
 use crate::{GuestMemory, Host, Trap};
 
 fn get_insecure_random_bytes(

@@ -2,7 +2,7 @@
 //! same on every call, as the spec expects callers to call it once).
 
 use crate::abi::{self, Lowered};
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
 use crate::{GuestMemory, Host, Trap};
 
 fn insecure_seed(

@@ -1,7 +1,7 @@
 //! `wasi:random/random`: cryptographically secure random data.
 
 use crate::abi;
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
 use crate::{GuestMemory, Host, Trap};
 
 fn get_random_bytes(

@@ -1,20 +1,11 @@
 //! `wasi:sockets/ip-name-lookup`: no DNS from a browser page, so `resolve-addresses` is
 //! denied and no `resolve-address-stream` exists.
 
-use super::network::Network;
-use super::{never_drop, never_method, store_denied, Never, DENIED, NEVER_CREATED};
+use super::state::{Network, ResolveAddressStream};
+use super::{never_drop, never_method, store_denied, DENIED, NEVER_CREATED};
 use crate::abi;
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
 use crate::{GuestMemory, Host, Trap};
-
-/// The table entry a `resolve-address-stream` handle would name; no value of it can exist.
-pub(crate) enum ResolveAddressStream {}
-
-impl Never for ResolveAddressStream {
-    fn absurd(&self) -> ! {
-        match *self {}
-    }
-}
 
 /// `resolve-addresses(borrow<network>, string) -> result<resolve-address-stream, error-code>`.
 fn resolve_addresses(
@@ -34,7 +25,7 @@ fn resolve_addresses(
 }
 
 /// `wasi:sockets/ip-name-lookup`.
-pub(super) const IP_NAME_LOOKUP: InterfaceDef = InterfaceDef {
+pub(crate) const IP_NAME_LOOKUP: InterfaceDef = InterfaceDef {
     name: "wasi:sockets/ip-name-lookup",
     funcs: &[
         FuncDef::new(

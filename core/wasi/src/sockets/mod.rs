@@ -11,15 +11,21 @@
 //!   `resolve-address-stream`: since none of them can ever be created, any handle passed is
 //!   invalid and traps, as the canonical ABI requires for a bad handle. The resource types are
 //!   uninhabited enums, so the compiler proves there is no other path.
+//!
+//! State and resources: `state.rs`. Glue: `network.rs` (`network`, `instance-network`),
+//! `tcp.rs`, `udp.rs` (each with its `*-create-socket`), `ip_name_lookup.rs`; the helpers they
+//! share are here.
 
-mod ip_name_lookup;
-mod network;
-mod tcp;
-mod udp;
+pub(crate) mod ip_name_lookup;
+pub(crate) mod network;
+pub(crate) mod state;
+pub(crate) mod tcp;
+pub(crate) mod udp;
 
 use crate::abi::{self, Lowered};
-use crate::registry::{Args, InterfaceDef};
-use crate::{GuestMemory, Host, HostConfig, Trap};
+use crate::func::Args;
+use crate::{GuestMemory, Host, Trap};
+use state::Never;
 
 /// `wasi:sockets/network.error-code.access-denied` (second case of the enum).
 const ACCESS_DENIED: u8 = 1;
@@ -28,20 +34,6 @@ const ACCESS_DENIED: u8 = 1;
 const DENIED: &str = "access-denied: a browser page has no raw network access";
 /// Why every method of a socket resource traps, for `pollscope inspect`.
 const NEVER_CREATED: &str = "traps on any handle: this resource can never be created";
-
-/// `wasi:sockets` state. There is none: no socket ever exists.
-pub(crate) struct SocketsState;
-
-impl SocketsState {
-    pub(crate) fn new(_: &HostConfig) -> Result<SocketsState, String> {
-        Ok(SocketsState)
-    }
-}
-
-/// A resource that can never exist; looking it up in the table always fails.
-trait Never: 'static {
-    fn absurd(&self) -> !;
-}
 
 /// Any method of a resource that can never exist: validating `self` (argument 0) traps.
 fn never_method<T: Never>(
@@ -70,36 +62,21 @@ fn store_denied(memory: &mut dyn GuestMemory, retptr: u32) -> Result<i64, Trap> 
     Ok(0)
 }
 
-/// `wasi:sockets/network`.
-pub(crate) const NETWORK: InterfaceDef = network::NETWORK;
-/// `wasi:sockets/instance-network`.
-pub(crate) const INSTANCE_NETWORK: InterfaceDef = network::INSTANCE_NETWORK;
-/// `wasi:sockets/udp`.
-pub(crate) const UDP: InterfaceDef = udp::UDP;
-/// `wasi:sockets/udp-create-socket`.
-pub(crate) const UDP_CREATE_SOCKET: InterfaceDef = udp::UDP_CREATE_SOCKET;
-/// `wasi:sockets/tcp`.
-pub(crate) const TCP: InterfaceDef = tcp::TCP;
-/// `wasi:sockets/tcp-create-socket`.
-pub(crate) const TCP_CREATE_SOCKET: InterfaceDef = tcp::TCP_CREATE_SOCKET;
-/// `wasi:sockets/ip-name-lookup`.
-pub(crate) const IP_NAME_LOOKUP: InterfaceDef = ip_name_lookup::IP_NAME_LOOKUP;
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::func::InterfaceDef;
     use crate::Support;
 
     #[test]
     fn every_sockets_function_resolves_and_says_how_it_is_supported() {
-        let counts = [
-            (&NETWORK, 1),
-            (&INSTANCE_NETWORK, 1),
-            (&UDP, 21),
-            (&UDP_CREATE_SOCKET, 1),
-            (&TCP, 29),
-            (&TCP_CREATE_SOCKET, 1),
-            (&IP_NAME_LOOKUP, 4),
+        let counts: [(&InterfaceDef, usize); 7] = [
+            (&super::network::NETWORK, 1),
+            (&super::network::INSTANCE_NETWORK, 1),
+            (&super::udp::UDP, 21),
+            (&super::udp::UDP_CREATE_SOCKET, 1),
+            (&super::tcp::TCP, 29),
+            (&super::tcp::TCP_CREATE_SOCKET, 1),
+            (&super::ip_name_lookup::IP_NAME_LOOKUP, 4),
         ];
         for (interface, count) in counts {
             // Counted from the wasip2 crate's import list (wasi 0.2.12).

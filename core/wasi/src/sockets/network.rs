@@ -1,12 +1,9 @@
 //! `wasi:sockets/network` and `wasi:sockets/instance-network`.
 
+use super::state::Network;
 use crate::abi;
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType::*};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
 use crate::{GuestMemory, Host, Trap};
-
-/// The table entry behind a `network` handle: a capability token that grants nothing.
-#[derive(Debug)]
-pub(crate) struct Network;
 
 fn instance_network(host: &mut Host, _: &mut dyn GuestMemory, _: Args<'_>) -> Result<i64, Trap> {
     Ok(host.table.push(Network)?.into())
@@ -19,7 +16,7 @@ fn drop_network(host: &mut Host, _: &mut dyn GuestMemory, args: Args<'_>) -> Res
 
 /// `wasi:sockets/network`. (`network-error-code` is `@unstable` in the WIT and absent from
 /// released bindings.)
-pub(super) const NETWORK: InterfaceDef = InterfaceDef {
+pub(crate) const NETWORK: InterfaceDef = InterfaceDef {
     name: "wasi:sockets/network",
     funcs: &[FuncDef::new(
         "[resource-drop]network",
@@ -30,7 +27,7 @@ pub(super) const NETWORK: InterfaceDef = InterfaceDef {
 };
 
 /// `wasi:sockets/instance-network`.
-pub(super) const INSTANCE_NETWORK: InterfaceDef = InterfaceDef {
+pub(crate) const INSTANCE_NETWORK: InterfaceDef = InterfaceDef {
     name: "wasi:sockets/instance-network",
     funcs: &[FuncDef::new(
         "instance-network",

@@ -1,19 +1,11 @@
 //! `wasi:sockets/tcp` and `wasi:sockets/tcp-create-socket`: creation is denied, so no
 //! `tcp-socket` exists and every method traps on its handle.
 
-use super::{never_drop, never_method, store_denied, Never, DENIED, NEVER_CREATED};
+use super::state::TcpSocket;
+use super::{never_drop, never_method, store_denied, DENIED, NEVER_CREATED};
 use crate::abi;
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType, ValType::*};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType, ValType::*};
 use crate::{GuestMemory, Host, Trap};
-
-/// The table entry a `tcp-socket` handle would name; no value of it can exist.
-pub(crate) enum TcpSocket {}
-
-impl Never for TcpSocket {
-    fn absurd(&self) -> ! {
-        match *self {}
-    }
-}
 
 /// `create-tcp-socket(address-family) -> result<own<tcp-socket>, error-code>`.
 fn create_tcp_socket(
@@ -40,7 +32,7 @@ const fn method(
 const ADDRESS_CALL: &[ValType] = &[I32; 15];
 
 /// `wasi:sockets/tcp`.
-pub(super) const TCP: InterfaceDef = InterfaceDef {
+pub(crate) const TCP: InterfaceDef = InterfaceDef {
     name: "wasi:sockets/tcp",
     funcs: &[
         FuncDef::new(
@@ -110,7 +102,7 @@ pub(super) const TCP: InterfaceDef = InterfaceDef {
 };
 
 /// `wasi:sockets/tcp-create-socket`.
-pub(super) const TCP_CREATE_SOCKET: InterfaceDef = InterfaceDef {
+pub(crate) const TCP_CREATE_SOCKET: InterfaceDef = InterfaceDef {
     name: "wasi:sockets/tcp-create-socket",
     funcs: &[
         FuncDef::new("create-tcp-socket", &[I32, I32], &[], create_tcp_socket).errors_only(DENIED),

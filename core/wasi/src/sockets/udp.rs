@@ -1,35 +1,11 @@
 //! `wasi:sockets/udp` and `wasi:sockets/udp-create-socket`: creation is denied, so no
 //! `udp-socket` or datagram stream exists and every method traps on its handle.
 
-use super::{never_drop, never_method, store_denied, Never, DENIED, NEVER_CREATED};
+use super::state::{IncomingDatagramStream, Never, OutgoingDatagramStream, UdpSocket};
+use super::{never_drop, never_method, store_denied, DENIED, NEVER_CREATED};
 use crate::abi;
-use crate::registry::{Args, FuncDef, InterfaceDef, ValType, ValType::*};
+use crate::func::{Args, FuncDef, InterfaceDef, ValType, ValType::*};
 use crate::{GuestMemory, Host, Trap};
-
-/// The table entry a `udp-socket` handle would name; no value of it can exist.
-pub(crate) enum UdpSocket {}
-/// The table entry an `incoming-datagram-stream` handle would name.
-pub(crate) enum IncomingDatagramStream {}
-/// The table entry an `outgoing-datagram-stream` handle would name.
-pub(crate) enum OutgoingDatagramStream {}
-
-impl Never for UdpSocket {
-    fn absurd(&self) -> ! {
-        match *self {}
-    }
-}
-
-impl Never for IncomingDatagramStream {
-    fn absurd(&self) -> ! {
-        match *self {}
-    }
-}
-
-impl Never for OutgoingDatagramStream {
-    fn absurd(&self) -> ! {
-        match *self {}
-    }
-}
 
 /// `create-udp-socket(address-family) -> result<own<udp-socket>, error-code>`.
 fn create_udp_socket(
@@ -61,7 +37,7 @@ const fn drop<T: Never>(name: &'static str) -> FuncDef {
 const ADDRESS_CALL: &[ValType] = &[I32; 15];
 
 /// `wasi:sockets/udp`.
-pub(super) const UDP: InterfaceDef = InterfaceDef {
+pub(crate) const UDP: InterfaceDef = InterfaceDef {
     name: "wasi:sockets/udp",
     funcs: &[
         drop::<UdpSocket>("[resource-drop]udp-socket"),
@@ -121,7 +97,7 @@ pub(super) const UDP: InterfaceDef = InterfaceDef {
 };
 
 /// `wasi:sockets/udp-create-socket`.
-pub(super) const UDP_CREATE_SOCKET: InterfaceDef = InterfaceDef {
+pub(crate) const UDP_CREATE_SOCKET: InterfaceDef = InterfaceDef {
     name: "wasi:sockets/udp-create-socket",
     funcs: &[
         FuncDef::new("create-udp-socket", &[I32, I32], &[], create_udp_socket).errors_only(DENIED),

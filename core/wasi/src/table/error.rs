@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use super::MAX_HANDLES;
 use crate::Trap;
 
 /// Why a [`ResourceTable`](super::ResourceTable) operation failed (wasmtime's `Full`,
@@ -13,8 +12,12 @@ use crate::Trap;
 /// module path).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableError {
-    /// [`MAX_HANDLES`] live entries already: one more would let a guest exhaust memory.
-    Full,
+    /// [`MAX_HANDLES`](super::MAX_HANDLES) live entries already: one more would let a guest
+    /// exhaust memory.
+    Full {
+        /// The limit, `MAX_HANDLES`.
+        limit: usize,
+    },
     /// Every `u32` handle number is held by the guest (live or retired): none is left to
     /// issue until it drops some.
     Exhausted {
@@ -103,7 +106,7 @@ fn short(type_name: &'static str) -> &'static str {
 impl fmt::Display for TableError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            TableError::Full => write!(f, "handle table full ({MAX_HANDLES} live handles)"),
+            TableError::Full { limit } => write!(f, "handle table full ({limit} live handles)"),
             TableError::Exhausted { live, retired } => write!(
                 f,
                 "handle space exhausted: the guest holds all {} handle numbers ({live} live, \
@@ -145,6 +148,7 @@ impl From<TableError> for Trap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MAX_HANDLES;
 
     /// The messages are what the guest sees in its trap; they read as they did when the table
     /// made traps itself.
@@ -152,7 +156,7 @@ mod tests {
     fn each_error_becomes_the_trap_the_guest_saw_before() {
         let cases = [
             (
-                TableError::Full,
+                TableError::Full { limit: MAX_HANDLES },
                 format!("handle table full ({MAX_HANDLES} live handles)"),
             ),
             (

@@ -154,7 +154,7 @@ impl ResourceTable {
 
     fn insert<T: Any>(&mut self, value: T, parent: Option<u32>) -> Result<u32, TableError> {
         if self.live.len() >= MAX_HANDLES {
-            return Err(TableError::Full);
+            return Err(TableError::Full { limit: MAX_HANDLES });
         }
         let handle = match self.free.pop() {
             Some(handle) => handle,
@@ -735,7 +735,10 @@ mod tests {
         for _ in 0..MAX_HANDLES {
             table.push(Stream).unwrap();
         }
-        assert_eq!(table.push(Stream).unwrap_err(), TableError::Full);
+        assert_eq!(
+            table.push(Stream).unwrap_err(),
+            TableError::Full { limit: MAX_HANDLES }
+        );
         assert!(table.sweep_due(), "a full table is always worth a sweep");
         assert_eq!(table.retired_len(), MAX_HANDLES as u64);
     }

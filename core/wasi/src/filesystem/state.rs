@@ -1,0 +1,112 @@
+//! The filesystem state of one guest instance: the in-memory tree and the preopens, built
+//! from [`HostConfig`] before the guest starts. `Host` holds it; the glue (`types.rs`,
+//! `dirs.rs`, `preopens.rs`) works on it.
+
+use super::memfs::{InodeRef, MemFs, Node, Timestamp};
+use crate::HostConfig;
+
+/// The filesystem of one guest instance.
+pub(crate) struct FsState {
+    pub(crate) memfs: MemFs,
+    /// Each preopened directory with the guest path `get-directories` reports.
+    pub(crate) preopens: Vec<(InodeRef, String)>,
+    /// Whether the configured entries got their timestamps yet (see `stamp_preloaded`).
+    stamped: bool,
+}
+
+impl FsState {
+    /// Builds the tree the configuration describes: `dirs`, then `files`, then `preopens`
+    /// (each created when missing). Fails on a path that is not absolute, contains `..`, or
+    /// collides with an entry of another type.
+    pub(crate) fn new(config: &HostConfig) -> Result<FsState, String> {
+        let epoch = Timestamp::default();
+        let mut memfs = MemFs::new(epoch);
+        for dir in &config.dirs {
+            memfs
+                .create_dir_all(dir, epoch)
+                .map_err(|e| format!("filesystem: directory {e}"))?;
+        }
+        for (path, bytes) in &config.files {
+            memfs
+                .write_file(path, bytes, epoch)
+                .map_err(|e| format!("filesystem: file {e}"))?;
+        }
+        let mut preopens = Vec::new();
+        for path in &config.preopens {
+            let dir = memfs
+                .create_dir_all(path, epoch)
+                .map_err(|e| format!("filesystem: preopen {e}"))?;
+            preopens.push((dir, path.clone()));
+        }
+        Ok(FsState {
+            memfs,
+            preopens,
+            stamped: false,
+        })
+    }
+
+    /// Gives the configured entries the current wall-clock time. The configuration is read
+    /// before the host has a platform, and every descriptor starts at `get-directories`, so
+    /// stamping there is before the guest can see any timestamp.
+    pub(crate) fn stamp_preloaded(&mut self, now: Timestamp) {
+        if std::mem::replace(&mut self.stamped, true) {
+            return;
+        }
+        let mut pending = vec![self.memfs.root().clone()];
+        while let Some(inode) = pending.pop() {
+            let mut inode = inode.borrow_mut();
+            inode.atime = now;
+            inode.mtime = now;
+            inode.ctime = now;
+            if let Node::Dir(dir) = &inode.node {
+                pending.extend(dir.entries.values().cloned());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configuration_builds_the_tree_and_names_bad_entries() {
+        let mut config = HostConfig::new("p");
+        config.preopens.push("/data".into());
+        config.dirs.push("/tmp/a".into());
+        config.files.push(("/data/in.txt".into(), b"x".to_vec()));
+        let fs = FsState::new(&config).unwrap();
+        let names: Vec<&str> = fs.preopens.iter().map(|(_, p)| p.as_str()).collect();
+        assert_eq!(names, ["/", "/data"]);
+        let data = &fs.preopens[1].0;
+        assert!(data.borrow().dir().unwrap().entries.contains_key("in.txt"));
+
+        config.files.push(("/tmp/a".into(), Vec::new()));
+        let err = FsState::new(&config).err().unwrap();
+        assert!(err.starts_with("filesystem: file `/tmp/a`"), "{err}");
+        config.files.pop();
+        config.preopens.push("data".into());
+        let err = FsState::new(&config).err().unwrap();
+        assert!(err.contains("must be absolute"), "{err}");
+    }
+
+    #[test]
+    fn preloaded_entries_are_stamped_once() {
+        let mut config = HostConfig::new("p");
+        config.files.push(("/d/f".into(), Vec::new()));
+        let mut fs = FsState::new(&config).unwrap();
+        let t = |seconds| Timestamp {
+            seconds,
+            nanoseconds: 0,
+        };
+        fs.stamp_preloaded(t(7));
+        fs.stamp_preloaded(t(9));
+        let root = fs.memfs.root().clone();
+        let d = root.borrow().dir().unwrap().entries["d"].clone();
+        let f = d.borrow().dir().unwrap().entries["f"].clone();
+        for inode in [&root, &d, &f] {
+            let stat = inode.borrow().stat();
+            assert_eq!((stat.atime, stat.mtime, stat.ctime), (t(7), t(7), t(7)));
+        }
+    }
+}
