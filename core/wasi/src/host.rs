@@ -29,6 +29,10 @@ pub struct Host {
     pub(crate) stdin: Rc<RefCell<StdinBuffer>>,
     /// `wasi:random/insecure-seed`, drawn once so every call returns the same seed.
     pub(crate) insecure_seed: Option<(u64, u64)>,
+    /// The running host function when its definition says it never waits
+    /// (`Waits::Never`): [`block_until`](Host::block_until) checks it before every wait.
+    #[cfg(debug_assertions)]
+    pub(crate) never_waits: Option<&'static str>,
 }
 
 /// What one look at a blocking operation found.
@@ -55,6 +59,8 @@ impl Host {
             sockets,
             stdin: Rc::default(),
             insecure_seed: None,
+            #[cfg(debug_assertions)]
+            never_waits: None,
         })
     }
 
@@ -94,6 +100,13 @@ impl Host {
                     pumped = true;
                 }
                 Step::Wait(deadline) => {
+                    #[cfg(debug_assertions)]
+                    if let Some(name) = self.never_waits {
+                        panic!(
+                            "`{name}` reached Platform::wait, but its definition says it never \
+                             waits: declare it `.may_wait()` or `.idle_point()` (func.rs, Waits)"
+                        );
+                    }
                     let stdin = &self.stdin;
                     self.platform
                         .wait(deadline, reason, &mut |event| deliver(stdin, event));

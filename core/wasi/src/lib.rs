@@ -19,7 +19,8 @@
 //!   in-memory tree, `sockets/state.rs`);
 //! - `host`: [`Host`], which holds that state, and the one blocking loop;
 //! - `func`: the vocabulary every interface is written in ([`ValType`], [`Support`],
-//!   [`Args`], the function and interface definitions, [`HostFunc`]) and [`Host::call`];
+//!   [`Waits`], [`Args`], the function and interface definitions, [`HostFunc`]) and
+//!   [`Host::call`];
 //! - `abi`: canonical ABI lifting and lowering;
 //! - glue, one module per WASI package and one file per interface (`io`, `clocks`, `random`,
 //!   `cli`, `filesystem`, `sockets`): each declares its `INTERFACE` from the vocabulary and
@@ -28,8 +29,8 @@
 //!   names them all, as wasmtime's `p2/mod.rs` does), [`resolve`] and [`all_functions`].
 //!
 //! Every import that waits goes through one loop (look, then at most one
-//! [`Platform::wait`] with the nearest absolute deadline). [`testing`] has a platform with a
-//! virtual clock for native tests.
+//! [`Platform::wait`] with the nearest absolute deadline), and says so in its definition
+//! ([`HostFunc::waits`]). [`testing`] has a platform with a virtual clock for native tests.
 
 #![deny(missing_docs)]
 
@@ -53,7 +54,7 @@ pub use host::Host;
 
 mod func;
 
-pub use func::{Args, HostFunc, Support, ValType};
+pub use func::{Args, HostFunc, Support, ValType, Waits};
 
 mod abi;
 mod cli;

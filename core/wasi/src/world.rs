@@ -131,6 +131,10 @@ pub fn all_functions() -> impl Iterator<Item = HostFunc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::func::Waits;
+    use crate::io::stream::{HostOutputStream, OutputStream, StreamError};
+    use crate::testing::{call, host_with, FakePlatform};
+    use crate::{Event, Host, Platform, VecMemory};
 
     #[test]
     fn versions() {
@@ -140,5 +144,206 @@ mod tests {
         assert!(!is_supported_version(Some("0.3.0")));
         assert!(!is_supported_version(Some("0.2")));
         assert!(!is_supported_version(None));
+    }
+
+    /// An output stream that takes nothing (permit 0, not ready) until the virtual clock
+    /// reaches `ready_at`.
+    struct SlowSink {
+        clock: FakePlatform,
+        ready_at: u64,
+    }
+
+    impl HostOutputStream for SlowSink {
+        fn check_write(&mut self) -> Result<u64, StreamError> {
+            Ok(if self.ready() { 4096 } else { 0 })
+        }
+        fn write(&mut self, _: &mut dyn Platform, _: &[u8]) -> Result<(), StreamError> {
+            Ok(())
+        }
+        fn flush(&mut self, _: &mut dyn Platform) -> Result<(), StreamError> {
+            Ok(())
+        }
+        fn ready(&self) -> bool {
+            self.clock.now() >= self.ready_at
+        }
+    }
+
+    /// A guest's world where every kind of wait is possible until virtual time 1000: stdin
+    /// is empty (its bytes arrive then), an output stream takes nothing (until then), a timer
+    /// runs (until then), and `poll`'s list at 0x100 names the timer.
+    struct World {
+        fake: FakePlatform,
+        host: Host,
+        memory: VecMemory,
+        /// stdin, the slow output stream, the timer and a preopened directory.
+        handles: [i64; 4],
+    }
+
+    fn world() -> World {
+        const READY_AT: u64 = 1000;
+        let fake = FakePlatform::new();
+        let (mut host, mut memory) = host_with(&fake);
+        let stdin = call(
+            &mut host,
+            &mut memory,
+            "wasi:cli/stdin@0.2.0",
+            "get-stdin",
+            &[],
+        );
+        let sink = host.table.push(OutputStream(Box::new(SlowSink {
+            clock: fake.clone(),
+            ready_at: READY_AT,
+        })));
+        let clock = "wasi:clocks/monotonic-clock@0.2.0";
+        let timer = call(&mut host, &mut memory, clock, "subscribe-duration", &[1000]);
+        let preopens = "wasi:filesystem/preopens@0.2.0";
+        call(
+            &mut host,
+            &mut memory,
+            preopens,
+            "get-directories",
+            &[0x400],
+        )
+        .unwrap();
+        let list = u32::from_le_bytes(memory.bytes[0x400..0x404].try_into().unwrap()) as usize;
+        let dir = u32::from_le_bytes(memory.bytes[list..list + 4].try_into().unwrap());
+        let timer = timer.unwrap();
+        memory.bytes[0x100..0x104].copy_from_slice(&(timer as u32).to_le_bytes());
+        fake.script(READY_AT, Event::Stdin(b"data".to_vec()));
+        World {
+            fake,
+            host,
+            memory,
+            handles: [
+                stdin.unwrap(),
+                i64::from(sink.unwrap()),
+                timer,
+                i64::from(dir),
+            ],
+        }
+    }
+
+    /// Every function that can reach `Platform::wait` (each call path to `Host::block_until`),
+    /// with arguments that make it wait in [`world`], and what it declares.
+    fn waiting_calls(
+        [stdin, sink, timer, _]: [i64; 4],
+    ) -> [(&'static str, &'static str, Vec<i64>, Waits); 8] {
+        let (poll, streams) = ("wasi:io/poll@0.2.0", "wasi:io/streams@0.2.0");
+        [
+            (
+                poll,
+                "[method]pollable.block",
+                vec![timer],
+                Waits::IdlePoint,
+            ),
+            (poll, "poll", vec![0x100, 1, 0x200], Waits::IdlePoint),
+            (
+                streams,
+                "[method]input-stream.blocking-read",
+                vec![stdin, 16, 0x200],
+                Waits::MayWait,
+            ),
+            (
+                streams,
+                "[method]input-stream.blocking-skip",
+                vec![stdin, 16, 0x200],
+                Waits::MayWait,
+            ),
+            (
+                streams,
+                "[method]output-stream.blocking-write-and-flush",
+                vec![sink, 0x300, 4, 0x200],
+                Waits::MayWait,
+            ),
+            (
+                streams,
+                "[method]output-stream.blocking-flush",
+                vec![sink, 0x200],
+                Waits::MayWait,
+            ),
+            (
+                streams,
+                "[method]output-stream.blocking-write-zeroes-and-flush",
+                vec![sink, 4, 0x200],
+                Waits::MayWait,
+            ),
+            (
+                streams,
+                "[method]output-stream.blocking-splice",
+                vec![sink, stdin, 4, 0x200],
+                Waits::MayWait,
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_function_that_waits_declares_it_and_really_waits() {
+        let handles = world().handles;
+        let calls = waiting_calls(handles);
+        for (interface, name, args, declared) in &calls {
+            let func = resolve(interface, name).unwrap();
+            assert_eq!(func.waits(), *declared, "{func:?}");
+            let mut w = world();
+            assert_eq!(w.handles, handles);
+            w.host.call(func, args, &mut w.memory).unwrap();
+            assert!(!w.fake.waits().is_empty(), "{func:?} did not wait");
+        }
+        // And nothing else declares that it waits.
+        let mut declared: Vec<String> = all_functions()
+            .filter(|f| f.waits().may_wait())
+            .map(|f| f.name().to_string())
+            .collect();
+        let mut listed: Vec<String> = calls.iter().map(|c| c.1.to_string()).collect();
+        declared.sort();
+        listed.sort();
+        assert_eq!(declared, listed);
+        let idle: Vec<String> = all_functions()
+            .filter(|f| f.waits().idle_point())
+            .map(|f| f.qualified_name())
+            .collect();
+        assert_eq!(
+            idle,
+            ["wasi:io/poll#[method]pollable.block", "wasi:io/poll#poll"]
+        );
+    }
+
+    /// Every function declared [`Waits::Never`], called in [`world`] (where stdin, an output
+    /// stream and a timer would each make a waiting call wait) with handles, pointers and
+    /// lengths in every argument position that takes them: none waits. (In debug builds the
+    /// host also panics, naming the function, should a `Never` one reach the wait.)
+    #[test]
+    fn functions_declared_never_do_not_wait_whatever_their_arguments() {
+        let handles = world().handles;
+        let words = [0, 1, 4, 16, 0x100, 0x200, 0x300];
+        let mut calls = 0;
+        for func in all_functions().filter(|f| !f.waits().may_wait()) {
+            let n = func.params().len();
+            let mut vectors: Vec<Vec<i64>> = Vec::new();
+            for &v in handles.iter().chain(&words) {
+                vectors.push(vec![v; n]);
+            }
+            if n >= 2 {
+                for &first in &handles {
+                    for &rest in &words {
+                        let mut args = vec![rest; n];
+                        args[0] = first;
+                        vectors.push(args);
+                    }
+                    for &second in &handles {
+                        let mut args = vec![0x200; n];
+                        args[0] = first;
+                        args[1] = second;
+                        vectors.push(args);
+                    }
+                }
+            }
+            for args in vectors {
+                let mut w = world();
+                let _ = w.host.call(func, &args, &mut w.memory);
+                assert!(w.fake.waits().is_empty(), "{func:?} waited with {args:?}");
+                calls += 1;
+            }
+        }
+        assert!(calls > 3000, "{calls} calls");
     }
 }

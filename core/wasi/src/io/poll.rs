@@ -100,8 +100,8 @@ pub(crate) const INTERFACE: InterfaceDef = InterfaceDef {
     funcs: &[
         FuncDef::new("[resource-drop]pollable", &[I32], &[], drop_pollable),
         FuncDef::new("[method]pollable.ready", &[I32], &[I32], ready),
-        FuncDef::new("[method]pollable.block", &[I32], &[], block),
-        FuncDef::new("poll", &[I32, I32, I32], &[], poll),
+        FuncDef::new("[method]pollable.block", &[I32], &[], block).idle_point(),
+        FuncDef::new("poll", &[I32, I32, I32], &[], poll).idle_point(),
     ],
 };
 

@@ -482,14 +482,16 @@ pub(crate) const INTERFACE: InterfaceDef = InterfaceDef {
             &[I32, I64, I32],
             &[],
             blocking_read,
-        ),
+        )
+        .may_wait(),
         FuncDef::new("[method]input-stream.skip", &[I32, I64, I32], &[], skip),
         FuncDef::new(
             "[method]input-stream.blocking-skip",
             &[I32, I64, I32],
             &[],
             blocking_skip,
-        ),
+        )
+        .may_wait(),
         FuncDef::new(
             "[method]input-stream.subscribe",
             &[I32],
@@ -513,14 +515,16 @@ pub(crate) const INTERFACE: InterfaceDef = InterfaceDef {
             &[I32, I32, I32, I32],
             &[],
             blocking_write_and_flush,
-        ),
+        )
+        .may_wait(),
         FuncDef::new("[method]output-stream.flush", &[I32, I32], &[], flush),
         FuncDef::new(
             "[method]output-stream.blocking-flush",
             &[I32, I32],
             &[],
             blocking_flush,
-        ),
+        )
+        .may_wait(),
         FuncDef::new(
             "[method]output-stream.subscribe",
             &[I32],
@@ -538,7 +542,8 @@ pub(crate) const INTERFACE: InterfaceDef = InterfaceDef {
             &[I32, I64, I32],
             &[],
             blocking_write_zeroes_and_flush,
-        ),
+        )
+        .may_wait(),
         FuncDef::new(
             "[method]output-stream.splice",
             &[I32, I32, I64, I32],
@@ -550,7 +555,8 @@ pub(crate) const INTERFACE: InterfaceDef = InterfaceDef {
             &[I32, I32, I64, I32],
             &[],
             blocking_splice,
-        ),
+        )
+        .may_wait(),
     ],
 };
 
