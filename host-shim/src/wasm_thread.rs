@@ -129,7 +129,7 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
     let recording = options.telemetry.unwrap_or(true);
     let port = BrowserPort::new(scope.clone(), Inbox::new(&ring)?)?;
     let wall_now = port.wall_now();
-    let calls = call_kinds(&hello);
+    let calls = call_kinds(&bindings);
     let mut run_loop = RunLoop::new(port, hello, calls, wall_now, recording);
     run_loop.scheduler = tinygo;
     let run_loop = Rc::new(RefCell::new(run_loop));
@@ -228,16 +228,19 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
     }
 }
 
-/// How each host function (in the Hello's order) relates to waiting.
-fn call_kinds(hello: &pollscope_protocol::Hello) -> Vec<CallKind> {
-    hello
-        .host_functions
+/// How each host function relates to waiting, as its definition in `pollscope-wasi` declares
+/// ([`HostFunc::waits`](pollscope_wasi::HostFunc::waits)), by adapter index. That is the Hello's
+/// order too: both are the plan's `host_funcs` in order (`bind_imports` zips them with what
+/// `pollscope_link::link` resolved, `pollscope_telemetry::hello` names them).
+fn call_kinds(bindings: &[Binding]) -> Vec<CallKind> {
+    bindings
         .iter()
-        .map(|name| CallKind {
-            may_wait: name.ends_with("#poll")
-                || name.contains("pollable.block")
-                || name.contains("blocking-"),
-            idle_point: name.ends_with("#poll") || name.ends_with("[method]pollable.block"),
+        .map(|binding| {
+            let waits = binding.func.waits();
+            CallKind {
+                may_wait: waits.may_wait(),
+                idle_point: waits.idle_point(),
+            }
         })
         .collect()
 }
