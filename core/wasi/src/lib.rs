@@ -24,7 +24,7 @@
 //! - `abi`: canonical ABI lifting and lowering;
 //! - glue, one module per WASI package and one file per interface (`io`, `clocks`, `random`,
 //!   `cli`, `filesystem`, `sockets`): each declares its `INTERFACE` from the vocabulary and
-//!   implements it on the state, never importing another interface's glue;
+//!   implements it on the state, never importing another package's glue;
 //! - `world`: the list of every interface of the `wasi:cli/command@0.2.x` world (its `//!`
 //!   names them all, as wasmtime's `p2/mod.rs` does), [`resolve`] and [`all_functions`].
 //!

@@ -14,7 +14,8 @@
 //!   `tcp-create-socket`, `ip-name-lookup` (`sockets/`: present, answering `access-denied`)
 //!
 //! This is the one module that names the interface modules; they name only the vocabulary
-//! (`func.rs`), the host (`host.rs`) and state modules, never each other's glue.
+//! (`func.rs`), the host (`host.rs`), state modules and helpers of their own package, never
+//! another package's glue (`tests/layering.rs` checks).
 
 use crate::func::{HostFunc, InterfaceDef};
 
