@@ -145,7 +145,6 @@ mod tests {
             params,
             results,
             memory: None,
-            realloc: None,
             string_encoding: StringEncoding::Utf8,
         }
     }
