@@ -198,20 +198,22 @@ fn run_target(target: &str, seconds: u64) -> Result<Outcome> {
     std::fs::create_dir_all(&logs)?;
     let log_path = logs.join(format!("{target}.log"));
     let started = Instant::now();
-    let mut child = fuzz_cargo()
-        .args(["run", "--fuzz-dir", "fuzz", "--sanitizer", "none", target])
+    let artifacts = root().join("fuzz/artifacts").join(target);
+    std::fs::create_dir_all(&artifacts)?;
+    // The binary `cargo fuzz build` made, run as `cargo fuzz run` would (without building
+    // again: sources changing meanwhile do not matter).
+    let mut child = Command::new(binary(target)?)
+        .arg(format!("-artifact_prefix={}/", artifacts.display()))
+        .arg(format!("-max_total_time={seconds}"))
+        .arg(format!("-timeout={INPUT_TIMEOUT_SECONDS}"))
+        .arg("-print_final_stats=1")
         .arg(&working)
         .arg(committed_corpus(target))
-        .args([
-            "--".to_string(),
-            format!("-max_total_time={seconds}"),
-            format!("-timeout={INPUT_TIMEOUT_SECONDS}"),
-            "-print_final_stats=1".to_string(),
-        ])
+        .current_dir(root().join("fuzz"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .with_context(|| format!("starting cargo fuzz run {target}"))?;
+        .with_context(|| format!("starting fuzz target {target}"))?;
     let stderr = child.stderr.take().expect("piped");
     let mut log = Vec::new();
     for line in BufReader::new(stderr).lines() {
@@ -225,7 +227,7 @@ fn run_target(target: &str, seconds: u64) -> Result<Outcome> {
         outcome.crash = Some(Crash {
             reproducer: None,
             report: vec![format!(
-                "cargo fuzz run exited with {status}; see {}",
+                "the fuzz target exited with {status}; see {}",
                 log_path.display()
             )],
         });
@@ -234,6 +236,25 @@ fn run_target(target: &str, seconds: u64) -> Result<Outcome> {
         crash.reproducer = crash.reproducer.take().map(|p| relative(&p));
     }
     Ok(outcome)
+}
+
+/// The fuzz target's binary as `cargo fuzz build` leaves it (release, for the host).
+fn binary(target: &str) -> Result<PathBuf> {
+    let out = Command::new("rustc").arg("-vV").output()?;
+    let info = String::from_utf8_lossy(&out.stdout);
+    let host = info
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .context("rustc -vV names no host")?;
+    let path = root()
+        .join("fuzz/target")
+        .join(host.trim())
+        .join("release")
+        .join(target);
+    if !path.is_file() {
+        bail!("{} was not built", path.display());
+    }
+    Ok(path)
 }
 
 /// A path under the repository, as seen from its root (`fuzz/artifacts/…`).
@@ -312,11 +333,10 @@ fn parse(target: &str, log: &[String]) -> Outcome {
 fn merge_corpus(target: &str) -> Result<()> {
     let committed = committed_corpus(target);
     let before = count_files(&committed);
-    run(fuzz_cargo()
-        .args(["run", "--fuzz-dir", "fuzz", "--sanitizer", "none", target])
+    run(Command::new(binary(target)?)
+        .arg("-merge=1")
         .arg(&committed)
         .arg(working_corpus(target))
-        .args(["--", "-merge=1"])
         .stderr(Stdio::null()))?;
     println!(
         "fuzz: {target}: committed corpus {before} → {} inputs",
