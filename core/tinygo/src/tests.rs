@@ -4,10 +4,48 @@
 use pollscope_protocol::TaskState;
 
 use crate::testing::{
-    addr, append_custom_sections, module_with_functions, task_struct, tinygo_033_dwarf,
-    write_dwarf, DwarfSpec, FunctionSpec, MemoryImage, StructSpec, SOURCE_FILE, TABLE_BASE,
+    append_custom_sections, module_with_functions, scheduler_units, tinygo_unit, write_dwarf,
+    DwarfSpec, FunctionSpec, MemoryImage, SchedulerGlobals, TaskLayout, TypeSpec, SOURCE_FILE,
+    TABLE_BASE,
 };
 use crate::*;
+
+/// Addresses the scheduler globals get in [`tinygo_dwarf`].
+mod addr {
+    /// `runtime.sleepQueue`.
+    pub const SLEEP_QUEUE: u32 = 0x1000;
+    /// `runtime.sleepQueueBaseTime`.
+    pub const BASE_TIME: u32 = 0x1008;
+    /// `runtime.runqueue`'s head piece.
+    pub const RUN_QUEUE_HEAD: u32 = 0x1010;
+    /// `runtime.runqueue`'s tail piece (elsewhere: the pieces are not adjacent).
+    pub const RUN_QUEUE_TAIL: u32 = 0x1040;
+    /// `runtime.timerQueue`.
+    pub const TIMER_QUEUE: u32 = 0x1018;
+    /// `internal/task.currentTask`.
+    pub const CURRENT_TASK: u32 = 0x101c;
+}
+
+/// The five scheduler globals and the struct types as a TinyGo build writes them, with the
+/// Task laid out as `task` and named through a typedef (a reader must see through one), in
+/// units `main` (which gets the line table), `runtime` and `internal/task`;
+/// `sleep_queue_used: false` leaves `runtime.sleepQueue` without a location.
+fn tinygo_dwarf(task: TaskLayout, sleep_queue_used: bool) -> DwarfSpec {
+    let globals = SchedulerGlobals {
+        sleep_queue: sleep_queue_used.then_some(addr::SLEEP_QUEUE),
+        sleep_queue_base_time: Some(addr::BASE_TIME),
+        run_queue: Some((addr::RUN_QUEUE_HEAD, addr::RUN_QUEUE_TAIL)),
+        timer_queue: Some(addr::TIMER_QUEUE),
+        current_task: Some(addr::CURRENT_TASK),
+    };
+    let [runtime, mut task_unit] = scheduler_units(task, &globals);
+    for ty in &mut task_unit.types {
+        if let TypeSpec::Struct(s) = ty {
+            s.typedef |= s.name == TASK_TYPE;
+        }
+    }
+    DwarfSpec::new(vec![tinygo_unit("main"), runtime, task_unit])
+}
 
 fn functions() -> Vec<FunctionSpec> {
     [
@@ -31,7 +69,7 @@ fn introspect(dwarf: DwarfSpec) -> Introspection {
 
 #[test]
 fn finds_the_five_globals_with_pieces_and_a_missing_location() {
-    let found = introspect(tinygo_033_dwarf(false, false));
+    let found = introspect(tinygo_dwarf(TaskLayout::TINYGO_033, false));
     assert!(found.dwarf);
     assert_eq!(found.symbol(SLEEP_QUEUE), &Location::OptimisedAway);
     assert_eq!(
@@ -76,7 +114,7 @@ fn finds_the_five_globals_with_pieces_and_a_missing_location() {
 
 #[test]
 fn task_layout_matches_the_observed_tinygo_033_one() {
-    let found = introspect(tinygo_033_dwarf(false, true));
+    let found = introspect(tinygo_dwarf(TaskLayout::TINYGO_033, true));
     let task = found.layout(TASK_TYPE).unwrap();
     assert_eq!(task.size, Some(0x30));
     let offsets: Vec<(&str, u32)> = [
@@ -137,8 +175,37 @@ fn task_layout_matches_the_observed_tinygo_033_one() {
 }
 
 #[test]
+fn task_layout_matches_the_tinygo_034_one_with_its_canary() {
+    let found = introspect(tinygo_dwarf(TaskLayout::TINYGO_034, true));
+    let task = found.layout(TASK_TYPE).unwrap();
+    assert_eq!(task.size, Some(0x30));
+    let offsets: Vec<(&str, Option<u32>)> = [
+        "state.entry",
+        "state.stackState.asyncifysp",
+        "state.stackState.csp",
+        "state.stackState.canaryPtr",
+        "state.launched",
+        "DeferFrame",
+    ]
+    .iter()
+    .map(|path| (*path, task.offset(path)))
+    .collect();
+    assert_eq!(
+        offsets,
+        vec![
+            ("state.entry", Some(0x14)),
+            ("state.stackState.asyncifysp", Some(0x1c)),
+            ("state.stackState.csp", Some(0x20)),
+            ("state.stackState.canaryPtr", Some(0x24)),
+            ("state.launched", Some(0x28)),
+            ("DeferFrame", Some(0x2c)),
+        ]
+    );
+}
+
+#[test]
 fn an_extra_task_field_moves_offsets_and_they_are_read_not_assumed() {
-    let found = introspect(tinygo_033_dwarf(true, true));
+    let found = introspect(tinygo_dwarf(TaskLayout::FIELD_BEFORE_STATE, true));
     let task = found.layout(TASK_TYPE).unwrap();
     assert_eq!(task.size, Some(0x38));
     assert_eq!(task.offset("FipsIndicator"), Some(0x14));
@@ -150,7 +217,7 @@ fn an_extra_task_field_moves_offsets_and_they_are_read_not_assumed() {
 
 #[test]
 fn dwarf_5_reads_the_same() {
-    let mut spec = tinygo_033_dwarf(false, true);
+    let mut spec = tinygo_dwarf(TaskLayout::TINYGO_033, true);
     spec.version = 5;
     let found = introspect(spec);
     assert_eq!(
@@ -219,7 +286,10 @@ fn garbage_debug_sections_do_not_panic() {
 
 #[test]
 fn symbolizer_resolves_table_slots_names_and_lines() {
-    let (module, first) = module_with_functions(&functions(), Some(tinygo_033_dwarf(false, true)));
+    let (module, first) = module_with_functions(
+        &functions(),
+        Some(tinygo_dwarf(TaskLayout::TINYGO_033, true)),
+    );
     let found = Introspection::read(&module).unwrap();
     let symbols = &found.symbolizer;
     assert!(symbols.has_lines());
@@ -242,7 +312,7 @@ fn symbolizer_resolves_table_slots_names_and_lines() {
 /// Writes a task at `at` using the offsets the spec declares (not the ones read back).
 fn put_task(
     memory: &mut MemoryImage,
-    task: &StructSpec,
+    task: &TaskLayout,
     at: u32,
     next: u32,
     data: u64,
@@ -256,13 +326,16 @@ fn put_task(
         at + 0x100,
     );
     memory.put_u32(at + task.offset_of("state.stackState.csp"), at + 0x1000);
+    if task.canary_ptr.is_some() {
+        memory.put_u32(at + task.offset_of("state.stackState.canaryPtr"), at + 0x80);
+    }
 }
 
 const BASE: u64 = 5_000_000_000;
 const MS: u64 = 1_000_000;
 
 /// Three sleepers 100 ms apart (deltas 100, 100, 100 ms), two runnable tasks, one timer.
-fn scheduler_memory(task: &StructSpec) -> MemoryImage {
+fn scheduler_memory(task: &TaskLayout) -> MemoryImage {
     let mut memory = MemoryImage::new(0x1_0000);
     let [a, b, c, d, e] = [0x2000, 0x2100, 0x2200, 0x2300, 0x2400];
     memory.put_u32(addr::SLEEP_QUEUE, a);
@@ -284,9 +357,13 @@ fn scheduler_memory(task: &StructSpec) -> MemoryImage {
 
 #[test]
 fn walks_sleep_queue_run_queue_and_timers() {
-    for extra in [false, true] {
-        let found = introspect(tinygo_033_dwarf(extra, true));
-        let memory = scheduler_memory(&task_struct(extra));
+    for layout in [
+        TaskLayout::TINYGO_033,
+        TaskLayout::TINYGO_034,
+        TaskLayout::FIELD_BEFORE_STATE,
+    ] {
+        let found = introspect(tinygo_dwarf(layout, true));
+        let memory = scheduler_memory(&layout);
         let snapshot = walk(&found, &memory.0, 99);
         assert_eq!(snapshot.at, 99);
         assert!(snapshot.problems.is_empty(), "{:?}", snapshot.problems);
@@ -303,7 +380,7 @@ fn walks_sleep_queue_run_queue_and_timers() {
                 (0x2100, Some(BASE + 200 * MS)),
                 (0x2200, Some(BASE + 300 * MS)),
             ],
-            "extra field: {extra}"
+            "{layout:?}"
         );
         let first = &snapshot.sleep_queue[0];
         assert_eq!(first.state, TaskState::Sleeping);
@@ -312,6 +389,12 @@ fn walks_sleep_queue_run_queue_and_timers() {
         assert_eq!(entry.line, Some(20));
         let stack = first.stack.unwrap();
         assert_eq!((stack.asyncifysp, stack.csp), (0x2100, 0x3000));
+        // Only 0.34 says where the stack ends (canaryPtr).
+        assert_eq!(
+            stack.bottom,
+            layout.canary_ptr.map(|_| 0x2080),
+            "{layout:?}"
+        );
         let runnable: Vec<u32> = snapshot.run_queue.iter().map(|g| g.id).collect();
         assert_eq!(runnable, vec![0x2300, 0x2400]);
         assert_eq!(
@@ -338,8 +421,8 @@ fn walks_sleep_queue_run_queue_and_timers() {
 
 #[test]
 fn current_task_is_reported_running() {
-    let found = introspect(tinygo_033_dwarf(false, true));
-    let mut memory = scheduler_memory(&task_struct(false));
+    let found = introspect(tinygo_dwarf(TaskLayout::TINYGO_033, true));
+    let mut memory = scheduler_memory(&TaskLayout::TINYGO_033);
     memory.put_u32(addr::CURRENT_TASK, 0x2300);
     let snapshot = walk(&found, &memory.0, 0);
     let current = snapshot.current.unwrap();
@@ -348,8 +431,8 @@ fn current_task_is_reported_running() {
 
 #[test]
 fn a_cycle_stops_the_walk_with_a_problem() {
-    let found = introspect(tinygo_033_dwarf(false, true));
-    let task = task_struct(false);
+    let found = introspect(tinygo_dwarf(TaskLayout::TINYGO_033, true));
+    let task = TaskLayout::TINYGO_033;
     let mut memory = scheduler_memory(&task);
     // The third sleeper points back at the first.
     memory.put_u32(0x2200 + task.offset_of("Next"), 0x2000);
@@ -376,8 +459,8 @@ fn a_cycle_stops_the_walk_with_a_problem() {
 
 #[test]
 fn pointers_past_memory_or_misaligned_are_problems() {
-    let found = introspect(tinygo_033_dwarf(false, true));
-    let task = task_struct(false);
+    let found = introspect(tinygo_dwarf(TaskLayout::TINYGO_033, true));
+    let task = TaskLayout::TINYGO_033;
     let mut memory = scheduler_memory(&task);
     memory.put_u32(0x2100 + task.offset_of("Next"), 0xffff_fff0);
     memory.put_u32(addr::RUN_QUEUE_HEAD, 0x2302);
@@ -406,7 +489,7 @@ fn pointers_past_memory_or_misaligned_are_problems() {
 
 #[test]
 fn memory_smaller_than_the_globals_is_problems_only() {
-    let found = introspect(tinygo_033_dwarf(false, true));
+    let found = introspect(tinygo_dwarf(TaskLayout::TINYGO_033, true));
     let snapshot = walk(&found, &vec![0u8; 16], 0);
     assert!(snapshot.sleep_queue.is_empty() && snapshot.run_queue.is_empty());
     assert_eq!(snapshot.problems.len(), 4, "{:?}", snapshot.problems);
@@ -418,8 +501,8 @@ fn memory_smaller_than_the_globals_is_problems_only() {
 
 #[test]
 fn a_long_queue_is_cut_at_the_limit() {
-    let found = introspect(tinygo_033_dwarf(false, true));
-    let task = task_struct(false);
+    let found = introspect(tinygo_dwarf(TaskLayout::TINYGO_033, true));
+    let task = TaskLayout::TINYGO_033;
     let count = MAX_QUEUE_ITEMS as u32 + 10;
     let mut memory = MemoryImage::new(0x4000 + 0x30 * count as usize + 0x30);
     memory.put_u32(addr::SLEEP_QUEUE, 0x4000);
@@ -438,8 +521,8 @@ fn a_long_queue_is_cut_at_the_limit() {
 
 #[test]
 fn an_optimised_away_sleep_queue_is_said_and_the_rest_still_walks() {
-    let found = introspect(tinygo_033_dwarf(false, false));
-    let memory = scheduler_memory(&task_struct(false));
+    let found = introspect(tinygo_dwarf(TaskLayout::TINYGO_033, false));
+    let memory = scheduler_memory(&TaskLayout::TINYGO_033);
     let snapshot = walk(&found, &memory.0, 0);
     assert!(snapshot.sleep_queue.is_empty());
     assert_eq!(snapshot.run_queue.len(), 2);
@@ -452,7 +535,7 @@ fn an_optimised_away_sleep_queue_is_said_and_the_rest_still_walks() {
 #[test]
 fn dwarf_writer_output_reads_back_through_gimli() {
     // The shared builder itself: every section it writes is a known DWARF name.
-    let sections = write_dwarf(&tinygo_033_dwarf(false, true));
+    let sections = write_dwarf(&tinygo_dwarf(TaskLayout::TINYGO_033, true));
     let names: Vec<&str> = sections.iter().map(|(n, _)| n.as_str()).collect();
     assert!(
         names.contains(&".debug_info") && names.contains(&".debug_abbrev"),
@@ -617,6 +700,7 @@ mod entries {
             linkage_name: (!name.starts_with('<')).then(|| name.into()),
             code: Some((at.start, at.end)),
             decl: decl.map(|(f, l)| (f.into(), l)),
+            external: true,
             inlined: Vec::new(),
         }
     }
@@ -874,13 +958,7 @@ mod entries {
     #[test]
     fn the_language_is_go_though_every_unit_says_c99() {
         let (module, _) = module(true);
-        let module = crate::testing::with_producers(
-            &module,
-            &[
-                ("language", &[("C99", "")]),
-                ("processed-by", &[("TinyGo", "0.33.0"), ("clang", "18.1.2")]),
-            ],
-        );
+        let module = crate::testing::with_producers(&module, crate::testing::TINYGO_033_PRODUCERS);
         let found = Introspection::read(&module).unwrap();
         assert_eq!(found.language.as_deref(), Some("Go (TinyGo 0.33.0)"));
         assert_eq!(
