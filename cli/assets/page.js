@@ -1,9 +1,13 @@
 // The page `pollscope run` and `pollscope serve` open: runs the component with the shim.
 // In run mode the guest's stdio and exit travel to the terminal through the local server;
 // in serve mode this page is the console.
-import { startComponent } from "/pollscope/pollscope.js";
-import { apply, parseCommand } from "/pollscope/agent.js";
-import { createConsole } from "/pollscope/console.js";
+//
+// Every URL here is relative: the page lives at http://127.0.0.1:PORT/<token>/ and the server
+// answers only below that token (cli/src/server.rs), so everything the page, the shim and its
+// workers load keeps the token by resolving against the page's or the module's own URL.
+import { startComponent } from "./pollscope/pollscope.js";
+import { apply, parseCommand } from "./pollscope/agent.js";
+import { createConsole } from "./pollscope/console.js";
 
 const statusEl = document.getElementById("status");
 // Bounded: the newest output only, and the header says when older output was dropped.
@@ -15,16 +19,22 @@ async function fetchBytes(url) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-// Output goes out in order, one request at a time.
+// The server takes at most this many bytes per output request (its MAX_OUTPUT_BODY).
+const OUTPUT_PIECE = 1 << 20;
+
+// Output goes out in order, one request at a time, in pieces the server takes.
 let outputChain = Promise.resolve();
 function sendOutput(stream, bytes) {
   trace(`output ${bytes.length} B on ${stream}`);
-  outputChain = outputChain.then(() => fetch(`/output/${stream}`, { method: "POST", body: bytes }));
+  for (let at = 0; at < bytes.length; at += OUTPUT_PIECE) {
+    const piece = bytes.subarray(at, at + OUTPUT_PIECE);
+    outputChain = outputChain.then(() => fetch(`output/${stream}`, { method: "POST", body: piece }));
+  }
 }
 
 async function report(outcome) {
   await outputChain.catch(() => {});
-  await fetch("/exit", { method: "POST", body: JSON.stringify(outcome) });
+  await fetch("exit", { method: "POST", body: JSON.stringify(outcome) });
 }
 
 // Serve mode shows the Pollscope panel beside the console (add ?panel=off to hide it). It
@@ -34,7 +44,7 @@ async function loadPanel(guestRef) {
   if (new URLSearchParams(location.search).get("panel") === "off") return null;
   const root = document.getElementById("panel");
   try {
-    const module = await import("/pollscope/panel/pollscope_panel.js");
+    const module = await import("./pollscope/panel/pollscope_panel.js");
     await module.default();
     const panel = module.mountPanel(root, {
       send(command) {
@@ -59,17 +69,17 @@ const outputMessage = (stream, bytes) => ({ v: 1, type: "output", stream, data: 
 let trace = () => {};
 
 async function main() {
-  const { mode, guest: config } = await (await fetch("/config.json")).json();
+  const { mode, guest: config } = await (await fetch("config.json")).json();
   const run = mode === "run";
   if (run) trace = (what) => console.info(`pollscope page: ${what} at ${performance.now().toFixed(1)} ms`);
   trace("config loaded");
   document.getElementById("program").textContent = config.args.join(" ");
   const files = {};
-  for (const [index, path] of config.files.entries()) files[path] = await fetchBytes(`/files/${index}`);
+  for (const [index, path] of config.files.entries()) files[path] = await fetchBytes(`files/${index}`);
 
   const guestRef = { guest: null };
   const panel = run ? null : await loadPanel(guestRef);
-  const guest = startComponent("/app.wasm", {
+  const guest = startComponent("app.wasm", {
     args: config.args,
     env: Object.fromEntries(config.env),
     dirs: config.dirs,
@@ -110,7 +120,7 @@ async function main() {
     // Pump the terminal's stdin: each chunk enters the ring before the next is fetched.
     (async () => {
       for (;;) {
-        const response = await fetch("/stdin");
+        const response = await fetch("stdin");
         if (response.status !== 200) break;
         trace("stdin chunk");
         await guest.writeStdin(new Uint8Array(await response.arrayBuffer()));
@@ -155,5 +165,5 @@ async function main() {
 
 main().catch((error) => {
   statusEl.textContent = `error: ${error.message}`;
-  fetch("/exit", { method: "POST", body: JSON.stringify({ code: 2, trap: null, error: `page: ${error.message}` }) });
+  fetch("exit", { method: "POST", body: JSON.stringify({ code: 2, trap: null, error: `page: ${error.message}` }) });
 });

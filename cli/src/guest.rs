@@ -251,10 +251,8 @@ mod tests {
 
     impl Scratch {
         fn new(label: &str) -> Scratch {
-            let path = std::env::temp_dir().join(format!(
-                "pollscope-guest-{}-{label}",
-                std::process::id()
-            ));
+            let path = std::env::temp_dir()
+                .join(format!("pollscope-guest-{}-{label}", std::process::id()));
             let _ = std::fs::remove_dir_all(&path);
             std::fs::create_dir_all(&path).unwrap();
             Scratch(path)

@@ -13,8 +13,9 @@ use crate::server::{self, Mode, Site};
 pub struct ServeArgs {
     #[command(flatten)]
     guest: GuestArgs,
-    /// Port on 127.0.0.1 (0 picks a free one).
-    #[arg(long, default_value_t = 8000)]
+    /// Port on 127.0.0.1 (0, the default: a free one the OS picks). The page's URL carries a
+    /// token of this run either way, so a fixed port adds nothing but a target to aim at.
+    #[arg(long, default_value_t = 0)]
     port: u16,
 }
 
@@ -37,7 +38,10 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         args.port,
     )?;
     println!("Serving {} at {url}", args.guest.component.display());
-    println!("(cross-origin isolated: COOP same-origin, COEP require-corp). Ctrl-C to stop.");
+    println!(
+        "(cross-origin isolated: COOP same-origin, COEP require-corp; only this URL, with its \
+         token, is served). Ctrl-C to stop."
+    );
     loop {
         std::thread::park();
     }

@@ -20,6 +20,7 @@ mod cleanup;
 mod cli;
 mod clocks;
 mod fs;
+mod hostile;
 mod inspect;
 mod io;
 mod load;

@@ -52,17 +52,20 @@ fn serve_sends_isolation_headers_and_wasm_content_type() {
         .nth(1)
         .expect("serve prints its URL")
         .trim();
-    let addr = url
+    // http://127.0.0.1:PORT/<token>/: everything is served below the run's token.
+    let (addr, prefix) = url
         .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
+        .split_once('/')
+        .expect("a URL with a path");
+    let (addr, prefix) = (addr.to_string(), format!("/{prefix}"));
 
     for (path, content_type) in [
-        ("/", "text/html"),
-        ("/pollscope/pollscope.js", "text/javascript"),
-        ("/pollscope/pollscope_shim_bg.wasm", "application/wasm"),
-        ("/app.wasm", "application/wasm"),
+        ("", "text/html"),
+        ("pollscope/pollscope.js", "text/javascript"),
+        ("pollscope/pollscope_shim_bg.wasm", "application/wasm"),
+        ("app.wasm", "application/wasm"),
     ] {
+        let path = &format!("{prefix}{path}");
         let (status, headers, body) = get(&addr, path);
         assert!(status.contains(" 200"), "{path}: {status}");
         assert!(!body.is_empty(), "{path}: empty body");
@@ -86,14 +89,14 @@ fn serve_sends_isolation_headers_and_wasm_content_type() {
             "{path}: {headers:?}"
         );
     }
-    let (status, _, body) = get(&addr, "/app.wasm");
+    let (status, _, body) = get(&addr, &format!("{prefix}app.wasm"));
     assert!(status.contains(" 200"));
     // Compared as a bool: a mismatch must not print megabytes.
     assert!(
         body == std::fs::read(guest("cli_hello")).unwrap(),
         "serves the component byte for byte"
     );
-    let (status, _, _) = get(&addr, "/pollscope/../../etc/passwd");
+    let (status, _, _) = get(&addr, &format!("{prefix}pollscope/../../etc/passwd"));
     assert!(status.contains(" 404"), "{status}");
     let _ = child.kill();
     let _ = child.wait();
