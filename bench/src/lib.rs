@@ -36,7 +36,7 @@ pub fn machine(browser: Option<std::path::PathBuf>) -> (usize, String, String) {
                 .map(|(_, v)| v.trim().to_string())
         })
         .unwrap_or_else(|| "unknown".into());
-    let chromium = pollscope::browser::find(browser)
+    let chromium = pollscope_test_support::browser::find(browser)
         .ok()
         .and_then(|path| {
             std::process::Command::new(path)

@@ -14,9 +14,9 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use serde_json::json;
 
-use pollscope::procfs;
 use pollscope_bench::session::Measurement;
 use pollscope_bench::{machine, report, session};
+use pollscope_test_support::procfs;
 
 const ROWS: &[&str] = &[
     "sleep",

@@ -13,12 +13,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
-use pollscope::browser::{self, Browser};
+use pollscope_test_support::browser::{self, Browser};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tiny_http::{Header, Method, Request, Response, Server};
 
-use pollscope::procfs::{self, ThreadCpu};
+use pollscope_test_support::procfs::{self, ThreadCpu};
 
 /// The harness's pages, embedded so the binary runs from anywhere.
 const PAGES: &[(&str, &[u8])] = &[
@@ -69,11 +69,7 @@ pub struct Options {
 }
 
 /// The repository this crate lives in.
-pub fn repo_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("bench/ lives in the repository")
-}
+pub use pollscope_test_support::repo_root;
 
 impl Options {
     /// The repository's own `target/web` and guest build folder.

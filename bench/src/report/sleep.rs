@@ -9,7 +9,7 @@ use super::{
 };
 use crate::session::Outcome;
 use crate::stats::{grouped_percentile, median};
-use pollscope::procfs;
+use pollscope_test_support::procfs;
 
 /// The median overshoot a guest's sleep may have (issue #16).
 const OVERSHOOT_TARGET_US: f64 = 50.0;

@@ -9,10 +9,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Result};
-use pollscope::browser::{self, Browser};
-use pollscope_extension::cdp::{self, Cdp};
-use pollscope_extension::served::Served;
+use anyhow::{bail, Result};
+use pollscope_test_support::served::{Served, ServedPage};
 use serde_json::Value;
 
 use crate::harness::guest;
@@ -22,55 +20,16 @@ const TIMEOUT: Duration = Duration::from_secs(180);
 
 /// `pollscope serve` on a guest, open in Chromium (without the in-page panel), with a CDP
 /// session on the page.
-struct Page {
-    // Field order is drop order: the connection, then the browser, then the server.
-    cdp: Cdp,
-    session: String,
-    browser: Browser,
-    _server: Served,
-}
+struct Page(ServedPage);
 
 impl Page {
     fn open(wasm: &Path, args: &[&str]) -> Result<Page> {
-        let server = Served::start(
-            pollscope::lifetime::spawn_tied,
-            Path::new(env!("CARGO_BIN_EXE_pollscope")),
-            wasm,
-            args,
-        )?;
-        let url = format!("{}?panel=off", server.url);
-        let binary = browser::find(None)?;
-        let browser = Browser::open_with(
-            &binary,
-            &url,
-            &[
-                "--remote-debugging-port=0".into(),
-                "--remote-allow-origins=*".into(),
-            ],
-        )?;
-        let mut cdp = Cdp::connect(&cdp::browser_url(browser.profile(), TIMEOUT)?)?;
-        let page = cdp
-            .targets()?
-            .into_iter()
-            .find(|t| {
-                t["type"] == "page"
-                    && t["url"]
-                        .as_str()
-                        .is_some_and(|u| u.starts_with(&server.url))
-            })
-            .and_then(|t| t["targetId"].as_str().map(str::to_owned))
-            .ok_or_else(|| anyhow!("no page target for {url}"))?;
-        let session = cdp.attach(&page)?;
-        Ok(Page {
-            cdp,
-            session,
-            browser,
-            _server: server,
-        })
+        let served = Served::start(Path::new(env!("CARGO_BIN_EXE_pollscope")), wasm, args)?;
+        Ok(Page(served.open("?panel=off", &[], TIMEOUT)?))
     }
 
     fn eval(&mut self, expression: &str) -> Result<Value> {
-        self.cdp.evaluate(&self.session, expression)
+        self.0.eval(expression)
     }
 
     /// Waits until `expression` is true in the page; on timeout says what `shown` evaluates to.
@@ -85,7 +44,7 @@ impl Page {
                     let shown = self.eval(shown).unwrap_or_default();
                     bail!(
                         "the page never showed {what}; it shows: {shown}\n--- chromium log ---\n{}",
-                        self.browser.log_tail()
+                        self.0.log_tail()
                     );
                 }
             }

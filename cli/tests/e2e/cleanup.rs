@@ -14,7 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::harness::{guest, Invocation};
-use pollscope::procfs;
+use pollscope_test_support::procfs;
 
 /// How long after `pollscope` ended its Chromium and folders may take to be gone: "a few
 /// seconds", generously (the guardian of a killed `pollscope` waits for the group to be reaped).

@@ -4,7 +4,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::harness::{guest, Invocation};
-use pollscope::procfs;
+use pollscope_test_support::procfs;
 
 /// Every sleep lasts at least as long as asked, measured by the guest's own monotonic clock.
 /// The only upper bound is a sanity one: a host that forgot a deadline would hang far longer.

@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use pollscope::{lifetime, procfs};
+pub use pollscope_test_support::repo_root;
+use pollscope_test_support::{lifetime, procfs};
 
 /// Longest a whole `pollscope` run may take (Chromium start included) before the test kills it.
 /// A hang, not slowness, is what this catches.
@@ -19,13 +20,6 @@ pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long stdout/stderr may stay open after `pollscope` exited (only a process it left
 /// behind, such as Chromium holding the pipes, keeps them open).
 const PIPE_GRACE: Duration = Duration::from_secs(10);
-
-/// The repository root.
-pub fn repo_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("cli/ lives in the repository")
-}
 
 /// `guests/src/bin`, where each guest is one file.
 pub fn guests_src() -> PathBuf {

@@ -8,13 +8,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
-use pollscope::browser::{self, Browser};
-use pollscope_extension::cdp::{self, Cdp};
-use pollscope_extension::served::Served;
+use anyhow::{bail, Context, Result};
+use pollscope_test_support::served::{Served, ServedPage};
 use serde_json::{json, Value};
 
-use crate::harness::guest;
+use crate::harness::{guest, repo_root};
 use crate::tinygo::tinygo_fixture;
 
 /// Generous: Chromium, the shim and the panel all start on a loaded 2-core machine.
@@ -22,78 +20,27 @@ const SHOW_TIMEOUT: Duration = Duration::from_secs(90);
 /// `io_ticker`'s interval here (ms).
 const TICK_MS: u64 = 200;
 
-/// `pollscope serve` on a guest, open in Chromium, with a CDP session on the page.
-struct ServedPage {
-    // Field order is drop order: the connection, then the browser, then the server.
-    cdp: Cdp,
-    session: String,
-    browser: Browser,
-    _server: Served,
+/// `pollscope serve` on a guest, open in Chromium with its in-page panel, with a CDP session
+/// on the page.
+fn open(wasm: &Path, args: &[&str]) -> Result<ServedPage> {
+    Served::start(Path::new(env!("CARGO_BIN_EXE_pollscope")), wasm, args)?.open(
+        "",
+        &["--window-size=1400,1000".into()],
+        SHOW_TIMEOUT,
+    )
 }
 
-impl ServedPage {
-    fn open(wasm: &Path, args: &[&str]) -> Result<ServedPage> {
-        let server = Served::start(
-            pollscope::lifetime::spawn_tied,
-            Path::new(env!("CARGO_BIN_EXE_pollscope")),
-            wasm,
-            args,
-        )?;
-        let url = server.url.clone();
+/// Waiting on the served page's panel.
+trait WaitUntil {
+    /// Waits until `holds` is true of the page; on timeout says what it showed last.
+    fn wait_until(
+        &mut self,
+        what: &str,
+        holds: impl FnMut(&mut ServedPage) -> Result<bool>,
+    ) -> Result<()>;
+}
 
-        let binary = browser::find(None)?;
-        let browser = Browser::open_with(
-            &binary,
-            &url,
-            &[
-                "--remote-debugging-port=0".into(),
-                "--remote-allow-origins=*".into(),
-                "--window-size=1400,1000".into(),
-            ],
-        )?;
-        let mut cdp = Cdp::connect(&cdp::browser_url(browser.profile(), SHOW_TIMEOUT)?)?;
-        let page = cdp
-            .targets()?
-            .into_iter()
-            .find(|t| t["type"] == "page" && t["url"].as_str().is_some_and(|u| u.starts_with(&url)))
-            .and_then(|t| t["targetId"].as_str().map(str::to_owned))
-            .ok_or_else(|| anyhow!("no page target for {url}"))?;
-        let session = cdp.attach(&page)?;
-        Ok(ServedPage {
-            cdp,
-            session,
-            browser,
-            _server: server,
-        })
-    }
-
-    fn eval(&mut self, expression: &str) -> Result<Value> {
-        self.cdp.evaluate(&self.session, expression)
-    }
-
-    /// The text of every element with `testid`, in document order.
-    fn texts(&mut self, testid: &str) -> Result<Vec<String>> {
-        let value = self.eval(&format!(
-            r#"Array.from(document.querySelectorAll('[data-testid="{testid}"]'), (e) => e.textContent.trim())"#
-        ))?;
-        Ok(serde_json::from_value(value).unwrap_or_default())
-    }
-
-    fn first(&mut self, testid: &str) -> Result<String> {
-        Ok(self.texts(testid)?.into_iter().next().unwrap_or_default())
-    }
-
-    fn click(&mut self, testid: &str) -> Result<()> {
-        let clicked = self.eval(&format!(
-            r#"(() => {{ const el = document.querySelector('[data-testid="{testid}"]'); el?.click(); return !!el; }})()"#
-        ))?;
-        if clicked != json!(true) {
-            bail!("no element with data-testid {testid} to click");
-        }
-        Ok(())
-    }
-
-    /// Waits until `holds` is true of the page; on timeout says what `shown` read last.
+impl WaitUntil for ServedPage {
     fn wait_until(
         &mut self,
         what: &str,
@@ -117,7 +64,7 @@ impl ServedPage {
                 bail!(
                     "the page never showed {what} ({last}); it shows:\n{}\n--- chromium log ---\n{}",
                     shown.as_str().unwrap_or_default(),
-                    self.browser.log_tail()
+                    self.log_tail()
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -143,8 +90,7 @@ fn ticks(console: &str) -> usize {
 #[test]
 fn the_serve_page_panel_shows_pollables_and_waits_and_pause_stops_output() {
     let interval = TICK_MS.to_string();
-    let mut page =
-        ServedPage::open(&guest("io_ticker"), &[&interval]).unwrap_or_else(|err| panic!("{err:#}"));
+    let mut page = open(&guest("io_ticker"), &[&interval]).unwrap_or_else(|err| panic!("{err:#}"));
     if let Err(err) = check_live_panel(&mut page) {
         panic!("{err:#}");
     }
@@ -153,7 +99,7 @@ fn the_serve_page_panel_shows_pollables_and_waits_and_pause_stops_output() {
 #[test]
 fn the_serve_page_panel_keeps_up_with_a_flood_of_waits() {
     // 200,000 clock reads, then 20,000 sleeps of 1 µs, every one recorded in detail.
-    let mut page = ServedPage::open(&guest("bench_telemetry_load"), &["200000", "20000", "1000"])
+    let mut page = open(&guest("bench_telemetry_load"), &["200000", "20000", "1000"])
         .unwrap_or_else(|err| panic!("{err:#}"));
     let checked = page
         .wait_until("the guest's end", |p| {
@@ -197,8 +143,8 @@ fn the_serve_page_panel_keeps_up_with_a_flood_of_waits() {
 
 #[test]
 fn the_serve_page_panel_shows_a_tinygo_programs_sleep_queue() {
-    let mut page = ServedPage::open(&tinygo_fixture("tinygo_sleepers"), &[])
-        .unwrap_or_else(|err| panic!("{err:#}"));
+    let mut page =
+        open(&tinygo_fixture("tinygo_sleepers"), &[]).unwrap_or_else(|err| panic!("{err:#}"));
     let shown = page.wait_until("sleeping goroutines with their Go entry functions", |p| {
         let rows = p.eval(
             r#"Array.from(document.querySelectorAll('[data-testid="goroutine-row"]'),
@@ -253,8 +199,8 @@ fn the_serve_page_panel_counts_each_idle_sleeps_pollable_as_leaked() {
     // TinyGo's scheduler makes one timer per idle sleep and never drops it. Each of the
     // fixture's sleepers prints when it woke, and main once more at the end: after the exit
     // every idle sleep has fired, so each is a leak, in the headline and in its row.
-    let mut page = ServedPage::open(&tinygo_fixture("tinygo_sleepers"), &[])
-        .unwrap_or_else(|err| panic!("{err:#}"));
+    let mut page =
+        open(&tinygo_fixture("tinygo_sleepers"), &[]).unwrap_or_else(|err| panic!("{err:#}"));
     let checked = page
         .wait_until("the guest's end and its last line", |p| {
             Ok(p.first("guest-state")? == "exited (code 0)"
@@ -284,7 +230,7 @@ fn the_serve_page_panel_counts_each_idle_sleeps_pollable_as_leaked() {
 
 #[test]
 fn the_serve_page_panel_says_how_to_get_goroutines_without_debug_info() {
-    let mut page = ServedPage::open(&tinygo_fixture("tinygo_sleepers_nodebug"), &[])
+    let mut page = open(&tinygo_fixture("tinygo_sleepers_nodebug"), &[])
         .unwrap_or_else(|err| panic!("{err:#}"));
     let shown = page.wait_until("how to build with debug info", |p| {
         Ok(p.first("goroutines-debug-hint")?.contains("-no-debug"))
@@ -368,7 +314,7 @@ fn check_live_panel(page: &mut ServedPage) -> Result<()> {
         )
     };
     let light = background(page)?;
-    page.cdp.call(
+    page.chromium.cdp.call(
         Some(&page.session),
         "Emulation.setEmulatedMedia",
         json!({ "features": [{ "name": "prefers-color-scheme", "value": "dark" }] }),
@@ -385,22 +331,7 @@ fn check_live_panel(page: &mut ServedPage) -> Result<()> {
     Ok(())
 }
 
-/// The page with its panel, for people to look at: `target/artifacts/serve-panel.png`.
-/// Saves the page as `target/artifacts/<name>.png`.
+/// The page with its panel, for people to look at: `target/artifacts/<name>.png`.
 fn save_screenshot(page: &mut ServedPage, name: &str) -> Result<()> {
-    let shot = page.cdp.call(
-        Some(&page.session),
-        "Page.captureScreenshot",
-        json!({ "format": "png" }),
-    )?;
-    let png = data_encoding::BASE64
-        .decode(shot["data"].as_str().unwrap_or_default().as_bytes())
-        .context("decoding the screenshot")?;
-    if !png.starts_with(b"\x89PNG") {
-        bail!("Page.captureScreenshot gave no PNG");
-    }
-    let dir = crate::harness::repo_root().join("target/artifacts");
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join(format!("{name}.png")), png)?;
-    Ok(())
+    page.screenshot(&repo_root().join(format!("target/artifacts/{name}.png")))
 }

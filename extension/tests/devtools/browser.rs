@@ -4,46 +4,38 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
-use pollscope::browser::{self, Browser};
-use pollscope_extension::cdp::Cdp;
-use serde_json::{json, Value};
+use anyhow::{bail, Result};
+use pollscope_test_support::cdp::Cdp;
+use pollscope_test_support::chromium::Chromium;
 
 /// How long Chromium may take to start and load the extension on a loaded machine.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Chromium with the extension, and a CDP connection to it.
 pub struct ExtensionBrowser {
-    /// The connection to the browser target.
-    pub cdp: Cdp,
+    /// The browser and its connection.
+    pub chromium: Chromium,
     /// The extension's id (from its service worker's URL).
     pub extension_id: String,
-    // Last: killed (and its profile removed) after the connection is dropped.
-    browser: Browser,
 }
 
 impl ExtensionBrowser {
     /// Starts Chromium on about:blank with `extension_dir` loaded and finds the extension's
     /// service worker.
     pub fn start(extension_dir: &Path) -> Result<ExtensionBrowser> {
-        let binary = browser::find(None)?;
         let dir = extension_dir.display();
-        let browser = Browser::open_with(
-            &binary,
+        let mut chromium = Chromium::start(
             "about:blank",
             &[
                 format!("--load-extension={dir}"),
                 format!("--disable-extensions-except={dir}"),
-                "--remote-debugging-port=0".into(),
-                "--remote-allow-origins=*".into(),
                 "--window-size=1400,1000".into(),
             ],
+            START_TIMEOUT,
         )?;
-        let url = devtools_url(&browser)?;
-        let mut cdp = Cdp::connect(&url)?;
         let deadline = Instant::now() + START_TIMEOUT;
         let extension_id = loop {
-            let worker = cdp.targets()?.into_iter().find(|t| {
+            let worker = chromium.cdp.targets()?.into_iter().find(|t| {
                 t["type"] == "service_worker"
                     && t["url"]
                         .as_str()
@@ -61,28 +53,32 @@ impl ExtensionBrowser {
                 bail!(
                     "the extension's service worker never appeared: did Chromium reject the \
                      extension?\n{}",
-                    browser.log_tail()
+                    chromium.log_tail()
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
         };
         Ok(ExtensionBrowser {
-            cdp,
+            chromium,
             extension_id,
-            browser,
         })
+    }
+
+    /// The connection to the browser target.
+    pub fn cdp(&mut self) -> &mut Cdp {
+        &mut self.chromium.cdp
     }
 
     /// Chromium's own log, for failure messages.
     pub fn log_tail(&self) -> String {
-        self.browser.log_tail()
+        self.chromium.log_tail()
     }
 
     /// The target ids of the extension's service workers now running.
     pub fn service_workers(&mut self) -> Result<Vec<String>> {
         let prefix = format!("chrome-extension://{}/", self.extension_id);
         Ok(self
-            .cdp
+            .cdp()
             .targets()?
             .into_iter()
             .filter(|t| t["type"] == "service_worker")
@@ -93,24 +89,6 @@ impl ExtensionBrowser {
 
     /// Opens `url` in a new tab; returns its target id.
     pub fn open_tab(&mut self, url: &str) -> Result<String> {
-        let created = self
-            .cdp
-            .call(None, "Target.createTarget", json!({ "url": url }))?;
-        target_id(&created)
+        self.chromium.open_tab(url)
     }
-}
-
-/// The target id in a CDP result.
-pub fn target_id(result: &Value) -> Result<String> {
-    result["targetId"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("no targetId in {result}"))
-}
-
-/// The browser's CDP websocket URL (Chromium writes its port into the profile).
-fn devtools_url(browser: &Browser) -> Result<String> {
-    pollscope_extension::cdp::browser_url(browser.profile(), START_TIMEOUT)
-        .map_err(|err| anyhow!("{err:#}\n{}", browser.log_tail()))
-        .context("starting Chromium with the extension")
 }

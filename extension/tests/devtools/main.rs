@@ -25,7 +25,6 @@
 
 mod browser;
 mod panel;
-mod serve;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -36,8 +35,8 @@ use serde_json::json;
 
 use browser::ExtensionBrowser;
 use panel::{PanelWindow, Snapshot, SHOW_TIMEOUT};
-use pollscope_extension::served::Served;
-use serve::{guest, root, serve};
+use pollscope_test_support::served::{pollscope_binary, Served};
+use pollscope_test_support::{built_guest, repo_root};
 
 /// The panel's `data-testid`s this test reads (the panel's components own them).
 mod ids {
@@ -81,11 +80,15 @@ impl Scene {
     /// Opens DevTools on a page of the server without Pollscope on it (the panel waits), then
     /// goes to the guest's page (the panel connects).
     fn start(wasm: &Path, args: &[&str]) -> Result<Scene> {
-        let served = serve(wasm, args)?;
-        let mut browser = ExtensionBrowser::start(root())?;
+        let served = Served::start(&pollscope_binary()?, wasm, args)?;
+        let mut browser = ExtensionBrowser::start(repo_root())?;
         let page_target = browser.open_tab(&format!("{}config.json", served.url))?;
-        let page = browser.cdp.attach(&page_target)?;
-        let panel = PanelWindow::open(&mut browser.cdp, &page_target, &browser.extension_id)?;
+        let page = browser.chromium.cdp.attach(&page_target)?;
+        let panel = PanelWindow::open(
+            &mut browser.chromium.cdp,
+            &page_target,
+            &browser.extension_id,
+        )?;
         let mut scene = Scene {
             browser,
             page,
@@ -96,6 +99,7 @@ impl Scene {
         let (page, url) = (scene.page.clone(), scene.served.url.clone());
         scene
             .browser
+            .chromium
             .cdp
             .call(Some(&page), "Page.navigate", json!({ "url": url }))?;
         scene.wait_until("the connected state", |s| connection_is(s, "connected"))?;
@@ -103,20 +107,21 @@ impl Scene {
     }
 
     fn snapshot(&mut self) -> Result<Snapshot> {
-        self.panel.snapshot(&mut self.browser.cdp)
+        self.panel.snapshot(&mut self.browser.chromium.cdp)
     }
 
     fn wait_until(&mut self, what: &str, holds: impl FnMut(&Snapshot) -> bool) -> Result<Snapshot> {
-        self.panel.wait_until(&mut self.browser.cdp, what, holds)
+        self.panel
+            .wait_until(&mut self.browser.chromium.cdp, what, holds)
     }
 
     fn click(&mut self, testid: &str) -> Result<()> {
-        self.panel.click(&mut self.browser.cdp, testid)
+        self.panel.click(&mut self.browser.chromium.cdp, testid)
     }
 
     /// Evaluates `expression` in the guest's page.
     fn in_page(&mut self, expression: &str) -> Result<serde_json::Value> {
-        self.browser.cdp.evaluate(&self.page, expression)
+        self.browser.chromium.cdp.evaluate(&self.page, expression)
     }
 
     /// What the guest printed, as the page's own console shows it.
@@ -212,7 +217,7 @@ fn run_scene(wasm: &Path, args: &[&str], steps: &[Step]) {
 #[test]
 fn the_panel_shows_and_steers_a_live_guest_and_survives_a_worker_restart_and_forgeries() {
     let interval = TICK.as_millis().to_string();
-    let ticker = guest("io_ticker").unwrap_or_else(|err| panic!("{err:#}"));
+    let ticker = built_guest("io_ticker").unwrap_or_else(|err| panic!("{err:#}"));
     run_scene(
         &ticker,
         &[&interval],
@@ -231,7 +236,7 @@ fn the_panel_shows_and_steers_a_live_guest_and_survives_a_worker_restart_and_for
 /// and its task switches in the Asyncify view.
 #[test]
 fn the_goroutines_and_asyncify_views_follow_a_tinygo_program() {
-    let fixture = root().join("target/fixtures/tinygo_sleepers.wasm");
+    let fixture = repo_root().join("target/fixtures/tinygo_sleepers.wasm");
     assert!(
         fixture.is_file(),
         "{} is missing: run `cargo xtask fixtures` (cargo xtask test does)",
@@ -252,7 +257,7 @@ fn the_goroutines_and_asyncify_views_follow_a_tinygo_program() {
 /// sleep; the view then holds still.
 fn shows_the_sleep_queue(scene: &mut Scene) -> Result<()> {
     scene.panel.evaluate(
-        &mut scene.browser.cdp,
+        &mut scene.browser.chromium.cdp,
         &format!(
             r#"(() => {{
                 const input = document.querySelector('[data-testid="{}"]');
@@ -445,8 +450,10 @@ fn step_once(scene: &mut Scene) -> Result<u64> {
 }
 
 fn saves_a_screenshot(scene: &mut Scene) -> Result<()> {
-    let path = root().join("target/artifacts/devtools-panel.png");
-    scene.panel.screenshot(&mut scene.browser.cdp, &path)?;
+    let path = repo_root().join("target/artifacts/devtools-panel.png");
+    scene
+        .panel
+        .screenshot(&mut scene.browser.chromium.cdp, &path)?;
     let png = std::fs::read(&path)?;
     if !png.starts_with(b"\x89PNG") || png.len() < 1000 {
         bail!(
@@ -469,6 +476,7 @@ fn reconnects_after_the_worker_stops(scene: &mut Scene) -> Result<()> {
     let waits_before = number(first(&scene.snapshot()?, ids::WAIT_COUNT)).unwrap_or(0);
     scene
         .browser
+        .chromium
         .cdp
         .call(None, "Target.closeTarget", json!({ "targetId": worker }))
         .context("stopping the extension's service worker")?;
@@ -583,9 +591,10 @@ fn ignores_forged_messages(scene: &mut Scene) -> Result<()> {
     if first(&after, ids::CONNECTION) != first(&before, ids::CONNECTION) {
         bail!("the connection state changed: {after:#?}");
     }
-    let markup = scene
-        .panel
-        .count(&mut scene.browser.cdp, "img, iframe, script:not([src])")?;
+    let markup = scene.panel.count(
+        &mut scene.browser.chromium.cdp,
+        "img, iframe, script:not([src])",
+    )?;
     if markup != 0 {
         bail!("{markup} elements in the panel came from page text");
     }
@@ -598,6 +607,7 @@ fn follows_navigation(scene: &mut Scene) -> Result<()> {
     let page = scene.page.clone();
     scene
         .browser
+        .chromium
         .cdp
         .call(Some(&page), "Page.navigate", json!({ "url": elsewhere }))?;
     let gone = scene.wait_until("the navigated state", |s| {
@@ -607,6 +617,7 @@ fn follows_navigation(scene: &mut Scene) -> Result<()> {
     let url = scene.served.url.clone();
     scene
         .browser
+        .chromium
         .cdp
         .call(Some(&page), "Page.navigate", json!({ "url": url }))?;
     // The guest starts afresh on the new page: its wait count starts again from zero.
@@ -623,7 +634,7 @@ fn follows_navigation(scene: &mut Scene) -> Result<()> {
 #[test]
 fn the_panel_page_counts_what_the_rate_limit_drops() {
     let interval = TICK.as_millis().to_string();
-    let ticker = guest("io_ticker").unwrap_or_else(|err| panic!("{err:#}"));
+    let ticker = built_guest("io_ticker").unwrap_or_else(|err| panic!("{err:#}"));
     run_scene(
         &ticker,
         &[&interval],

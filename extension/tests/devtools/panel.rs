@@ -4,21 +4,17 @@
 //! frontend's own `InspectorView` (`showPanel("chrome-extension://<id>Pollscope")`), and its
 //! page (an iframe target) is attached to read `data-testid` texts and click.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
-use pollscope_extension::cdp::Cdp;
+use anyhow::{anyhow, bail, Result};
+use pollscope_test_support::cdp::Cdp;
+use pollscope_test_support::chromium::target_id;
+pub use pollscope_test_support::dom::Snapshot;
 use serde_json::{json, Value};
-
-use crate::browser::target_id;
 
 /// How long anything the panel should show may take to appear on a loaded 2-core machine.
 pub const SHOW_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// `data-testid` → the text of every element with it, in document order.
-pub type Snapshot = BTreeMap<String, Vec<String>>;
 
 /// An open DevTools window showing the Pollscope panel.
 pub struct PanelWindow {
@@ -87,17 +83,7 @@ impl PanelWindow {
 
     /// Every `data-testid`'s texts in the panel now.
     pub fn snapshot(&self, cdp: &mut Cdp) -> Result<Snapshot> {
-        let value = cdp.evaluate(
-            &self.panel,
-            r#"(() => {
-                const out = {};
-                for (const el of document.querySelectorAll("[data-testid]")) {
-                    (out[el.dataset.testid] ??= []).push(el.textContent.trim());
-                }
-                return out;
-            })()"#,
-        )?;
-        serde_json::from_value(value).context("a panel snapshot")
+        cdp.snapshot(&self.panel)
     }
 
     /// Waits until `holds` is true of a snapshot; fails naming `what` with the last one seen.
@@ -127,21 +113,7 @@ impl PanelWindow {
 
     /// Clicks the first element with `testid`.
     pub fn click(&self, cdp: &mut Cdp, testid: &str) -> Result<()> {
-        let clicked = cdp.evaluate(
-            &self.panel,
-            &format!(
-                r#"(() => {{
-                    const el = document.querySelector('[data-testid="{testid}"]');
-                    if (!el) return false;
-                    el.click();
-                    return true;
-                }})()"#
-            ),
-        )?;
-        if clicked != Value::Bool(true) {
-            bail!("no element with data-testid {testid} to click");
-        }
-        Ok(())
+        cdp.click(&self.panel, testid)
     }
 
     /// Elements in the panel matching a CSS `selector` (to prove the page's text never became
@@ -184,23 +156,10 @@ impl PanelWindow {
             bail!("the panel's iframe has no area in the DevTools window: {rect}");
         }
         cdp.call(Some(&self.devtools), "Page.bringToFront", json!({}))?;
-        let shot = cdp.call(
-            Some(&self.devtools),
-            "Page.captureScreenshot",
-            json!({ "format": "png", "clip": {
-                "x": rect["x"], "y": rect["y"], "width": rect["width"], "height": rect["height"],
-                "scale": 1,
-            }}),
-        )?;
-        let data = shot["data"]
-            .as_str()
-            .ok_or_else(|| anyhow!("no screenshot data"))?;
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let png = data_encoding::BASE64
-            .decode(data.as_bytes())
-            .context("screenshot data that is not base64")?;
-        std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))
+        let clip = json!({
+            "x": rect["x"], "y": rect["y"], "width": rect["width"], "height": rect["height"],
+            "scale": 1,
+        });
+        cdp.screenshot(&self.devtools, Some(clip), path)
     }
 }

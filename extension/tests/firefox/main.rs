@@ -6,29 +6,21 @@
 //! test` (and `cargo xtask setup`) install; the build is made here from the source tree, as
 //! `cargo xtask pack` makes it.
 
-#[path = "../devtools/serve.rs"]
-mod serve;
-
 mod marionette;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use marionette::{Firefox, Where};
 use pollscope_extension::pack::{pack_all, Browser, Packed};
+use pollscope_test_support::served::{pollscope_binary, Served};
+use pollscope_test_support::{built_guest, repo_root};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("extension/ is in the repository")
-        .to_path_buf()
-}
 
 #[test]
 fn web_ext_lint_passes_on_the_firefox_build() {
-    let web_ext = root().join("target/tools/node_modules/.bin/web-ext");
+    let web_ext = repo_root().join("target/tools/node_modules/.bin/web-ext");
     assert!(
         web_ext.is_file(),
         "web-ext is not installed at {}: `cargo xtask test` installs it (or `cargo xtask setup`)",
@@ -78,7 +70,7 @@ fn web_ext_lint_passes_on_the_firefox_build() {
 /// caller).
 fn firefox_build(why: &str) -> (PathBuf, Packed) {
     let out = std::env::temp_dir().join(format!("pollscope-pack-{why}-{}", std::process::id()));
-    let packed = pack_all(&root(), &out).unwrap_or_else(|err| panic!("packing: {err:#}"));
+    let packed = pack_all(repo_root(), &out).unwrap_or_else(|err| panic!("packing: {err:#}"));
     let firefox = packed
         .into_iter()
         .find(|p| p.browser == Browser::Firefox)
@@ -97,11 +89,9 @@ fn in_firefox_the_panel_connects_to_the_page_agent() {
         })
         .expect("no Firefox on PATH: install Debian's firefox-esr (`cargo xtask setup` does)");
     let (out, build) = firefox_build("run");
-    let served = serve::serve(
-        &serve::guest("io_ticker").unwrap_or_else(|err| panic!("{err:#}")),
-        &["200"],
-    )
-    .unwrap_or_else(|err| panic!("{err:#}"));
+    let served = pollscope_binary()
+        .and_then(|pollscope| Served::start(&pollscope, &built_guest("io_ticker")?, &["200"]))
+        .unwrap_or_else(|err| panic!("{err:#}"));
     let mut firefox = Firefox::start(&binary).unwrap_or_else(|err| panic!("{err:#}"));
     let run = |firefox: &mut Firefox| -> anyhow::Result<()> {
         firefox.install_temporary(&build.zip)?;

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use pollscope::lifetime::{ScratchDir, Tied};
+use pollscope_test_support::lifetime::{ScratchDir, Tied};
 use serde_json::{json, Value};
 
 /// How long Firefox may take to start on a loaded machine.
@@ -25,7 +25,7 @@ pub enum Where {
 }
 
 /// A headless Firefox with a fresh profile, ended with all its processes (and its profile
-/// removed) when dropped or when the test binary ends in any way (`pollscope::lifetime`).
+/// removed) when dropped or when the test binary ends in any way (`pollscope_test_support::lifetime`).
 pub struct Firefox {
     reader: BufReader<TcpStream>,
     writer: TcpStream,

@@ -7,7 +7,7 @@
 //!
 //! ```no_run
 //! # fn main() -> anyhow::Result<()> {
-//! use pollscope_extension::cdp::Cdp;
+//! use pollscope_test_support::cdp::Cdp;
 //! let mut cdp = Cdp::connect("ws://127.0.0.1:9222/devtools/browser/…")?;
 //! let target = cdp.call(None, "Target.createTarget", serde_json::json!({ "url": "about:blank" }))?;
 //! let session = cdp.attach(target["targetId"].as_str().unwrap_or_default())?;

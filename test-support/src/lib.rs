@@ -1,0 +1,47 @@
+//! What Pollscope's browser tests (`cli/tests/e2e`, `extension/tests`) and the benchmark
+//! harness (`bench/`) share for driving a browser.
+//!
+//! - [`cdp`]: a small raw Chrome DevTools Protocol client, also for DevTools windows and
+//!   extension pages (Playwright and chromiumoxide cannot reach those); with [`dom`]'s helpers
+//!   it reads and clicks `data-testid` elements and takes screenshots.
+//! - [`chromium`]: headless Chromium with its DevTools protocol open and a connection to it.
+//! - [`served`]: a running `pollscope serve`, and the page it serves open in Chromium.
+//! - [`browser`], [`lifetime`], [`procfs`]: the `pollscope` command's own Chromium launcher,
+//!   tied child processes and `/proc` readers, re-exported so that every test starts Chromium
+//!   (and ends it, with its profile) exactly as `pollscope run` does.
+//!
+//! This crate depends on the `pollscope` library; `pollscope`'s integration tests use this
+//! crate as a dev-dependency, which Cargo builds against the same `pollscope` library (a
+//! test-support crate's usual shape, like `serde_test`). The DevTools extension's crate only
+//! needs it for its tests, so the extension and the command no longer depend on each other.
+
+pub mod cdp;
+pub mod chromium;
+pub mod dom;
+pub mod served;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+pub use pollscope::{browser, lifetime, procfs};
+
+/// The repository root.
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("test-support/ lives in the repository")
+}
+
+/// The built `.wasm` of guest `name` (`guests/src/bin/<name>.rs`); fails with how to build it
+/// when it is missing (`cargo xtask build` and `cargo xtask test` build the guests).
+pub fn built_guest(name: &str) -> Result<PathBuf> {
+    let path = repo_root().join(format!("guests/target/wasm32-wasip2/release/{name}.wasm"));
+    if !path.is_file() {
+        bail!(
+            "guest {} is not built: run `cargo build --release --target wasm32-wasip2 \
+             --manifest-path guests/Cargo.toml` (`cargo xtask test` does)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
