@@ -77,12 +77,13 @@ fn check_huge_write(page: &mut Page) -> Result<()> {
     // lines. Its output is checked as it comes (every echo in order) and only counted.
     page.eval(&format!(
         r#"(async () => {{
-          const {{ startComponent }} = await import("/pollscope/pollscope.js");
+          // Below the page's URL: the server answers only under the run's token.
+          const {{ startComponent }} = await import(new URL("pollscope/pollscope.js", document.baseURI).href);
           const state = {{ ticks: 0, echoes: 0, misordered: 0, other: [], ringErrors: [], written: false, outcome: null }};
           window.flood = state;
           const decoder = new TextDecoder();
           let partial = "";
-          const guest = startComponent("/app.wasm", {{
+          const guest = startComponent(new URL("app.wasm", document.baseURI).href, {{
             args: ["io_ticker", "20"],
             onStdout: (bytes) => {{
               const lines = (partial + decoder.decode(bytes, {{ stream: true }})).split("\n");
