@@ -1,8 +1,9 @@
 //! Hostile input cannot reach the user's machine (issue #13): the local server of a real `run`
 //! refuses what other pages could send it — a cross-origin POST to the terminal or the exit, a
 //! rebound `Host`, a request without the run's token — while the run goes on unharmed; `serve`
-//! prints a URL with a token on a port the OS chose; and `--dir` loads neither symbolic-link
-//! loops nor anything outside the directory.
+//! prints a URL with a token on a port the OS chose; `--dir` loads neither symbolic-link
+//! loops nor anything outside the directory; and the component's renderer is sandboxed, also
+//! when `pollscope` runs as root.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -326,5 +327,86 @@ fn a_dir_with_symlink_loops_and_escapes_gives_only_what_is_inside() {
     }
     if stdout.contains("the host's secret") {
         run.fail("a file outside the --dir reached the guest");
+    }
+}
+
+/// What `/proc` says of process `pid`: its process group, command line and `Seccomp:` mode.
+fn process_facts(pid: u32) -> Option<(u32, String, Option<u32>)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // pid (comm) state ppid pgrp …
+    let group = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let seccomp = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Seccomp:"))
+        .and_then(|mode| mode.trim().parse().ok());
+    Some((group, cmdline, seccomp))
+}
+
+/// The component runs in a sandboxed renderer, also as root (these machines and CI): no
+/// Chromium process of the run has `--no-sandbox`, and every renderer is under a seccomp-bpf
+/// filter (`Seccomp: 2`) in a user namespace other than the browser's.
+#[test]
+fn a_runs_renderers_are_sandboxed() {
+    let mut running = Invocation::new(guest("io_ticker")).args(["60000"]).spawn();
+    running.wait_for_line("ticker: every 60000 ms; type a line (quit to stop)");
+    let url = run_page_url(running.pid());
+    // The browser leads its own process group: find it by the URL it was given.
+    let mut group = Vec::new();
+    let mut browser = None;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Some((pgrp, cmdline, seccomp)) = process_facts(pid) {
+            if pgrp == pid && cmdline.contains(&url) {
+                browser = Some(pid);
+            }
+            group.push((pid, pgrp, cmdline, seccomp));
+        }
+    }
+    let browser = browser.expect("the browser process");
+    let members: Vec<_> = group.into_iter().filter(|p| p.1 == browser).collect();
+    // Read while they run.
+    let user_ns = |pid: u32| std::fs::read_link(format!("/proc/{pid}/ns/user")).ok();
+    let browser_ns = user_ns(browser);
+    let renderers: Vec<_> = members
+        .iter()
+        .filter(|p| p.2.contains("--type=renderer"))
+        .map(|p| (p, user_ns(p.0)))
+        .collect();
+    running.write_stdin(b"quit\n");
+    let finished = running.finish();
+    if finished.stderr().contains("WITHOUT its sandbox") {
+        finished.fail("this machine grants root no user namespace: Chromium ran unsandboxed");
+    }
+    assert!(
+        members.iter().all(|p| !p.2.contains("--no-sandbox")),
+        "a Chromium process with --no-sandbox: {members:?}"
+    );
+    assert!(!renderers.is_empty(), "no renderer in {members:?}");
+    assert!(browser_ns.is_some());
+    for ((pid, _, cmdline, seccomp), namespace) in renderers {
+        assert_eq!(
+            *seccomp,
+            Some(2),
+            "renderer {pid} has no seccomp filter: {cmdline}"
+        );
+        assert!(
+            namespace.is_some(),
+            "renderer {pid} gone before it was looked at"
+        );
+        assert_ne!(
+            namespace, browser_ns,
+            "renderer {pid} shares the browser's user namespace"
+        );
     }
 }
