@@ -478,6 +478,108 @@ fn wasi(seeds: &mut Seeds) {
     );
     seeds.write("wasi_host_call", "poll-stdin", &out);
 
+    let fs = "wasi:filesystem/types#[method]descriptor";
+    let mut out = header(&[(0x100, b"home/data.txt")]);
+    call(
+        &mut out,
+        "wasi:filesystem/preopens#get-directories",
+        &[0x180],
+    );
+    call(
+        &mut out,
+        &format!("{fs}.open-at"),
+        &[1, 1, 0x100, 13, 0, 1, 0x180],
+    );
+    call(&mut out, &format!("{fs}.stat"), &[2, 0x180]);
+    call(&mut out, &format!("{fs}.read"), &[2, 16, 0, 0x180]);
+    call(&mut out, &format!("{fs}.read-via-stream"), &[2, 0, 0x180]);
+    call(
+        &mut out,
+        &format!("{streams}#[method]input-stream.blocking-read"),
+        &[3, 16, 0x180],
+    );
+    call(&mut out, &format!("{fs}.get-type"), &[2, 0x180]);
+    seeds.write("wasi_host_call", "fs-read", &out);
+
+    let mut out = header(&[(0x100, b"home/new.txt"), (0x120, b"hello file")]);
+    call(
+        &mut out,
+        "wasi:filesystem/preopens#get-directories",
+        &[0x180],
+    );
+    call(
+        &mut out,
+        &format!("{fs}.open-at"),
+        &[1, 1, 0x100, 12, 1, 2, 0x180],
+    );
+    call(&mut out, &format!("{fs}.write"), &[2, 0x120, 10, 0, 0x180]);
+    call(&mut out, &format!("{fs}.set-size"), &[2, 4, 0x180]);
+    call(&mut out, &format!("{fs}.write-via-stream"), &[2, 2, 0x180]);
+    call(
+        &mut out,
+        &format!("{streams}#[method]output-stream.blocking-write-and-flush"),
+        &[3, 0x120, 10, 0x180],
+    );
+    call(
+        &mut out,
+        &format!("{fs}.stat-at"),
+        &[1, 1, 0x100, 12, 0x180],
+    );
+    seeds.write("wasi_host_call", "fs-write", &out);
+
+    let mut out = header(&[
+        (0x100, b"home/d"),
+        (0x110, b"home/data.txt"),
+        (0x120, b"home/d/x"),
+    ]);
+    call(
+        &mut out,
+        "wasi:filesystem/preopens#get-directories",
+        &[0x180],
+    );
+    call(
+        &mut out,
+        &format!("{fs}.create-directory-at"),
+        &[1, 0x100, 6, 0x180],
+    );
+    call(
+        &mut out,
+        &format!("{fs}.rename-at"),
+        &[1, 0x110, 13, 1, 0x120, 8, 0x180],
+    );
+    call(
+        &mut out,
+        &format!("{fs}.symlink-at"),
+        &[1, 0x120, 8, 0x110, 13, 0x180],
+    );
+    call(
+        &mut out,
+        &format!("{fs}.readlink-at"),
+        &[1, 0x110, 13, 0x180],
+    );
+    call(&mut out, &format!("{fs}.read-directory"), &[1, 0x180]);
+    call(
+        &mut out,
+        "wasi:filesystem/types#[method]directory-entry-stream.read-directory-entry",
+        &[2, 0x180],
+    );
+    call(
+        &mut out,
+        "wasi:filesystem/types#[method]directory-entry-stream.read-directory-entry",
+        &[2, 0x180],
+    );
+    call(
+        &mut out,
+        &format!("{fs}.unlink-file-at"),
+        &[1, 0x120, 8, 0x180],
+    );
+    call(
+        &mut out,
+        &format!("{fs}.remove-directory-at"),
+        &[1, 0x100, 6, 0x180],
+    );
+    seeds.write("wasi_host_call", "fs-dirs", &out);
+
     let mut out = header(&[(0x100, b"data.txt")]);
     call(
         &mut out,
