@@ -90,21 +90,15 @@ pub const TABLE_BASE: u32 = 3;
 /// The file every function of [`module_with_functions`] is in.
 pub const SOURCE_FILE: &str = "/src/main.go";
 
-/// A module with one page of memory, `functions` (each `nop nop`) named and placed in table
-/// 0 from [`TABLE_BASE`], and `dwarf` (when given; it must have a unit) completed with a line
-/// sequence in its first unit: a row per function at its first instruction, in
-/// [`SOURCE_FILE`], to the end of the code. Returns the module and each function's
-/// first-instruction module offset.
-pub fn module_with_functions(
-    functions: &[FunctionSpec],
-    dwarf: Option<DwarfSpec>,
-) -> (Vec<u8>, Vec<u32>) {
+/// The sections both builders begin with: `functions` functions of type `[] -> []`, a funcref
+/// table with room for `table_len` slots from [`TABLE_BASE`], and one page of memory.
+fn module_start(functions: usize, table_len: usize) -> wasm_encoder::Module {
     let mut module = wasm_encoder::Module::new();
     let mut types = TypeSection::new();
     types.ty().function([], []);
     module.section(&types);
     let mut funcs = FunctionSection::new();
-    for _ in functions {
+    for _ in 0..functions {
         funcs.function(0);
     }
     module.section(&funcs);
@@ -112,7 +106,7 @@ pub fn module_with_functions(
     tables.table(TableType {
         element_type: RefType::FUNCREF,
         table64: false,
-        minimum: u64::from(TABLE_BASE) + functions.len() as u64,
+        minimum: u64::from(TABLE_BASE) + table_len as u64,
         maximum: None,
         shared: false,
     });
@@ -126,6 +120,19 @@ pub fn module_with_functions(
         page_size_log2: None,
     });
     module.section(&memories);
+    module
+}
+
+/// A module with one page of memory, `functions` (each `nop nop`) named and placed in table
+/// 0 from [`TABLE_BASE`], and `dwarf` (when given; it must have a unit) completed with a line
+/// sequence in its first unit: a row per function at its first instruction, in
+/// [`SOURCE_FILE`], to the end of the code. Returns the module and each function's
+/// first-instruction module offset.
+pub fn module_with_functions(
+    functions: &[FunctionSpec],
+    dwarf: Option<DwarfSpec>,
+) -> (Vec<u8>, Vec<u32>) {
+    let mut module = module_start(functions.len(), functions.len());
     let mut exports = ExportSection::new();
     exports.export("memory", ExportKind::Memory, 0);
     module.section(&exports);
@@ -264,33 +271,7 @@ pub struct BodyLayout {
 /// `table` placed in table 0 from [`TABLE_BASE`] in that order. Returns the module and where
 /// each body landed, for DWARF written with [`write_units`](super::write_units).
 pub fn module_with_bodies(bodies: &[BodySpec], table: &[u32]) -> (Vec<u8>, Vec<BodyLayout>) {
-    let mut module = wasm_encoder::Module::new();
-    let mut types = TypeSection::new();
-    types.ty().function([], []);
-    module.section(&types);
-    let mut funcs = FunctionSection::new();
-    for _ in bodies {
-        funcs.function(0);
-    }
-    module.section(&funcs);
-    let mut tables = TableSection::new();
-    tables.table(TableType {
-        element_type: RefType::FUNCREF,
-        table64: false,
-        minimum: u64::from(TABLE_BASE) + table.len() as u64,
-        maximum: None,
-        shared: false,
-    });
-    module.section(&tables);
-    let mut memories = MemorySection::new();
-    memories.memory(MemoryType {
-        minimum: 1,
-        maximum: None,
-        memory64: false,
-        shared: false,
-        page_size_log2: None,
-    });
-    module.section(&memories);
+    let mut module = module_start(bodies.len(), table.len());
     let mut elements = ElementSection::new();
     elements.active(
         Some(0),
