@@ -99,21 +99,10 @@ pub fn content_type(path: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
-    use std::process::Command;
 
     /// Runs `script` (an ES module) with Node from the crate's directory; returns its stdout.
     fn node(script: &str) -> String {
-        let output = Command::new("node")
-            .args(["--input-type=module", "-e", script])
-            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-            .output()
-            .expect("node is installed (Debian's nodejs: `cargo xtask test` installs it)");
-        assert!(
-            output.status.success(),
-            "node failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        pollscope_test_support::node_module(script, Path::new(env!("CARGO_MANIFEST_DIR")))
     }
 
     #[test]

@@ -2,17 +2,14 @@
 //! (`extension/envelope.js`) use the same tags and size cap, the extension's message types are
 //! exactly the protocol's, and both ends' checks (run in Node) drop what they must.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use pollscope_protocol::{FromWasm, ToWasm, MAX_MESSAGE_BYTES};
 use serde_json::json;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("extension/ is in the repository")
-        .to_path_buf()
+    pollscope_test_support::repo_root().to_path_buf()
 }
 
 fn source(path: &str) -> String {
@@ -96,19 +93,9 @@ fn extension_command_types_are_the_protocols() {
     assert_eq!(set_const(&envelope, "TO_WASM_TYPES"), commands);
 }
 
-/// Runs `script` (an ES module) with Node; returns its stdout.
+/// Runs `script` (an ES module) with Node from the repository root; returns its stdout.
 fn node(script: &str) -> String {
-    let output = Command::new("node")
-        .args(["--input-type=module", "-e", script])
-        .current_dir(root())
-        .output()
-        .expect("node is installed (Debian's nodejs, with npm: `cargo xtask setup`)");
-    assert!(
-        output.status.success(),
-        "node failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    pollscope_test_support::node_module(script, &root())
 }
 
 #[test]

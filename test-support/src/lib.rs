@@ -21,6 +21,7 @@ pub mod dom;
 pub mod served;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use anyhow::{bail, Result};
 pub use pollscope::{browser, lifetime, procfs};
@@ -44,4 +45,20 @@ pub fn built_guest(name: &str) -> Result<PathBuf> {
         );
     }
     Ok(path)
+}
+
+/// Runs `script` (an ES module) with Node from `dir` (imports resolve from there); returns its
+/// stdout, panicking with Node's stderr when it fails. For tests of the project's own JS.
+pub fn node_module(script: &str, dir: &Path) -> String {
+    let output = Command::new("node")
+        .args(["--input-type=module", "-e", script])
+        .current_dir(dir)
+        .output()
+        .expect("node is installed (Debian's nodejs: `cargo xtask test` installs it)");
+    assert!(
+        output.status.success(),
+        "node failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
