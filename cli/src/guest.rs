@@ -38,7 +38,7 @@ fn parse_dir(text: &str) -> Result<(PathBuf, String), String> {
 }
 
 /// The guest's world, as the page hands it to the loader (file contents travel separately).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct GuestConfig {
     /// Program name first.
     pub args: Vec<String>,
@@ -78,9 +78,7 @@ impl GuestArgs {
                 .chain(self.args.iter().cloned())
                 .collect(),
             env: self.env.clone(),
-            dirs: Vec::new(),
-            files: Vec::new(),
-            file_sources: Vec::new(),
+            ..GuestConfig::default()
         };
         let mut budget = Budget::default();
         for (host, guest) in &self.dirs {
@@ -276,13 +274,7 @@ mod tests {
     }
 
     fn load(root: &Path) -> (GuestConfig, Vec<String>) {
-        let mut config = GuestConfig {
-            args: Vec::new(),
-            env: Vec::new(),
-            dirs: Vec::new(),
-            files: Vec::new(),
-            file_sources: Vec::new(),
-        };
+        let mut config = GuestConfig::default();
         let skipped = collect(root, "/data", &mut config, &mut Budget::default()).unwrap();
         (config, skipped)
     }
@@ -395,13 +387,7 @@ mod tests {
             dir.link(&format!("l{level}/x"), format!("../l{}", level + 1));
             dir.link(&format!("l{level}/y"), format!("../l{}", level + 1));
         }
-        let mut config = GuestConfig {
-            args: Vec::new(),
-            env: Vec::new(),
-            dirs: Vec::new(),
-            files: Vec::new(),
-            file_sources: Vec::new(),
-        };
+        let mut config = GuestConfig::default();
         let err = collect(&dir.0, "/data", &mut config, &mut Budget::default()).unwrap_err();
         assert!(err.to_string().contains("MAX_DIR_ENTRIES"), "{err}");
     }

@@ -748,10 +748,7 @@ mod tests {
                 component: b"\0asm component bytes".to_vec(),
                 config: GuestConfig {
                     args: vec!["app.wasm".into()],
-                    env: Vec::new(),
-                    dirs: Vec::new(),
-                    files: Vec::new(),
-                    file_sources: Vec::new(),
+                    ..GuestConfig::default()
                 },
                 stdin: Some(Mutex::new(stdin_rx)),
                 outcome: Some(outcome_tx),

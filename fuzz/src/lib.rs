@@ -9,7 +9,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use pollscope_wasi::{Event, GuestMemory, Platform, Stdio, Trap, WaitReason};
+use pollscope_wasi::{guest_range, Event, GuestMemory, Platform, Stdio, Trap, WaitReason};
 
 /// Reads the fuzz input front to back; past its end every read is zero (or empty), so any
 /// input is a valid program of reads.
@@ -342,14 +342,10 @@ pub struct FuzzMemory {
 }
 
 impl FuzzMemory {
+    /// The host's own range check (`guest_range`), so the fuzzer exercises it too.
     fn range(&self, ptr: u32, len: usize) -> Result<std::ops::Range<usize>, Trap> {
-        let start = ptr as usize;
-        match start.checked_add(len) {
-            Some(end) if end <= self.bytes.len() => Ok(start..end),
-            _ => Err(Trap::abi(format!(
-                "out-of-bounds memory access: {len} bytes at {ptr:#x}"
-            ))),
-        }
+        let range = guest_range(ptr, len, self.bytes.len() as u64)?;
+        Ok(range.start as usize..range.end as usize)
     }
 }
 

@@ -94,8 +94,8 @@ impl DeadlineWaiter {
         let Some(deadline) = deadline else {
             return port.sleep(None);
         };
-        let class = &mut self.classes[length_class(deadline.saturating_sub(port.now()))];
         let now = port.now();
+        let class = &mut self.classes[length_class(deadline.saturating_sub(now))];
         let timeout = deadline.saturating_sub(now).saturating_sub(class.early);
         if timeout > 0 {
             match port.sleep(Some(timeout)) {
