@@ -9,7 +9,7 @@ use crate::{cargo, root, run, setup};
 
 /// The npm `binaryen` whose `wasm-opt --asyncify` the fixtures go through. Must equal
 /// `pollscope_fixtures::BINARYEN_VERSION` (the builder checks `wasm-opt --version`).
-const BINARYEN: (&str, &str) = ("binaryen", "132.0.0");
+const BINARYEN: (&str, &str) = ("binaryen", "116.0.0");
 
 /// Where the fixtures are written (`<name>.wasm`); the end-to-end tests read them there.
 pub fn dir() -> PathBuf {
