@@ -83,7 +83,10 @@ fn protocol(seeds: &mut Seeds) {
         Control::Resume,
         Control::Step,
         Control::TimeScale(0.5),
-        Control::Subscribe { detail: true },
+        Control::Subscribe {
+            detail: true,
+            replay: false,
+        },
         Control::Unsubscribe,
         Control::Snapshot,
         Control::Restart,
@@ -99,7 +102,10 @@ fn protocol(seeds: &mut Seeds) {
         ToWasm::Pause,
         ToWasm::Step,
         ToWasm::TimeScale { scale: 0.25 },
-        ToWasm::Subscribe { detail: true },
+        ToWasm::Subscribe {
+            detail: true,
+            replay: false,
+        },
         ToWasm::Stdin {
             data: b"hi\n".to_vec(),
         },

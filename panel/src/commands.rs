@@ -47,7 +47,10 @@ mod tests {
             ToWasm::Snapshot,
             ToWasm::Restart,
             ToWasm::CloseStdin,
-            ToWasm::Subscribe { detail: true },
+            ToWasm::Subscribe {
+                detail: true,
+                replay: false,
+            },
             ToWasm::TimeScale { scale: 0.5 },
         ] {
             let value = encode(&message).unwrap();

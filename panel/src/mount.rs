@@ -106,7 +106,12 @@ impl PanelHandle {
     }
 
     fn subscribe_once(&self) {
-        if !self.subscribed.get() && self.ctx.send(&ToWasm::Subscribe { detail: true }) {
+        if !self.subscribed.get()
+            && self.ctx.send(&ToWasm::Subscribe {
+                detail: true,
+                replay: false,
+            })
+        {
             self.subscribed.set(true);
         }
     }

@@ -29,6 +29,8 @@ pub enum Control {
     Subscribe {
         /// Record every wait, host call and pollable change (not only counters).
         detail: bool,
+        /// Send the newest output first (a panel that joined late has none of it).
+        replay: bool,
     },
     /// No panel listens any more: keep counters only.
     Unsubscribe,
@@ -101,7 +103,9 @@ impl Control {
         let mut bytes = vec![PROTOCOL_VERSION, self.tag()];
         match self {
             Control::TimeScale(scale) => bytes.extend_from_slice(&scale.to_le_bytes()),
-            Control::Subscribe { detail } => bytes.push(u8::from(detail)),
+            Control::Subscribe { detail, replay } => {
+                bytes.push(u8::from(detail) | u8::from(replay) << 1)
+            }
             _ => {}
         }
         bytes
@@ -126,15 +130,15 @@ impl Control {
                 (Control::TimeScale(check_scale(f32::from_le_bytes(raw))?), 4)
             }
             5 => {
-                let detail = match payload.first() {
+                let flags = match payload.first() {
                     None => return Err(DecodeError::Truncated),
-                    Some(0) => false,
-                    Some(1) => true,
+                    Some(&flags) if flags <= 0b11 => flags,
                     Some(other) => {
-                        return Err(DecodeError::OutOfRange(format!("subscribe detail {other}")))
+                        return Err(DecodeError::OutOfRange(format!("subscribe flags {other}")))
                     }
                 };
-                (Control::Subscribe { detail }, 1)
+                let (detail, replay) = (flags & 1 != 0, flags & 2 != 0);
+                (Control::Subscribe { detail, replay }, 1)
             }
             6 => (Control::Unsubscribe, 0),
             7 => (Control::Snapshot, 0),
@@ -178,6 +182,9 @@ pub enum ToWasm {
     Subscribe {
         /// Per-event records too, not only counters.
         detail: bool,
+        /// The newest output first.
+        #[serde(default)]
+        replay: bool,
     },
     /// [`Control::Unsubscribe`].
     Unsubscribe,
@@ -209,7 +216,7 @@ impl ToWasm {
             ToWasm::Resume => Control::Resume,
             ToWasm::Step => Control::Step,
             ToWasm::TimeScale { scale } => Control::TimeScale(scale),
-            ToWasm::Subscribe { detail } => Control::Subscribe { detail },
+            ToWasm::Subscribe { detail, replay } => Control::Subscribe { detail, replay },
             ToWasm::Unsubscribe => Control::Unsubscribe,
             ToWasm::Snapshot => Control::Snapshot,
             ToWasm::Restart => Control::Restart,
@@ -217,6 +224,17 @@ impl ToWasm {
                 return None
             }
         })
+    }
+
+    /// A command a panel sent as JSON text, if it is one a panel may send: a whole, valid
+    /// [`ToWasm`] of this version, other than subscribing, which is the page's to decide (it
+    /// knows which panels watch). Anything else is `None`: a page may forge commands, and its
+    /// forgeries are dropped, never an error that ends the run.
+    pub fn from_panel(json: &str) -> Option<ToWasm> {
+        match crate::decode_json::<ToWasm>(json.as_bytes()) {
+            Ok(ToWasm::Subscribe { .. } | ToWasm::Unsubscribe) | Err(_) => None,
+            Ok(command) => Some(command),
+        }
     }
 
     /// Checks what serde cannot: the time scale's range, the stdin chunk's size.
@@ -246,8 +264,18 @@ mod tests {
             Control::TimeScale(0.1),
             Control::TimeScale(2.5),
             Control::TimeScale(10.0),
-            Control::Subscribe { detail: false },
-            Control::Subscribe { detail: true },
+            Control::Subscribe {
+                detail: false,
+                replay: false,
+            },
+            Control::Subscribe {
+                detail: true,
+                replay: false,
+            },
+            Control::Subscribe {
+                detail: true,
+                replay: true,
+            },
             Control::Unsubscribe,
             Control::Snapshot,
             Control::Restart,
@@ -296,7 +324,7 @@ mod tests {
             Control::decode(&[PROTOCOL_VERSION, 5]),
             Err(DecodeError::Truncated)
         );
-        assert!(Control::decode(&[PROTOCOL_VERSION, 5, 2]).is_err());
+        assert!(Control::decode(&[PROTOCOL_VERSION, 5, 4]).is_err());
         assert_eq!(
             Control::decode(&[PROTOCOL_VERSION, 3, 0]),
             Err(DecodeError::Trailing(1))
@@ -327,6 +355,38 @@ mod tests {
                 assert_eq!(control.encode(), bytes, "decode is exact");
             }
         }
+    }
+
+    #[test]
+    fn a_panel_may_send_only_whole_valid_commands_of_this_version() {
+        for (json, taken) in [
+            (r#"{"v":1,"type":"pause"}"#, true),
+            (r#"{"v":1,"type":"step"}"#, true),
+            (r#"{"v":1,"type":"time-scale","scale":0.5}"#, true),
+            (r#"{"v":1,"type":"time-scale","scale":11}"#, false),
+            (r#"{"v":1,"type":"time-scale","scale":"0.5"}"#, false),
+            (r#"{"v":1,"type":"stdin","data":[104,105,10]}"#, true),
+            (r#"{"v":1,"type":"stdin","data":[256]}"#, false),
+            (r#"{"v":1,"type":"stdin","data":"hi"}"#, false),
+            (r#"{"v":1,"type":"record-asyncify","on":true}"#, true),
+            (r#"{"v":1,"type":"record-asyncify","on":"yes"}"#, false),
+            (r#"{"v":1,"type":"subscribe","detail":true}"#, false),
+            (r#"{"v":1,"type":"unsubscribe"}"#, false),
+            (r#"{"type":"resume"}"#, false),
+            (r#"{"v":2,"type":"pause"}"#, false),
+            (r#"{"v":1,"type":"rm"}"#, false),
+            ("[1,2]", false),
+            ("not json", false),
+            ("null", false),
+        ] {
+            assert_eq!(ToWasm::from_panel(json).is_some(), taken, "{json}");
+        }
+        assert_eq!(
+            ToWasm::from_panel(r#"{"v":1,"type":"stdin","data":[104,105]}"#),
+            Some(ToWasm::Stdin {
+                data: b"hi".to_vec()
+            })
+        );
     }
 
     #[test]

@@ -112,7 +112,10 @@ mod tests {
             ToWasm::Resume,
             ToWasm::Step,
             ToWasm::TimeScale { scale: 0.25 },
-            ToWasm::Subscribe { detail: true },
+            ToWasm::Subscribe {
+                detail: true,
+                replay: false,
+            },
             ToWasm::Unsubscribe,
             ToWasm::Snapshot,
             ToWasm::Restart,
@@ -237,7 +240,10 @@ mod tests {
         assert_eq!(value["scale"], 0.5);
         assert_eq!(
             decode_json::<ToWasm>(br#"{"type":"subscribe","detail":false,"v":1,"later":0}"#),
-            Ok(ToWasm::Subscribe { detail: false }),
+            Ok(ToWasm::Subscribe {
+                detail: false,
+                replay: false
+            }),
             "unknown fields are ignored: optional fields can be added without a bump"
         );
     }

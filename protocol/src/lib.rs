@@ -26,6 +26,7 @@
 //! | 1 | + [`FromWasm::Scheduler`], [`FromWasm::Asyncify`], optional [`Hello::tinygo`] (additive) | 1 |
 //! | 1 | + [`ToWasm::RecordAsyncify`] (loader-only), optional [`Frame::file`] / [`Frame::line`] (additive) | 1 |
 //! | 1 | + [`FromWasm::RingError`] (additive) | 1 |
+//! | 1 | + subscribe's `replay` (ring flag bit 1, optional JSON field); the loader–worker messages of [`worker`] (additive) | 1 |
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -37,6 +38,7 @@ mod json;
 mod scheduler;
 mod telemetry;
 mod trace;
+pub mod worker;
 
 pub use control::{Control, ToWasm, MAX_STDIN_CHUNK, MAX_TIME_SCALE, MIN_TIME_SCALE};
 pub use json::{decode_json, decode_value, encode_json, encode_value, Message, MAX_MESSAGE_BYTES};

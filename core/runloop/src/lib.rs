@@ -11,9 +11,11 @@
 #![forbid(unsafe_code)]
 
 mod deadline;
+mod output_tail;
 mod port;
 mod run_loop;
 
 pub use deadline::{DeadlineWaiter, WaitPort, MAX_EARLY_NS};
+pub use output_tail::{OutputTail, OUTPUT_TAIL_BYTES};
 pub use port::{Port, Scheduler};
 pub use run_loop::{CallEntry, CallKind, End, RunLoop, SCHEDULER_INTERVAL};

@@ -15,6 +15,7 @@ use pollscope_telemetry::{CallCounts, Recorder, RecorderConfig, Steering, TimeSc
 use pollscope_wasi::{Event, Host, Stdio, WaitReason};
 
 use crate::deadline::{DeadlineWaiter, WaitPort};
+use crate::output_tail::OutputTail;
 use crate::port::{Port, Scheduler};
 
 /// Least real time between two scheduler snapshots taken at idle waits (asked-for ones go
@@ -56,6 +57,10 @@ pub struct RunLoop<P, S> {
     watch: Rc<Cell<bool>>,
     last_scheduler: u64,
     waiter: DeadlineWaiter,
+    /// The newest output, for a panel that joins late (kept while recording).
+    tail: OutputTail,
+    /// Output written since the last flush, for the listening panel.
+    for_panel: OutputTail,
 }
 
 impl<P: Port, S: Scheduler> RunLoop<P, S> {
@@ -83,6 +88,8 @@ impl<P: Port, S: Scheduler> RunLoop<P, S> {
             watch: Rc::new(Cell::new(false)),
             last_scheduler: 0,
             waiter: DeadlineWaiter::default(),
+            tail: OutputTail::default(),
+            for_panel: OutputTail::default(),
             port,
         }
     }
@@ -118,14 +125,27 @@ impl<P: Port, S: Scheduler> RunLoop<P, S> {
         self.time_scale.guest_wall(self.port.now())
     }
 
-    /// Queues guest output.
+    /// Queues guest output; keeps its newest bytes for panels.
     pub fn write_output(&mut self, stream: Stdio, bytes: &[u8]) {
         self.port.write_output(stream, bytes);
+        if self.recording {
+            self.tail.push(stream, bytes);
+            if self.recorder.subscribed() {
+                self.for_panel.push(stream, bytes);
+            }
+        }
     }
 
-    /// Sends the queued output on its way.
+    /// Sends the queued output on its way, and to a listening panel.
     pub fn flush_output(&mut self) {
         self.port.flush_output();
+        self.post_output_for_panel();
+    }
+
+    fn post_output_for_panel(&mut self) {
+        for message in self.for_panel.take_messages() {
+            self.port.post(&message);
+        }
     }
 
     /// Delivers what arrived and acts on the commands among it.
@@ -159,14 +179,24 @@ impl<P: Port, S: Scheduler> RunLoop<P, S> {
                 // Nothing is recorded with telemetry off: a subscriber hears nothing.
                 Control::Subscribe { .. } | Control::Unsubscribe | Control::Snapshot
                     if !self.recording => {}
-                Control::Subscribe { detail } => {
+                Control::Subscribe { detail, replay } => {
                     self.recorder.subscribe(detail);
                     let hello = FromWasm::Hello(self.hello.clone());
                     self.port.post(&hello);
+                    if replay {
+                        // What was written before the panel came, then what it writes now.
+                        self.for_panel = OutputTail::default();
+                        for message in self.tail.messages() {
+                            self.port.post(&message);
+                        }
+                    }
                     self.snapshot_wanted = true;
                     self.scheduler_wanted = true;
                 }
-                Control::Unsubscribe => self.recorder.unsubscribe(),
+                Control::Unsubscribe => {
+                    self.recorder.unsubscribe();
+                    self.for_panel = OutputTail::default();
+                }
                 Control::Snapshot => {
                     self.snapshot_wanted = true;
                     self.scheduler_wanted = true;
@@ -190,6 +220,7 @@ impl<P: Port, S: Scheduler> RunLoop<P, S> {
             let batch = self.recorder.drain_batch(now);
             self.port.post(&FromWasm::Events(batch));
         }
+        self.post_output_for_panel();
         let events = self.scheduler.as_mut().map(S::take_events);
         if let Some(events) = events.filter(|events| !events.is_empty()) {
             self.port.post(&FromWasm::Asyncify { events });
@@ -221,7 +252,7 @@ impl<P: Port, S: Scheduler> RunLoop<P, S> {
         if !self.steering.paused() {
             return false;
         }
-        self.port.flush_output();
+        self.flush_output();
         if self.recording {
             // What ran since the last hold (a step's events, its state) goes out before the
             // guest shows as paused again, so a panel sees each step begin and end.
@@ -265,7 +296,7 @@ impl<P: Port, S: Scheduler> RunLoop<P, S> {
         reason: WaitReason,
         deliver: &mut dyn FnMut(Event),
     ) {
-        self.port.flush_output();
+        self.flush_output();
         let now = self.port.now();
         let timeout = deadline.map(|deadline| self.time_scale.real_timeout(now, deadline));
         if timeout == Some(0) {
@@ -408,16 +439,28 @@ impl<P: Port, S: Scheduler> RunLoop<P, S> {
         self.calls.get(func as usize).copied().unwrap_or_default()
     }
 
-    /// The guest ended: records how and, when a panel listens, sends the last batch (before
-    /// the page hears of the end), then the output still queued.
+    /// The guest ended: records how and, when a panel listens, sends the last batch, then the
+    /// output still queued, then the end itself (`exit` or `trap`, always: the page waits for
+    /// it). With no panel listening, the newest output goes first, for a panel that opens
+    /// after the end.
     pub fn finish(&mut self, end: End) {
+        let message = match &end {
+            End::Exit(code) => FromWasm::Exit { code: *code },
+            End::Trap(report) => FromWasm::Trap(report.clone()),
+        };
         match end {
             End::Exit(code) => self.recorder.exited(code),
             End::Trap(report) => self.recorder.trapped(report),
         }
         let now = self.port.now();
         self.post_pending(now);
-        self.port.flush_output();
+        self.flush_output();
+        if self.recording && !self.recorder.subscribed() {
+            for output in self.tail.take_messages() {
+                self.port.post(&output);
+            }
+        }
+        self.port.post(&message);
     }
 }
 

@@ -149,6 +149,7 @@ impl Port for FakePort {
             FromWasm::Events(_) => "events",
             FromWasm::Scheduler(_) => "scheduler",
             FromWasm::Asyncify { .. } => "asyncify",
+            FromWasm::Exit { .. } | FromWasm::Trap(_) => "end",
             _ => "other",
         };
         self.log.push(Did::Post(kind));
@@ -225,7 +226,10 @@ fn output_goes_out_before_the_guest_sleeps_and_the_wait_ends_on_its_deadline() {
 #[test]
 fn a_deadline_already_past_is_no_wait() {
     let mut rl = run_loop(FakePort::new(), true);
-    rl.port.controls.push(Control::Subscribe { detail: true });
+    rl.port.controls.push(Control::Subscribe {
+        detail: true,
+        replay: false,
+    });
     rl.apply_controls();
     let now = rl.monotonic_now();
     rl.wait(Some(now), WaitReason::PollableBlock, &mut |_| {});
@@ -241,7 +245,10 @@ fn wake_causes_deadline_stdin_and_command() {
         .at(ms(5), Arrival::Stdin(b"line\n"))
         .at(ms(20), Arrival::Control(Control::TimeScale(1.0)));
     let mut rl = run_loop(port, true);
-    rl.port.controls.push(Control::Subscribe { detail: true });
+    rl.port.controls.push(Control::Subscribe {
+        detail: true,
+        replay: false,
+    });
     rl.apply_controls();
     let mut stdin = Vec::new();
     let mut deliver = |event| stdin.push(event);
@@ -271,7 +278,10 @@ fn a_pause_holds_the_guest_at_its_next_host_call_until_resume_and_stdin_still_ar
         .at(ms(3), Arrival::Stdin(b"typed while paused\n"))
         .at(ms(50), Arrival::Control(Control::Resume));
     let mut rl = run_loop(port, true);
-    rl.port.controls.push(Control::Subscribe { detail: true });
+    rl.port.controls.push(Control::Subscribe {
+        detail: true,
+        replay: false,
+    });
     rl.apply_controls();
     rl.write_output(Stdio::Stderr, b"before the pause");
     let mut got = Vec::new();
@@ -332,19 +342,32 @@ fn a_slowed_guest_sleeps_longer_in_real_time() {
 
 #[test]
 fn telemetry_off_posts_nothing_even_to_a_subscriber() {
-    let port = FakePort::new().at(0, Arrival::Control(Control::Subscribe { detail: true }));
+    let port = FakePort::new().at(
+        0,
+        Arrival::Control(Control::Subscribe {
+            detail: true,
+            replay: false,
+        }),
+    );
     let mut rl = run_loop(port, false);
     rl.checkpoint(&mut |_| {});
     let now = rl.monotonic_now();
     rl.wait(Some(now + ms(1)), WaitReason::PollableBlock, &mut |_| {});
     rl.finish(End::Exit(0));
-    assert!(rl.port.posted.is_empty());
+    // Only the end, which the page needs whatever it asked for.
+    assert_eq!(rl.port.posted, [FromWasm::Exit { code: 0 }]);
     assert!(!rl.watch().get());
 }
 
 #[test]
 fn a_subscriber_gets_a_hello_then_a_snapshot_after_the_call_and_the_last_batch_at_the_end() {
-    let port = FakePort::new().at(0, Arrival::Control(Control::Subscribe { detail: true }));
+    let port = FakePort::new().at(
+        0,
+        Arrival::Control(Control::Subscribe {
+            detail: true,
+            replay: false,
+        }),
+    );
     let mut rl = run_loop(port, true);
     let host = host();
     rl.checkpoint(&mut |_| {});
@@ -358,8 +381,12 @@ fn a_subscriber_gets_a_hello_then_a_snapshot_after_the_call_and_the_last_batch_a
     rl.wait(Some(now + ms(1)), WaitReason::PollableBlock, &mut |_| {});
     rl.leave_host_call(&host, BLOCK, entry);
     rl.finish(End::Exit(3));
-    assert_eq!(rl.port.log.last(), Some(&Did::Post("events")));
-    let Some(FromWasm::Events(last)) = rl.port.posted.last() else {
+    let posts = rl.port.log.len();
+    assert_eq!(
+        rl.port.log[posts - 2..],
+        [Did::Post("events"), Did::Post("end")]
+    );
+    let Some(FromWasm::Events(last)) = rl.port.posted.iter().rev().nth(1) else {
         panic!("no last batch");
     };
     assert_eq!(
@@ -367,4 +394,88 @@ fn a_subscriber_gets_a_hello_then_a_snapshot_after_the_call_and_the_last_batch_a
         Some(pollscope_protocol::GuestState::Exited { code: 3 })
     );
     assert_eq!(waits(&rl.port.posted).len(), 1);
+}
+
+/// The `output` messages posted, as (stream, text).
+fn panel_output(posted: &[FromWasm]) -> Vec<(pollscope_protocol::OutputStream, String)> {
+    posted
+        .iter()
+        .filter_map(|m| match m {
+            FromWasm::Output { stream, data } => {
+                Some((*stream, String::from_utf8_lossy(data).into_owned()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn subscribe(rl: &mut RunLoop<FakePort, ()>, replay: bool) {
+    rl.port.controls.push(Control::Subscribe {
+        detail: false,
+        replay,
+    });
+    rl.apply_controls();
+}
+
+#[test]
+fn a_listening_panel_gets_the_output_at_each_flush_and_a_late_one_the_newest_first() {
+    use pollscope_protocol::OutputStream::{Stderr, Stdout};
+    let mut rl = run_loop(FakePort::new(), true);
+    rl.write_output(Stdio::Stdout, b"before\n");
+    rl.flush_output();
+    assert!(panel_output(&rl.port.posted).is_empty(), "nobody listens");
+
+    // A panel joins: what came before it first (after the hello), then output as it flushes.
+    subscribe(&mut rl, true);
+    assert_eq!(rl.port.log.last(), Some(&Did::Post("other")));
+    rl.write_output(Stdio::Stderr, b"warn\n");
+    rl.write_output(Stdio::Stdout, b"after\n");
+    assert_eq!(panel_output(&rl.port.posted).len(), 1, "not before a flush");
+    let now = rl.monotonic_now();
+    rl.wait(Some(now + ms(1)), WaitReason::PollableBlock, &mut |_| {});
+    assert_eq!(
+        panel_output(&rl.port.posted),
+        [
+            (Stdout, "before\n".to_string()),
+            (Stderr, "warn\n".to_string()),
+            (Stdout, "after\n".to_string()),
+        ]
+    );
+
+    // A panel reconnecting (no replay) gets a hello, not the old lines again.
+    rl.port.posted.clear();
+    subscribe(&mut rl, false);
+    assert!(panel_output(&rl.port.posted).is_empty());
+}
+
+#[test]
+fn the_end_always_goes_out_last_and_with_no_panel_the_newest_output_before_it() {
+    for recording in [true, false] {
+        let mut rl = run_loop(FakePort::new(), recording);
+        rl.write_output(Stdio::Stdout, b"bye\n");
+        rl.finish(End::Exit(3));
+        assert_eq!(
+            rl.port.log.first(),
+            Some(&Did::Flush(4)),
+            "output before the end"
+        );
+        assert!(matches!(
+            rl.port.posted.last(),
+            Some(FromWasm::Exit { code: 3 })
+        ));
+        // With telemetry off nothing is kept for panels; on, the tail precedes the end.
+        let kept = panel_output(&rl.port.posted);
+        assert_eq!(kept.len(), usize::from(recording), "recording {recording}");
+    }
+
+    // A panel that listened already has the output: the end follows it directly.
+    let mut rl = run_loop(FakePort::new(), true);
+    subscribe(&mut rl, false);
+    rl.write_output(Stdio::Stdout, b"last\n");
+    rl.finish(End::Trap(pollscope_protocol::TrapReport {
+        message: "unreachable".into(),
+        frames: Vec::new(),
+    }));
+    assert_eq!(panel_output(&rl.port.posted).len(), 1);
+    assert!(matches!(rl.port.posted.last(), Some(FromWasm::Trap(_))));
 }

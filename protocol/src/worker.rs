@@ -1,0 +1,319 @@
+//! Messages between the page's loader (`pollscope.js`) and its two workers, as `postMessage`
+//! carries them.
+//!
+//! Each message is an object with one key, the message's kind, holding its fields:
+//! `{ "stdin": { "id": 3, "data": Uint8Array } }`, or just the kind's name as a string for a
+//! kind without fields (`"close-stdin"`). That is serde's external tagging, which the shim
+//! decodes with `serde-wasm-bindgen` without buffering, so a field can hold a browser object
+//! unchanged: `H` is the type of such handles (the shared ring, byte arrays: a `JsValue` in the
+//! shim; anything serializable in native tests).
+//!
+//! Both ends ship in one build, so these carry no version: what the guest and the panel say
+//! ([`ToWasm`], [`FromWasm`](crate::FromWasm)) travels inside them as protocol JSON text,
+//! versioned and checked by [`decode_json`](crate::decode_json).
+
+use serde::{Deserialize, Serialize};
+
+use crate::ToWasm;
+
+/// Loader → event thread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", rename_all_fields = "camelCase")]
+pub enum ToEventThread<H> {
+    /// Create the ring (of `ring_capacity` bytes of packet data, or the default) and send it
+    /// back as [`FromEventThread::Ring`].
+    Init {
+        /// Bytes of packet data, a power of two.
+        #[serde(default)]
+        ring_capacity: Option<u32>,
+    },
+    /// Bytes for the guest's stdin (a `Uint8Array`), acknowledged with `id` once in the ring.
+    Stdin {
+        /// Echoed by [`FromEventThread::StdinAck`].
+        id: u32,
+        /// The bytes.
+        data: H,
+    },
+    /// The guest's stdin ends after what was written.
+    CloseStdin,
+    /// A command from the loader's own API (`pause()`, `step()`, …), put on the ring.
+    Command(ToWasm),
+    /// A command from a panel, as protocol JSON text: version and ranges are checked here; ring
+    /// commands go on the ring, the loader's own (restart, stdin, …) come back as
+    /// [`FromEventThread::ForLoader`].
+    PanelCommand {
+        /// A [`ToWasm`] as JSON.
+        json: String,
+    },
+    /// Read the ring's counters, answered with [`FromEventThread::RingSnapshot`].
+    RingSnapshot {
+        /// Echoed in the answer.
+        id: u32,
+    },
+    /// Build Chrome trace-event JSON from what the page received, answered with
+    /// [`FromEventThread::ChromeTrace`].
+    ChromeTrace {
+        /// Echoed in the answer.
+        id: u32,
+        /// The `hello` message's JSON text (`""` for none).
+        hello: String,
+        /// JSON array of the batches' wait records.
+        waits: String,
+        /// JSON array of the batches' host-call records.
+        host_calls: String,
+    },
+}
+
+/// Event thread → loader.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", rename_all_fields = "camelCase")]
+pub enum FromEventThread<H> {
+    /// The worker's script ran: it takes messages now.
+    Loaded,
+    /// The ring (a `SharedArrayBuffer`), for the wasm thread's [`WasmInit::ring`].
+    Ring {
+        /// The shared buffer.
+        ring: H,
+    },
+    /// The stdin write `id` is wholly in the ring.
+    StdinAck {
+        /// The write's id.
+        id: u32,
+    },
+    /// The ring's counters, read without stopping either side.
+    RingSnapshot {
+        /// The request's id.
+        id: u32,
+        /// The counters.
+        snapshot: RingCounters,
+    },
+    /// The trace asked for, or why it could not be built.
+    ChromeTrace {
+        /// The request's id.
+        id: u32,
+        /// Chrome trace-event JSON, or the reason.
+        result: Result<String, String>,
+    },
+    /// A panel's command that the loader carries out itself (restart, record-asyncify, stdin,
+    /// close-stdin), checked.
+    ForLoader(ToWasm),
+    /// Something the loader sent could not be done.
+    Error {
+        /// What failed.
+        message: String,
+    },
+}
+
+/// The ring's counters, as `ringSnapshot()` returns them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RingCounters {
+    /// Bytes of packet data.
+    pub capacity: u32,
+    /// Largest packet payload.
+    pub mtu: u32,
+    /// Bytes in the ring now.
+    pub used: u32,
+    /// Most bytes ever in the ring at once.
+    pub high_water: u32,
+    /// Packets written.
+    pub packets_in: f64,
+    /// Payload bytes written.
+    pub bytes_in: f64,
+    /// Packets read.
+    pub packets_out: f64,
+    /// Payload bytes read.
+    pub bytes_out: f64,
+    /// Times the producer found the ring full.
+    pub stalls: f64,
+    /// Bytes the producer holds that did not fit yet.
+    pub backlog: f64,
+}
+
+/// Loader → wasm thread: the one message it gets, what to run and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", rename_all_fields = "camelCase")]
+pub enum ToWasmThread<H> {
+    /// Run this component.
+    Init(WasmInit<H>),
+}
+
+/// What the wasm thread runs, and the guest's world.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WasmInit<H> {
+    /// The ring the event thread made (`SharedArrayBuffer`).
+    pub ring: H,
+    /// The component's bytes (`Uint8Array`).
+    pub component: H,
+    /// `get-arguments`, program name first.
+    pub args: Vec<String>,
+    /// `get-environment`.
+    pub env: Vec<(String, String)>,
+    /// `initial-cwd`.
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// The preopened directories (`["/"]`: one in-memory scratch root).
+    pub preopens: Vec<PreopenSpec>,
+    /// Directories to create before the guest starts.
+    #[serde(default)]
+    pub dirs: Vec<String>,
+    /// Files to create before the guest starts: guest path and bytes (`Uint8Array`).
+    #[serde(default = "Vec::new")]
+    pub files: Vec<(String, H)>,
+    /// `false`: no telemetry recording at all (a subscriber hears nothing).
+    #[serde(default = "yes")]
+    pub telemetry: bool,
+    /// Rewrite a TinyGo program so its task switches are recorded.
+    #[serde(default)]
+    pub asyncify_recorder: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One preopened directory of [`WasmInit`]: a guest path (an in-memory scratch directory
+/// named as placed), or in full (issue #12, `pollscope run --dir`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PreopenSpec {
+    /// An in-memory scratch directory at this guest path.
+    Path(String),
+    /// A directory described in full.
+    #[serde(rename_all = "camelCase")]
+    Dir {
+        /// The name `get-directories` gives the guest (`/data`, `.`).
+        name: String,
+        /// Where its tree lives among the configured paths (`dirs`, `files`).
+        path: String,
+        /// `false`: every change through it fails with `not-permitted`.
+        #[serde(default = "yes")]
+        writable: bool,
+        /// Where the wasm thread POSTs the trees of the preopens that have this (the encoded
+        /// `pollscope_wasi::PreopenExport`) when the guest ends, before it says so.
+        #[serde(default)]
+        write_back_url: Option<String>,
+    },
+}
+
+/// Wasm thread → loader.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", rename_all_fields = "camelCase")]
+pub enum FromWasmThread<H> {
+    /// The worker's script ran: it takes the init message now.
+    Loaded,
+    /// A start-up milestone, for diagnosing a guest that never starts.
+    Trace {
+        /// What happened.
+        what: String,
+    },
+    /// Guest output in the order written: stream (1 stdout, 2 stderr) and bytes (`Uint8Array`).
+    Output {
+        /// The chunks, oldest first.
+        chunks: Vec<(u8, H)>,
+    },
+    /// A [`FromWasm`](crate::FromWasm) as JSON text: telemetry, output for a panel, and how
+    /// the guest ended (`exit`, `trap`) or that the ring broke (`ring-error`). Relayed to
+    /// panels unchanged; the loader parses it once.
+    Message {
+        /// The JSON text.
+        json: String,
+    },
+    /// The component could not be run (not one, missing imports, the shim failed to load).
+    Error {
+        /// What failed and where.
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The shapes the loader writes and reads (`host-shim/js/pollscope.js`).
+    #[test]
+    fn messages_have_the_shapes_the_loader_uses() {
+        let stdin: ToEventThread<Vec<u8>> =
+            serde_json::from_value(json!({ "stdin": { "id": 7, "data": [104, 105] } })).unwrap();
+        assert_eq!(
+            stdin,
+            ToEventThread::Stdin {
+                id: 7,
+                data: b"hi".to_vec()
+            }
+        );
+        let close: ToEventThread<()> = serde_json::from_value(json!("close-stdin")).unwrap();
+        assert_eq!(close, ToEventThread::CloseStdin);
+        let step: ToEventThread<()> =
+            serde_json::from_value(json!({ "command": { "type": "step" } })).unwrap();
+        assert_eq!(step, ToEventThread::Command(ToWasm::Step));
+        let init: ToEventThread<()> =
+            serde_json::from_value(json!({ "init": { "ringCapacity": 4096 } })).unwrap();
+        assert_eq!(
+            init,
+            ToEventThread::Init {
+                ring_capacity: Some(4096)
+            }
+        );
+        let trace: ToEventThread<()> = serde_json::from_value(json!({ "chrome-trace":
+            { "id": 1, "hello": "", "waits": "[]", "hostCalls": "[]" } }))
+        .unwrap();
+        assert!(matches!(trace, ToEventThread::ChromeTrace { id: 1, .. }));
+
+        assert_eq!(
+            serde_json::to_value(FromEventThread::<()>::StdinAck { id: 3 }).unwrap(),
+            json!({ "stdin-ack": { "id": 3 } })
+        );
+        assert_eq!(
+            serde_json::to_value(FromEventThread::<()>::ChromeTrace {
+                id: 2,
+                result: Err("no".into())
+            })
+            .unwrap(),
+            json!({ "chrome-trace": { "id": 2, "result": { "Err": "no" } } })
+        );
+        assert_eq!(
+            serde_json::to_value(FromWasmThread::<u8>::Output {
+                chunks: vec![(1, 9), (2, 8)]
+            })
+            .unwrap(),
+            json!({ "output": { "chunks": [[1, 9], [2, 8]] } })
+        );
+        assert_eq!(
+            serde_json::to_value(FromWasmThread::<()>::Loaded).unwrap(),
+            json!("loaded")
+        );
+    }
+
+    #[test]
+    fn the_wasm_init_takes_the_loaders_defaults() {
+        let init: ToWasmThread<u8> = serde_json::from_value(json!({ "init": {
+            "ring": 1, "component": 2, "args": ["app"], "env": [["K", "V"]], "preopens": ["/"],
+        } }))
+        .unwrap();
+        let ToWasmThread::Init(init) = init;
+        assert!(init.telemetry, "telemetry is on unless the page says false");
+        assert!(!init.asyncify_recorder);
+        assert_eq!(init.env, vec![("K".to_string(), "V".to_string())]);
+        assert!(init.files.is_empty() && init.dirs.is_empty() && init.cwd.is_none());
+    }
+
+    #[test]
+    fn anything_else_is_an_error() {
+        for bad in [
+            json!({ "type": "stdin", "id": 1 }),
+            json!({ "stdin": { "id": 1 }, "close-stdin": null }),
+            json!({ "command": { "type": "rm -rf" } }),
+            json!({ "stdin": { "id": -1, "data": [] } }),
+            json!("format-disk"),
+            json!(null),
+        ] {
+            assert!(
+                serde_json::from_value::<ToEventThread<Vec<u8>>>(bad.clone()).is_err(),
+                "{bad} was taken"
+            );
+        }
+    }
+}
