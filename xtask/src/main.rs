@@ -7,7 +7,8 @@
 //! - `setup`   only install prerequisites (rustup targets, Debian's chromium)
 //! - `bench`   build in release, run the browser benchmarks, write docs/BENCHMARKS.md
 //! - `fixtures` build the TinyGo-shaped test components into target/fixtures
-//! - `pack`    build, then zip the DevTools extension for Chrome and Firefox into target/pack
+//! - `pack`    build, then zip the DevTools extension for Chrome and Firefox into target/pack,
+//!   beside the npm package of the loader and shim (`pollscope-<version>.tgz`)
 //! - `fuzz`    run the cargo-fuzz targets in `fuzz/` (`--seconds N`, default 60; `--merge`; names)
 
 mod bench;

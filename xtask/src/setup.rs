@@ -48,14 +48,18 @@ pub fn npm() -> Result<()> {
 /// `web-ext` (npm), pinned: the tests lint the Firefox build with it.
 pub const WEB_EXT: (&str, &str) = ("web-ext", "10.7.0");
 
+/// `typescript` (npm), pinned (5.x: plain JavaScript, no dependencies): the npm package's test
+/// type-checks its `pollscope.d.ts` with it.
+pub const TYPESCRIPT: (&str, &str) = ("typescript", "5.9.3");
+
 /// What the extension's tests need besides Chromium: the pinned `web-ext` in `target/tools`
 /// (an npm prefix, where they look for it) to lint the Firefox build, and Debian's
-/// `firefox-esr` to run it.
+/// `firefox-esr` to run it; and the pinned `typescript` there for the npm package's test.
 pub fn extension_test_tools() -> Result<()> {
     npm_packages(
         &crate::root().join("target/tools"),
-        &[WEB_EXT],
-        "the tests lint the Firefox build with web-ext",
+        &[WEB_EXT, TYPESCRIPT],
+        "the tests lint the Firefox build with web-ext and type-check the npm package's types",
     )?;
     apt_install(
         "firefox-esr",

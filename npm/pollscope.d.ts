@@ -1,0 +1,157 @@
+// Types of `pollscope.js`, the page-side loader: every export it has (the npm package's test
+// checks that the names agree with the module's real exports).
+
+/** A WASI 0.2 command component: its bytes, or a URL to fetch them from. */
+export type ComponentSource = string | URL | Uint8Array | ArrayBuffer;
+
+/** Contents of a file in the guest's in-memory filesystem: text (as UTF-8) or bytes. */
+export type FileContents = string | ArrayBuffer | ArrayLike<number>;
+
+/** What `startComponent` takes besides the component. Every field is optional. */
+export interface StartOptions {
+  /** `wasi:cli/environment.get-arguments`, program name first (default `["app.wasm"]`). */
+  args?: string[];
+  /** The guest's environment variables. */
+  env?: Record<string, string>;
+  /** Files created in the guest's filesystem before it starts, by absolute guest path. */
+  files?: Record<string, FileContents>;
+  /** Directories created before the guest starts (absolute guest paths). */
+  dirs?: string[];
+  /** Guest paths of the preopened directories (default `["/"]`). */
+  preopens?: string[];
+  /** `initial-cwd` (default `"/"`). */
+  cwd?: string;
+  /** Bytes the guest wrote to stdout (default: `console.log` of the text). */
+  onStdout?: (bytes: Uint8Array) => void;
+  /** Bytes the guest wrote to stderr (default: `console.error` of the text). */
+  onStderr?: (bytes: Uint8Array) => void;
+  /** Telemetry while subscribed (`GuestHandle.subscribe`). */
+  onTelemetry?: (message: TelemetryMessage) => void;
+  /** Start-up milestones (event thread ready, component fetched, shim loaded). */
+  onTrace?: (what: string) => void;
+  /** The event ring broke (said once): the guest's stdin was closed, commands no longer reach it. */
+  onRingError?: (reason: string) => void;
+  /** Every raw message of the wasm worker (low level: for tools built on the loader). */
+  onMessage?: (data: unknown) => void;
+  /** `false` runs the guest with no telemetry recording at all (default `true`). */
+  telemetry?: boolean;
+  /** Record a TinyGo program's task switches for the asyncify view (the module is rewritten at load). */
+  asyncifyRecorder?: boolean;
+  /** Bytes of packet data in the event ring, a power of two (default `DEFAULT_RING_CAPACITY`). */
+  ringCapacity?: number;
+  /** Where the workers and the shim's wasm are (default: beside `pollscope.js` itself). */
+  baseUrl?: string | URL;
+}
+
+/** A parsed `FromWasm` message of the telemetry protocol (`pollscope-protocol`). */
+export interface TelemetryMessage {
+  /** The protocol version, `PROTOCOL_VERSION`. */
+  v: number;
+  /** `hello` and `snapshot` on subscribe, then `events` batches; `scheduler` and `asyncify` for TinyGo programs. */
+  type: "hello" | "snapshot" | "events" | "scheduler" | "asyncify" | (string & {});
+  [field: string]: unknown;
+}
+
+/** The event ring's counters (`ringSnapshot()`), read without stopping the guest. */
+export interface RingSnapshot {
+  capacity: number;
+  /** Largest packet, bytes. */
+  mtu: number;
+  used: number;
+  highWater: number;
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+  /** Times the producer found the ring full (backpressure; nothing is dropped). */
+  stalls: number;
+  /** Bytes waiting in the event thread for room in the ring. */
+  backlog: number;
+}
+
+/** One stack frame of a trap, symbolized from the name section (and DWARF for TinyGo). */
+export interface TrapFrame {
+  name?: string | null;
+  /** Function index within its module. */
+  func?: number | null;
+  /** Byte offset within its module. */
+  offset?: number | null;
+  /** Source file (a TinyGo program's Go file). */
+  file?: string | null;
+  /** 1-based source line, with `file`. */
+  line?: number | null;
+}
+
+/** Why a guest trapped. */
+export interface Trap {
+  message: string;
+  frames: TrapFrame[] | null;
+}
+
+/** How a run ended (`GuestHandle.done`). */
+export interface Outcome {
+  /** The guest's exit code; 134 after a trap, 137 after `terminate()`, null for a run ended by `restart()`. */
+  exitCode: number | null;
+  /** Set when the guest trapped. */
+  trap?: Trap;
+  /** The ring's final counters (null when they could not be read). */
+  ring?: RingSnapshot | null;
+  /** Set when the event ring broke during the run (see `StartOptions.onRingError`). */
+  ringError?: string;
+  /** This run was ended by `restart()`; the handle's `done` is the new run's. */
+  restarted?: boolean;
+  /** This run was ended by `terminate()`. */
+  terminated?: boolean;
+}
+
+/** A running guest. Commands sent after it ended do nothing. */
+export interface GuestHandle {
+  /**
+   * Resolves when the run ends; rejects (an `Error`) when the component cannot be loaded or
+   * the page is not cross-origin isolated. After `restart()` it is the new run's.
+   */
+  readonly done: Promise<Outcome>;
+  /** Resolves once the bytes are in the ring (backpressure); any size, in order. */
+  writeStdin(data: string | ArrayBuffer | ArrayLike<number>): Promise<void>;
+  /** The guest's stdin reaches end-of-file after what was written. */
+  closeStdin(): void;
+  /** Stops the guest at its next host call or wait. */
+  pause(): void;
+  /** Lets a paused guest go on. */
+  resume(): void;
+  /** Lets a paused guest run to its next wait, perform it, and pause before the one after. */
+  step(): void;
+  /** The guest's clocks run at `scale` × real time (0.1–10). */
+  setTimeScale(scale: number): void;
+  /** Telemetry to `onTelemetry`; with `detail`, every wait, host call, pollable change and ring sample. */
+  subscribe(options?: { detail?: boolean }): void;
+  unsubscribe(): void;
+  /** Asks for one more `snapshot` message (sent after the guest's current host call). */
+  snapshot(): void;
+  /** Chrome trace-event JSON (Perfetto, chrome://tracing) of the waits and host calls received so far. */
+  exportTrace(): Promise<string>;
+  /** The ring's counters now; null once the guest has ended. */
+  ringSnapshot(): Promise<RingSnapshot | null>;
+  /** Stops the guest; `done` resolves with `{ exitCode: 137, terminated: true }`. */
+  terminate(): void;
+  /** Starts the same bytes again with fresh workers and the options updated by `changes`. */
+  restart(changes?: Partial<StartOptions>): GuestHandle;
+}
+
+/** Default ring capacity (bytes of packet data, a power of two). */
+export declare const DEFAULT_RING_CAPACITY: number;
+/** Protocol version of the telemetry and command JSON (`v`). */
+export declare const PROTOCOL_VERSION: number;
+/** `writeStdin` hands the event thread at most this many bytes per message. */
+export declare const STDIN_CHUNK: number;
+/** …and keeps at most this many bytes handed over but not yet in the ring. */
+export declare const STDIN_IN_FLIGHT: number;
+
+/** What the page needs for SharedArrayBuffer, or null when it has it (cross-origin isolated). */
+export declare function isolationProblem(): string | null;
+
+/** Starts `source` in two Web Workers; the page must be cross-origin isolated. */
+export declare function startComponent(source: ComponentSource, options?: StartOptions): GuestHandle;
+
+/** Runs `source` to its end: `startComponent(source, options).done`. */
+export declare function runComponent(source: ComponentSource, options?: StartOptions): Promise<Outcome>;
