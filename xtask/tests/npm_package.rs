@@ -134,7 +134,8 @@ fn check_exports_match_types(project: &Path, installed: &Path) {
     declared.sort();
     assert_eq!(
         imported, declared,
-        "the loader's exports (left) and pollscope.d.ts's (right) differ"
+        "the loader's exports (left) and npm/pollscope.d.ts's (right) differ: an export added \
+         to or removed from host-shim/js/pollscope.js needs its type there too"
     );
 }
 
@@ -286,7 +287,9 @@ fn run_guests_in_chromium(project: &Path) -> Result<()> {
     }
     if hello["members"] != json!(HANDLE_MEMBERS) {
         bail!(
-            "the handle's members are not {HANDLE_MEMBERS:?}: {}",
+            "the handle's members are not {HANDLE_MEMBERS:?}: a member added to or removed \
+             from startComponent's handle needs its type in npm/pollscope.d.ts (GuestHandle) \
+             and its name in this test's HANDLE_MEMBERS: {}",
             show()
         );
     }
