@@ -153,11 +153,17 @@ fn tinygo(out: &mut String, plan: &Plan, bytes: &[u8]) {
     }
     match pollscope_tinygo::instrument(code) {
         Ok(Instrumentation::Instrumented(_)) => {
-            let names: Vec<&str> = pollscope_tinygo::HOOK_FUNCTIONS
-                .iter()
-                .map(|(name, _)| *name)
-                .collect();
-            let _ = writeln!(out, "  instrumentable: {}", names.join(" "));
+            // What the recorder hooks: asyncify's state global, never TinyGo's tinygo_*
+            // functions, which wasm-opt inlines in real builds.
+            let what = match &found.asyncify {
+                Ok(runtime) => format!(
+                    "asyncify state global {} (read by asyncify_get_state): every launch, \
+                     unwind and rewind is recorded",
+                    runtime.state_global
+                ),
+                Err(why) => why.clone(),
+            };
+            let _ = writeln!(out, "  instrumentable: {what}");
         }
         Ok(Instrumentation::NotInstrumentable(why)) => {
             let _ = writeln!(out, "  {why}");

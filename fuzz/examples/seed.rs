@@ -149,6 +149,7 @@ fn protocol(seeds: &mut Seeds) {
             bottom: Some(8),
         }),
         state: TaskState::Sleeping,
+        backtrace: None,
     };
     let from_wasm = [
         FromWasm::Snapshot(Snapshot {
@@ -220,6 +221,7 @@ fn protocol(seeds: &mut Seeds) {
                 phase: AsyncifyPhase::Enter,
                 ptr: 0x1_0040,
                 asyncify_state: Some(1),
+                function: None,
             }],
         },
     ];

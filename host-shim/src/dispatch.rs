@@ -155,19 +155,26 @@ pub extern "C" fn pollscope_host_call(
     }
 }
 
-/// The asyncify flight recorder's hook: a rewritten TinyGo program calls it on entering
-/// (`phase` 0) and leaving (1) `tinygo_launch` / `tinygo_rewind` / `tinygo_unwind` (`kind`)
-/// with their pointer argument. Guest code calls it directly, never from inside a host call.
+/// The asyncify flight recorder's hook: a rewritten TinyGo program calls it before every
+/// write of asyncify's state global and before the scheduler's indirect calls
+/// (`pollscope_tinygo::decode_hook` says which, with what). Guest code calls it directly,
+/// never from inside a host call.
 ///
-/// A step under way ends at each of these events (see `Steering::at_scheduler_event`): the
-/// guest is held here, at the checkpoint, until the next step or resume.
+/// A step under way ends at each task switch it reports (see
+/// `Steering::at_scheduler_event`): the guest is held here, at the checkpoint, until the next
+/// step or resume. Reports that are no task switch (the scheduler calling a timer callback)
+/// are ignored.
 #[no_mangle]
-pub extern "C" fn pollscope_asyncify_event(kind: i32, phase: i32, ptr: i32) {
+pub extern "C" fn pollscope_asyncify_event(event: i32, a: i32, b: i32) {
     with_state(|state| {
-        let hold = state
-            .run_loop
-            .borrow_mut()
-            .scheduler_event(kind, phase, ptr);
+        let hold = {
+            let mut run_loop = state.run_loop.borrow_mut();
+            let switch = run_loop
+                .scheduler
+                .as_ref()
+                .is_some_and(|tinygo| tinygo.is_task_switch(event, a, b));
+            switch && run_loop.scheduler_event(event, a, b)
+        };
         if hold {
             state.host.checkpoint();
         }

@@ -27,6 +27,10 @@ impl TinyGo {
     pub fn symbolize(&self, _: &mut [Frame]) {
         match *self {}
     }
+
+    pub fn is_task_switch(&self, _: i32, _: i32, _: i32) -> bool {
+        match *self {}
+    }
 }
 
 impl pollscope_runloop::Scheduler for TinyGo {

@@ -46,6 +46,33 @@ pub struct Goroutine {
     pub stack: Option<StackFill>,
     /// Where it was found.
     pub state: TaskState,
+    /// Its call stack while parked (innermost frame first), reconstructed from its asyncify
+    /// save area; `None` when not asked for or not parked.
+    #[serde(default)]
+    pub backtrace: Option<Backtrace>,
+}
+
+/// A parked goroutine's call stack, as its asyncify save area records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backtrace {
+    /// Innermost first: where it paused, then each caller up to its entry function.
+    pub frames: Vec<StackFrame>,
+    /// Why the frames stop short or are missing (a save area that does not decode), when
+    /// they do.
+    pub problem: Option<String>,
+}
+
+/// One frame of a [`Backtrace`]: a call the goroutine is inside of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackFrame {
+    /// The function (name section) making the call.
+    pub function: Option<String>,
+    /// Go source file of the call, from DWARF line tables.
+    pub file: Option<String>,
+    /// Its line.
+    pub line: Option<u32>,
+    /// Module offset of the call in the program module.
+    pub offset: u32,
 }
 
 /// Which scheduler list a goroutine was found in: a hint, since a goroutine blocked on a
@@ -107,30 +134,34 @@ pub struct TimerEntry {
     pub period: u64,
 }
 
-/// Which instrumented TinyGo function an [`AsyncifyEvent`] came from.
+/// What an [`AsyncifyEvent`] is: read from asyncify's state changes and the scheduler's
+/// calls of goroutine entries, never from TinyGo function names (which `wasm-opt` inlines).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AsyncifyKind {
-    /// `tinygo_launch`: a goroutine's first run.
+    /// A goroutine's first run: the scheduler calls its entry with asyncify's state normal.
     Launch,
-    /// `tinygo_unwind`: a goroutine pauses (or a rewind finishes).
+    /// A goroutine pauses: the state goes 0→1 (enter), then 1→0 in the scheduler (leave).
     Unwind,
-    /// `tinygo_rewind`: a paused goroutine resumes.
+    /// A paused goroutine resumes: the state goes 0→2 (enter), then 2→0 where it paused
+    /// (leave).
     Rewind,
+    /// A goroutine's function returned: the scheduler stopped an unwind that never started.
+    Exit,
 }
 
-/// Entering or leaving the function.
+/// The start or the end of the switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AsyncifyPhase {
-    /// On entry.
+    /// It starts (an unwind or rewind begins, a launch calls the entry).
     Enter,
-    /// At a return or the end of the body.
+    /// It ends (the scheduler has the goroutine back, or the goroutine runs again).
     Leave,
 }
 
 /// One call of the flight recorder's hook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AsyncifyEvent {
     /// When (real ns).
     pub at: u64,
@@ -138,11 +169,14 @@ pub struct AsyncifyEvent {
     pub kind: AsyncifyKind,
     /// Entering or leaving.
     pub phase: AsyncifyPhase,
-    /// The function's pointer argument: the task's `state` (launch, rewind) or its
-    /// `stackState` (unwind).
+    /// The goroutine it belongs to (its task address, `internal/task.currentTask` then);
+    /// 0 when unknown.
     pub ptr: u32,
     /// `asyncify_get_state()` then: 0 normal, 1 unwinding, 2 rewinding; `None` when unread.
     pub asyncify_state: Option<u32>,
+    /// The Go function the goroutine runs (its entry looked through TinyGo's wrapper).
+    #[serde(default)]
+    pub function: Option<String>,
 }
 
 /// What the host found of TinyGo's scheduler in the program module (sent in the Hello).
@@ -156,7 +190,8 @@ pub struct TinyGoSummary {
     pub symbols_optimised_away: Vec<String>,
     /// `internal/task.Task`'s size and field offsets, when DWARF describes it.
     pub task_layout: Option<TaskLayoutSummary>,
-    /// The flight recorder can instrument the module (`tinygo_launch`/`rewind`/`unwind`).
+    /// The flight recorder can instrument the module (it has asyncify's runtime:
+    /// `asyncify_get_state` and the state global it reads).
     pub instrumentable: bool,
     /// The program's source language as DWARF's compile units and the `producers` section
     /// tell it, e.g. `Go (TinyGo 0.33.0)` (TinyGo's units say `DW_LANG_C99`: the producer and
@@ -196,6 +231,15 @@ mod tests {
                 bottom: None,
             }),
             state,
+            backtrace: Some(Backtrace {
+                frames: vec![StackFrame {
+                    function: Some("runtime.sleep".into()),
+                    file: Some("/src/main.go".into()),
+                    line: Some(10),
+                    offset: 0x1234,
+                }],
+                problem: None,
+            }),
         }
     }
 
@@ -223,6 +267,7 @@ mod tests {
                         phase: AsyncifyPhase::Enter,
                         ptr: 0x1_001c,
                         asyncify_state: Some(0),
+                        function: Some("main.worker".into()),
                     },
                     AsyncifyEvent {
                         at: 2,
@@ -230,6 +275,7 @@ mod tests {
                         phase: AsyncifyPhase::Leave,
                         ptr: 0x1_0014,
                         asyncify_state: None,
+                        function: None,
                     },
                 ],
             },

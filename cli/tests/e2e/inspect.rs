@@ -99,14 +99,16 @@ fn inspect_says_a_rust_guest_has_no_tinygo_scheduler() {
     );
     assert!(!section.contains("runtime.sleepQueue"), "{section}");
     assert!(
-        section.contains("not instrumentable: no tinygo_launch"),
+        section.contains("not instrumentable: no asyncify_get_state"),
         "{section}"
     );
 }
 
-/// The TinyGo-shaped fixture: each scheduler global with its address (the run queue in two
-/// pieces, the unused timer queue optimised away), Task's offsets as its DWARF says, and the
-/// three task-switch functions instrumentable. Without DWARF: only the instrumentable line.
+/// The TinyGo-shaped fixture (built as TinyGo builds: no tinygo_* function survives
+/// wasm-opt): each scheduler global with its address (the run queue in two pieces, the unused
+/// timer queue optimised away), Task's offsets as its DWARF says, and instrumentable through
+/// asyncify's state global. Without DWARF: only the instrumentable line. The 0.34 layout's
+/// offsets come from its own DWARF.
 #[test]
 fn inspect_reads_the_tinygo_fixture_scheduler() {
     let (code, stdout, stderr) = inspect(&crate::tinygo::tinygo_fixture("tinygo_sleepers"));
@@ -137,9 +139,10 @@ fn inspect_reads_the_tinygo_fixture_scheduler() {
     assert_eq!(value("state.entry"), "+0x14");
     assert_eq!(value("state.stackState.csp"), "+0x20");
     assert!(
-        section.contains("instrumentable: tinygo_launch tinygo_unwind tinygo_rewind"),
+        section.contains("instrumentable: asyncify state global"),
         "{section}"
     );
+    assert!(!section.contains("tinygo_launch"), "{section}");
 
     let (_, stdout, _) = inspect(&crate::tinygo::tinygo_fixture("tinygo_sleepers_nodebug"));
     let section = tinygo_section(&stdout);
@@ -147,7 +150,23 @@ fn inspect_reads_the_tinygo_fixture_scheduler() {
     assert!(section.contains("build without -no-debug"), "{section}");
     assert!(!section.contains("runtime.sleepQueue"), "{section}");
     assert!(
-        section.contains("instrumentable: tinygo_launch"),
+        section.contains("instrumentable: asyncify state global"),
+        "{section}"
+    );
+
+    let (_, stdout, _) = inspect(&crate::tinygo::tinygo_fixture("tinygo_sleepers_034"));
+    let section = tinygo_section(&stdout);
+    let offset = |name: &str| {
+        section
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(name))
+            .map(|line| line.split_whitespace().last().unwrap_or("").to_string())
+            .unwrap_or_else(|| panic!("no {name} line:\n{section}"))
+    };
+    assert_eq!(offset("state.stackState.canaryPtr"), "+0x24");
+    assert_eq!(offset("state.launched"), "+0x28");
+    assert!(
+        section.contains("instrumentable: asyncify state global"),
         "{section}"
     );
 }

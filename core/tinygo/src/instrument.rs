@@ -1,53 +1,100 @@
-//! The asyncify flight recorder: a rewrite of the program module (wasmparser + wasm-encoder's
-//! `reencode`) in which `tinygo_launch`, `tinygo_unwind` and `tinygo_rewind` call one host
-//! import on entry and on every exit.
+//! Rewrites of the program module (wasmparser + wasm-encoder's `reencode`) that make asyncify's
+//! runtime report to one host import, built only on what every asyncified TinyGo build has
+//! ([`crate::asyncify`]): the state global and the functions that write it. TinyGo's
+//! `tinygo_launch` / `tinygo_rewind` / `tinygo_unwind` are not looked for — `wasm-opt -Oz`
+//! inlines them into the scheduler and `internal/task.Pause` — and neither is any other name.
 //!
-//! The hook is `(import "pollscope:tinygo" "asyncify-event" (func (param i32 i32 i32)))`,
-//! called with (kind, phase, the function's pointer argument) — see [`decode_hook`]. Adding
-//! an import shifts every defined function's index by one: calls, `ref.func`, element
-//! segments, exports, the start function and the name section are renumbered, and
-//! [`FunctionMap`] maps indices and code offsets of the new module back to the original, so
-//! traps still symbolize against the original module's DWARF. DWARF sections are dropped
-//! from the output: their code addresses would no longer match.
+//! - [`instrument`], the flight recorder: before every write of the state global the hook
+//!   gets (old, new) — 0→1 a goroutine starts unwinding, 1→0 the scheduler has it back, 0→2
+//!   a rewind starts, 2→0 the goroutine runs again, 0→0 a goroutine's function returned — and
+//!   before every `call_indirect` in the scheduler side of the runtime (functions that write
+//!   the state or call asyncify's API: where `tinygo_launch`/`tinygo_rewind` were inlined) it
+//!   gets the state and the table index called, which is a launch when it is the current
+//!   task's entry and the state is 0.
+//! - [`instrument_for_replay`], for parked goroutines' backtraces ([`crate::backtrace`]):
+//!   while the state is 2 (rewinding) the hook gets the offset of every call about to be made
+//!   and of the state write that ends the rewind; table 0 is exported so the host can call a
+//!   goroutine's entry.
 //!
-//! Each instrumented body becomes `hook(enter); block <original body> end; hook(leave)`, so a
-//! branch to the function's outermost label reaches the leave hook too; every `return`
-//! stashes its results in new locals around its own leave hook, leaving the operand stack as
-//! it was.
+//! The hook is `(import "pollscope:tinygo" "asyncify-event" (func (param i32 i32 i32)))`, its
+//! arguments decoded by [`decode_hook`]. Adding an import shifts every defined function's
+//! index by one: calls, `ref.func`, element segments, exports, the start function and the name
+//! section are renumbered, and [`FunctionMap`] maps indices and code offsets of the new module
+//! back to the original, so traps still symbolize against the original module's DWARF. DWARF
+//! sections are dropped from the output: their code addresses would no longer match.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
-use pollscope_protocol::{AsyncifyKind, AsyncifyPhase};
 use wasm_encoder::reencode::{utils, Error as ReencodeError, Reencode};
 use wasm_encoder::{BlockType, EntityType, Function, Instruction, ValType};
 use wasmparser::{Operator, Parser, Payload, TypeRef};
 
+use crate::asyncify::{self, AsyncifyRuntime};
 use crate::Error;
 
 /// Module name of the hook import.
 pub const HOOK_MODULE: &str = "pollscope:tinygo";
 /// Field name of the hook import.
 pub const HOOK_NAME: &str = "asyncify-event";
-/// The functions instrumented, with the kind their events carry (kind number = position).
-pub const HOOK_FUNCTIONS: [(&str, AsyncifyKind); 3] = [
-    ("tinygo_launch", AsyncifyKind::Launch),
-    ("tinygo_unwind", AsyncifyKind::Unwind),
-    ("tinygo_rewind", AsyncifyKind::Rewind),
-];
+/// The name under which the replay module exports table 0.
+pub const REPLAY_TABLE_EXPORT: &str = "pollscope:table";
 
 /// Name the hook gets in the output's name section.
 const HOOK_FUNCTION_NAME: &str = "pollscope:tinygo/asyncify-event";
 
-/// The hook's first two arguments as the event's kind and phase (`None` for values the
-/// rewrite never passes).
-pub fn decode_hook(kind: i32, phase: i32) -> Option<(AsyncifyKind, AsyncifyPhase)> {
-    let kind = HOOK_FUNCTIONS.get(usize::try_from(kind).ok()?)?.1;
-    let phase = match phase {
-        0 => AsyncifyPhase::Enter,
-        1 => AsyncifyPhase::Leave,
+/// The hook's first argument.
+const EVENT_STATE_WRITE: i32 = 0;
+const EVENT_TASK_CALL: i32 = 1;
+const EVENT_REWIND_CALL: i32 = 2;
+const EVENT_REWIND_END: i32 = 3;
+/// Asyncify's state while rewinding.
+const REWINDING: i32 = 2;
+
+/// One call of the hook, decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookEvent {
+    /// The state global is about to change from `old` to `new` (recorder).
+    StateWrite {
+        /// The state before.
+        old: u32,
+        /// The state written.
+        new: u32,
+    },
+    /// The scheduler side makes an indirect call of `table_index` in state `state`
+    /// (recorder).
+    TaskCall {
+        /// Asyncify's state then.
+        state: u32,
+        /// The function-table slot called.
+        table_index: u32,
+    },
+    /// A call is about to be made while rewinding; `offset` is its module offset in the
+    /// original module (replay).
+    RewindCall {
+        /// Module offset of the `call` in the original module.
+        offset: u32,
+    },
+    /// The state is about to leave "rewinding": the rewind reached the place the goroutine
+    /// paused (replay).
+    RewindEnd {
+        /// Module offset of the state write in the original module.
+        offset: u32,
+    },
+}
+
+/// The hook's three arguments as an event (`None` for values no rewrite passes).
+pub fn decode_hook(event: i32, a: i32, b: i32) -> Option<HookEvent> {
+    let (a, b) = (a as u32, b as u32);
+    Some(match event {
+        EVENT_STATE_WRITE => HookEvent::StateWrite { old: a, new: b },
+        EVENT_TASK_CALL => HookEvent::TaskCall {
+            state: a,
+            table_index: b,
+        },
+        EVENT_REWIND_CALL => HookEvent::RewindCall { offset: a },
+        EVENT_REWIND_END => HookEvent::RewindEnd { offset: a },
         _ => return None,
-    };
-    Some((kind, phase))
+    })
 }
 
 /// What [`instrument`] made of a module.
@@ -55,8 +102,8 @@ pub fn decode_hook(kind: i32, phase: i32) -> Option<(AsyncifyKind, AsyncifyPhase
 pub enum Instrumentation {
     /// The rewritten module.
     Instrumented(Instrumented),
-    /// The module lacks what the recorder needs (not TinyGo, not asyncify, no name
-    /// section); the reason is for the user.
+    /// The module lacks what the rewrite needs (not asyncified); the reason is for the
+    /// user.
     NotInstrumentable(String),
 }
 
@@ -129,28 +176,49 @@ impl FunctionMap {
     }
 }
 
-/// One of [`HOOK_FUNCTIONS`] found in the module.
-struct Target {
-    kind: i32,
-    /// Its result types (0 or 1).
-    results: Vec<ValType>,
-    /// Its parameter count (the pointer is parameter 0).
-    params: u32,
+/// Which rewrite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Recorder,
+    Replay,
 }
 
-/// Rewrites `module` (see the module docs). `Err` only for bytes that do not parse; a module
-/// without the three functions is [`Instrumentation::NotInstrumentable`].
+/// The flight recorder's rewrite (see the module docs). `Err` only for bytes that do not
+/// parse; a module without asyncify's runtime is [`Instrumentation::NotInstrumentable`].
 pub fn instrument(module: &[u8]) -> Result<Instrumentation, Error> {
-    let scan = match prescan(module)? {
-        Ok(scan) => scan,
-        Err(reason) => return Ok(Instrumentation::NotInstrumentable(reason)),
+    rewrite(module, Purpose::Recorder)
+}
+
+/// The replay rewrite for backtraces (see the module docs and [`crate::backtrace`]).
+pub fn instrument_for_replay(module: &[u8]) -> Result<Instrumentation, Error> {
+    rewrite(module, Purpose::Replay)
+}
+
+fn rewrite(module: &[u8], purpose: Purpose) -> Result<Instrumentation, Error> {
+    let runtime = match asyncify::find(module)? {
+        Ok(runtime) => runtime,
+        Err(reason) => {
+            return Ok(Instrumentation::NotInstrumentable(format!(
+                "not instrumentable: {reason}"
+            )))
+        }
     };
+    let scan = prescan(module, &runtime)?;
+    if purpose == Purpose::Replay && !scan.has_table {
+        return Ok(Instrumentation::NotInstrumentable(
+            "not instrumentable: no function table (goroutine entries are table slots)".into(),
+        ));
+    }
     let mut rewriter = Rewriter {
+        purpose,
         hook: scan.imported_funcs,
         hook_type: scan.type_count,
-        targets: scan.targets,
+        state_global: runtime.state_global,
+        scheduler_side: scan.scheduler_side,
+        params: scan.params,
         next_func: scan.imported_funcs,
         imports_done: false,
+        exports_done: purpose == Purpose::Recorder,
         bodies: Vec::new(),
     };
     let mut out = wasm_encoder::Module::new();
@@ -186,113 +254,102 @@ pub fn instrument(module: &[u8]) -> Result<Instrumentation, Error> {
 struct Prescan {
     imported_funcs: u32,
     type_count: u32,
-    targets: HashMap<u32, Target>,
+    has_table: bool,
+    /// Parameter count per function (imported ones included).
+    params: Vec<u32>,
+    /// Defined functions that write the state global or call asyncify's API, other than
+    /// the API itself: where the scheduler launches and rewinds goroutines.
+    scheduler_side: HashSet<u32>,
 }
 
-/// Finds the three functions and their signatures; `Ok(Err(reason))` when the module cannot
-/// be instrumented.
-fn prescan(module: &[u8]) -> Result<Result<Prescan, String>, Error> {
-    let mut types: Vec<Option<wasmparser::FuncType>> = Vec::new();
+fn prescan(module: &[u8], runtime: &AsyncifyRuntime) -> Result<Prescan, Error> {
+    let mut param_counts: Vec<u32> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
     let mut imported_funcs = 0;
-    let mut names: HashMap<String, u32> = HashMap::new();
+    let mut has_table = false;
+    let mut scheduler_side = HashSet::new();
+    let mut next_body = 0;
     for payload in Parser::new(0).parse_all(module) {
         match payload? {
-            Payload::Version { encoding, .. } if encoding != wasmparser::Encoding::Module => {
-                return Err(Error::NotCoreModule)
-            }
             Payload::TypeSection(reader) => {
                 for group in reader {
                     for sub in group?.into_types() {
-                        types.push(match &sub.composite_type.inner {
-                            wasmparser::CompositeInnerType::Func(f) => Some(f.clone()),
-                            _ => None,
+                        param_counts.push(match &sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => f.params().len() as u32,
+                            _ => 0,
                         });
                     }
                 }
             }
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
-                    if let TypeRef::Func(ty) | TypeRef::FuncExact(ty) = import?.ty {
-                        func_types.push(ty);
-                        imported_funcs += 1;
+                    match import?.ty {
+                        TypeRef::Func(ty) | TypeRef::FuncExact(ty) => {
+                            func_types.push(ty);
+                            imported_funcs += 1;
+                        }
+                        TypeRef::Table(_) => has_table = true,
+                        _ => {}
                     }
                 }
+                next_body = imported_funcs;
             }
+            Payload::TableSection(reader) => has_table |= reader.count() > 0,
             Payload::FunctionSection(reader) => {
                 for ty in reader {
                     func_types.push(ty?);
                 }
             }
-            Payload::CustomSection(section) => {
-                if let wasmparser::KnownCustom::Name(reader) = section.as_known() {
-                    for sub in reader.into_iter().map_while(Result::ok) {
-                        if let wasmparser::Name::Function(map) = sub {
-                            for naming in map.into_iter().map_while(Result::ok) {
-                                names.entry(naming.name.to_string()).or_insert(naming.index);
-                            }
+            Payload::CodeSectionEntry(body) => {
+                let index = next_body;
+                next_body += 1;
+                if runtime.api_functions.contains(&index) {
+                    continue;
+                }
+                for op in body.get_operators_reader()? {
+                    let touches_runtime = match op? {
+                        Operator::GlobalSet { global_index } => {
+                            global_index == runtime.state_global
                         }
+                        Operator::Call { function_index } => {
+                            runtime.api_functions.contains(&function_index)
+                        }
+                        _ => false,
+                    };
+                    if touches_runtime {
+                        scheduler_side.insert(index);
+                        break;
                     }
                 }
             }
             _ => {}
         }
     }
-    let mut targets = HashMap::new();
-    for (kind, (name, _)) in HOOK_FUNCTIONS.iter().enumerate() {
-        let Some(&index) = names.get(*name) else {
-            return Ok(Err(format!(
-                "not instrumentable: no {name} in the name section (not a TinyGo asyncify \
-                 build, or names stripped)"
-            )));
-        };
-        if index < imported_funcs {
-            return Ok(Err(format!("not instrumentable: {name} is imported")));
-        }
-        let ty = func_types
-            .get(index as usize)
-            .and_then(|t| types.get(*t as usize))
-            .and_then(Option::as_ref);
-        let Some(ty) = ty else {
-            return Ok(Err(format!(
-                "not instrumentable: {name} has no function type"
-            )));
-        };
-        if ty.params().first() != Some(&wasmparser::ValType::I32) || ty.results().len() > 1 {
-            return Ok(Err(format!(
-                "not instrumentable: {name} is not (i32 …) -> (at most one result)"
-            )));
-        }
-        let results = ty
-            .results()
-            .iter()
-            .map(|t| utils::val_type(&mut wasm_encoder::reencode::RoundtripReencoder, *t))
-            .collect::<Result<_, _>>()
-            .map_err(|_| Error::NotCoreModule)?;
-        targets.insert(
-            index,
-            Target {
-                kind: kind as i32,
-                results,
-                params: ty.params().len() as u32,
-            },
-        );
-    }
-    Ok(Ok(Prescan {
+    let params = func_types
+        .iter()
+        .map(|ty| param_counts.get(*ty as usize).copied().unwrap_or(0))
+        .collect();
+    Ok(Prescan {
         imported_funcs,
-        type_count: types.len() as u32,
-        targets,
-    }))
+        type_count: param_counts.len() as u32,
+        has_table,
+        params,
+        scheduler_side,
+    })
 }
 
 struct Rewriter {
+    purpose: Purpose,
     /// The hook's index = the original count of imported functions.
     hook: u32,
     hook_type: u32,
-    targets: HashMap<u32, Target>,
+    state_global: u32,
+    scheduler_side: HashSet<u32>,
+    params: Vec<u32>,
     /// Original index of the next body.
     next_func: u32,
     imports_done: bool,
+    exports_done: bool,
     bodies: Vec<BodyMap>,
 }
 
@@ -300,6 +357,88 @@ impl Rewriter {
     fn hook_import(&mut self, imports: &mut wasm_encoder::ImportSection) {
         imports.import(HOOK_MODULE, HOOK_NAME, EntityType::Function(self.hook_type));
         self.imports_done = true;
+    }
+
+    fn table_export(&mut self, exports: &mut wasm_encoder::ExportSection) {
+        exports.export(REPLAY_TABLE_EXPORT, wasm_encoder::ExportKind::Table, 0);
+        self.exports_done = true;
+    }
+
+    /// What to insert before `op` (at original module offset `offset`) in function `func`,
+    /// whose scratch local is `scratch`; nothing for most instructions.
+    fn hook_before(
+        &self,
+        op: &Operator<'_>,
+        func: u32,
+        offset: u32,
+        scratch: u32,
+    ) -> Vec<Instruction<'static>> {
+        let state = || Instruction::GlobalGet(self.state_global);
+        let call_hook = |event: i32, a: Instruction<'static>, b: Instruction<'static>| {
+            vec![
+                Instruction::I32Const(event),
+                a,
+                b,
+                Instruction::Call(self.hook),
+            ]
+        };
+        // `if (state == 2) { body }`, leaving the operand stack as it was.
+        let while_rewinding = |body: Vec<Instruction<'static>>| {
+            let mut code = vec![
+                state(),
+                Instruction::I32Const(REWINDING),
+                Instruction::I32Eq,
+                Instruction::If(BlockType::Empty),
+            ];
+            code.extend(body);
+            code.push(Instruction::End);
+            code
+        };
+        // Takes the i32 on top of the stack into `scratch`, runs `body`, puts it back.
+        let around_top = |body: Vec<Instruction<'static>>| {
+            let mut code = vec![Instruction::LocalSet(scratch)];
+            code.extend(body);
+            code.push(Instruction::LocalGet(scratch));
+            code
+        };
+        let offset = offset as i32;
+        match (self.purpose, op) {
+            (Purpose::Recorder, Operator::GlobalSet { global_index })
+                if *global_index == self.state_global =>
+            {
+                around_top(call_hook(
+                    EVENT_STATE_WRITE,
+                    state(),
+                    Instruction::LocalGet(scratch),
+                ))
+            }
+            (Purpose::Recorder, Operator::CallIndirect { .. })
+                if self.scheduler_side.contains(&func) =>
+            {
+                around_top(call_hook(
+                    EVENT_TASK_CALL,
+                    state(),
+                    Instruction::LocalGet(scratch),
+                ))
+            }
+            (Purpose::Replay, Operator::GlobalSet { global_index })
+                if *global_index == self.state_global =>
+            {
+                around_top(while_rewinding(call_hook(
+                    EVENT_REWIND_END,
+                    Instruction::I32Const(offset),
+                    Instruction::LocalGet(scratch),
+                )))
+            }
+            (Purpose::Replay, Operator::Call { .. } | Operator::CallIndirect { .. }) => {
+                while_rewinding(call_hook(
+                    EVENT_REWIND_CALL,
+                    Instruction::I32Const(offset),
+                    Instruction::I32Const(0),
+                ))
+            }
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -334,18 +473,36 @@ impl Reencode for Rewriter {
         Ok(())
     }
 
-    /// A module without imports gets an import section for the hook alone.
+    fn parse_export_section(
+        &mut self,
+        exports: &mut wasm_encoder::ExportSection,
+        section: wasmparser::ExportSectionReader<'_>,
+    ) -> Result2<()> {
+        utils::parse_export_section(self, exports, section)?;
+        if !self.exports_done {
+            self.table_export(exports);
+        }
+        Ok(())
+    }
+
+    /// A module without imports gets an import section for the hook alone (and, for the
+    /// replay, one without exports an export section for the table).
     fn intersperse_section_hook(
         &mut self,
         module: &mut wasm_encoder::Module,
         after: Option<wasm_encoder::SectionId>,
         before: Option<wasm_encoder::SectionId>,
     ) -> Result2<()> {
-        let past_imports = before.is_none_or(|id| id as u8 > wasm_encoder::SectionId::Import as u8);
-        if !self.imports_done && after.is_some() && past_imports {
+        let past = |id: wasm_encoder::SectionId| before.is_none_or(|b| b as u8 > id as u8);
+        if !self.imports_done && after.is_some() && past(wasm_encoder::SectionId::Import) {
             let mut imports = wasm_encoder::ImportSection::new();
             self.hook_import(&mut imports);
             module.section(&imports);
+        }
+        if !self.exports_done && after.is_some() && past(wasm_encoder::SectionId::Export) {
+            let mut exports = wasm_encoder::ExportSection::new();
+            self.table_export(&mut exports);
+            module.section(&exports);
         }
         Ok(())
     }
@@ -398,52 +555,23 @@ impl Reencode for Rewriter {
             declared = declared.saturating_add(count);
             locals.push((count, self.val_type(ty)?));
         }
-        let hook = self.hook;
-        let target = self.targets.get(&index).map(|t| {
-            // New locals after every existing one: a stash per result, then the pointer
-            // argument as it was on entry (the body may reuse parameter 0).
-            let stash = t.params + declared;
-            Exits {
-                kind: t.kind,
-                results: t.results.clone(),
-                stash,
-                pointer: stash + t.results.len() as u32,
-                hook,
-            }
-        });
-        if let Some(exits) = &target {
-            locals.extend(exits.results.iter().map(|ty| (1, *ty)));
-            locals.push((1, ValType::I32));
-        }
+        // One new i32 after every existing local, for the value a hook looks at.
+        let params = self.params.get(index as usize).copied().unwrap_or(0);
+        let scratch = params + declared;
+        locals.push((1, ValType::I32));
         let mut f = Function::new(locals);
         let mut body = BodyMap::default();
         let mut reader = func.get_operators_reader()?;
         let mut last_delta: Option<i64> = None;
-        if let Some(exits) = &target {
-            let orig = reader.original_position() as u32;
-            body.points.push((f.byte_len() as u32, orig, true));
-            exits.enter(&mut f);
-        }
         while !reader.eof() {
             let orig = reader.original_position() as u32;
             let op = reader.read()?;
-            let last = reader.eof();
-            if let Some(exits) = &target {
-                match op {
-                    Operator::Return => {
-                        body.points.push((f.byte_len() as u32, orig, true));
-                        last_delta = None;
-                        exits.leave(&mut f);
-                    }
-                    Operator::ReturnCall { .. }
-                    | Operator::ReturnCallIndirect { .. }
-                    | Operator::ReturnCallRef { .. } => {
-                        return Err(ReencodeError::UserError(
-                            "not instrumentable: a TinyGo task-switch function makes a tail call"
-                                .into(),
-                        ));
-                    }
-                    _ => {}
+            let inserted = self.hook_before(&op, index, orig, scratch);
+            if !inserted.is_empty() {
+                body.points.push((f.byte_len() as u32, orig, true));
+                last_delta = None;
+                for instruction in &inserted {
+                    f.instruction(instruction);
                 }
             }
             let new = f.byte_len() as u32;
@@ -453,57 +581,9 @@ impl Reencode for Rewriter {
                 last_delta = Some(delta);
             }
             f.instruction(&self.instruction(op)?);
-            if let (true, Some(exits)) = (last, &target) {
-                // The original `end` closed the wrapping block; now the real exit.
-                body.points.push((f.byte_len() as u32, orig, true));
-                exits.leave(&mut f);
-                f.instruction(&Instruction::End);
-            }
         }
         self.bodies.push(body);
         code.function(&f);
         Ok(())
-    }
-}
-
-/// How one instrumented function reports.
-struct Exits {
-    kind: i32,
-    results: Vec<ValType>,
-    /// First stash local for the results.
-    stash: u32,
-    /// Local holding the pointer argument.
-    pointer: u32,
-    hook: u32,
-}
-
-impl Exits {
-    /// Saves the pointer, calls the enter hook and opens the block that wraps the body.
-    fn enter(&self, f: &mut Function) {
-        f.instruction(&Instruction::LocalGet(0));
-        f.instruction(&Instruction::LocalSet(self.pointer));
-        self.call(f, 0);
-        f.instruction(&Instruction::Block(match self.results.first() {
-            None => BlockType::Empty,
-            Some(ty) => BlockType::Result(*ty),
-        }));
-    }
-
-    /// The leave hook, with the function's results (on top of the stack) kept in place.
-    fn leave(&self, f: &mut Function) {
-        for i in (0..self.results.len() as u32).rev() {
-            f.instruction(&Instruction::LocalSet(self.stash + i));
-        }
-        self.call(f, 1);
-        for i in 0..self.results.len() as u32 {
-            f.instruction(&Instruction::LocalGet(self.stash + i));
-        }
-    }
-
-    fn call(&self, f: &mut Function, phase: i32) {
-        f.instruction(&Instruction::I32Const(self.kind));
-        f.instruction(&Instruction::I32Const(phase));
-        f.instruction(&Instruction::LocalGet(self.pointer));
-        f.instruction(&Instruction::Call(self.hook));
     }
 }

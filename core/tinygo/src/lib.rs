@@ -10,9 +10,14 @@
 //! - [`walk`] reads the queues out of guest memory (anything implementing [`ReadMemory`])
 //!   into a [`SchedulerSnapshot`](pollscope_protocol::SchedulerSnapshot); every walk is
 //!   bounded, and corrupt memory yields problems, never a hang or a panic.
-//! - [`instrument`] rewrites the module so `tinygo_launch` / `tinygo_rewind` /
-//!   `tinygo_unwind` report entering and leaving to a host import (the asyncify flight
-//!   recorder). DWARF and data addresses are always read from the original module.
+//! - [`instrument`] rewrites the module so every write of asyncify's state global, and the
+//!   scheduler's indirect calls of goroutine entries, report to a host import (the asyncify
+//!   flight recorder); [`task_switch`] turns a report into a launch, unwind or rewind of the
+//!   current goroutine. Only what every asyncified build has is used ([`asyncify`]): TinyGo's
+//!   `tinygo_*` task-switch functions do not survive `wasm-opt -Oz`.
+//! - [`backtrace`] reconstructs a parked goroutine's call stack from its asyncify save area by
+//!   replaying its rewind in a copy ([`instrument_for_replay`]). DWARF and data addresses are
+//!   always read from the original module.
 //!
 //! No file system, no threads: the library builds for `wasm32-unknown-unknown` and runs in
 //! the browser shim as well as in the CLI.
@@ -24,12 +29,15 @@ use std::collections::HashMap;
 
 use pollscope_protocol::{TaskLayoutSummary, TinyGoSummary};
 
+pub mod asyncify;
+pub mod backtrace;
 mod debuginfo;
 mod dwarf;
 mod instrument;
 mod language;
 mod layout;
 mod module;
+mod switches;
 mod symbolize;
 mod walk;
 
@@ -38,14 +46,16 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
+pub use asyncify::AsyncifyRuntime;
 pub use instrument::{
-    decode_hook, instrument, FunctionMap, Instrumentation, Instrumented, HOOK_FUNCTIONS,
-    HOOK_MODULE, HOOK_NAME,
+    decode_hook, instrument, instrument_for_replay, FunctionMap, HookEvent, Instrumentation,
+    Instrumented, HOOK_MODULE, HOOK_NAME, REPLAY_TABLE_EXPORT,
 };
 pub use language::{describe as describe_language, go_source_path, UnitLanguage};
 pub use layout::{Field, Location, Piece, StructLayout};
+pub use switches::{task_switch, TaskSwitch};
 pub use symbolize::{SourceLocation, Symbolizer};
-pub use walk::{walk, ReadMemory, MAX_QUEUE_ITEMS};
+pub use walk::{walk, walk_with_backtraces, ReadMemory, MAX_QUEUE_ITEMS};
 
 /// `runtime.sleepQueue`: `*internal/task.Task`, delta-encoded wake times in `Data`.
 pub const SLEEP_QUEUE: &str = "runtime.sleepQueue";
@@ -109,6 +119,8 @@ pub struct Introspection {
     pub language: Option<String>,
     /// DWARF that did not parse, described; what did parse is still used.
     pub problems: Vec<String>,
+    /// Asyncify's runtime (state global, API functions), or why the module has none.
+    pub asyncify: Result<AsyncifyRuntime, String>,
 }
 
 impl Introspection {
@@ -116,6 +128,7 @@ impl Introspection {
     /// no DWARF gives an introspection with every symbol [`Location::Absent`].
     pub fn read(module: &[u8]) -> Result<Introspection, Error> {
         let info = module::scan(module)?;
+        let asyncify = asyncify::find(module)?;
         let has_dwarf = info.debug_sections.contains_key(".debug_info");
         let dwarf = has_dwarf
             .then(|| dwarf::load(&info.debug_sections))
@@ -154,6 +167,7 @@ impl Introspection {
             exports: info.exports,
             language,
             problems,
+            asyncify,
         })
     }
 
@@ -170,8 +184,8 @@ impl Introspection {
         self.layouts.get(name)
     }
 
-    /// What a Hello reports. `instrumentable` is whether [`instrument`] would find its
-    /// functions.
+    /// What a Hello reports. `instrumentable` is whether [`instrument`] finds asyncify's
+    /// runtime (every asyncified build has it, whatever was inlined).
     pub fn summary(&self) -> TinyGoSummary {
         let with = |wanted: fn(&Location) -> bool| {
             self.symbols
@@ -192,9 +206,7 @@ impl Introspection {
                     .map(|f| (f.path.clone(), f.offset))
                     .collect(),
             }),
-            instrumentable: HOOK_FUNCTIONS
-                .iter()
-                .all(|(name, _)| self.symbolizer.function_index(name).is_some()),
+            instrumentable: self.asyncify.is_ok(),
             language: self.language.clone(),
         }
     }

@@ -176,6 +176,12 @@ impl Symbolizer {
     }
 
     /// The defined function (index from 0) whose code holds `module_offset`.
+    /// The function (index) whose body holds module offset `module_offset`.
+    pub fn function_containing(&self, module_offset: u32) -> Option<u32> {
+        let defined = u32::try_from(self.function_at(module_offset)?).ok()?;
+        Some(self.imported_funcs + defined)
+    }
+
     fn function_at(&self, module_offset: u32) -> Option<usize> {
         let at = self.bodies.partition_point(|b| b.end <= module_offset);
         let body = self.bodies.get(at)?;

@@ -8,7 +8,11 @@
 
 use std::collections::HashSet;
 
-use pollscope_protocol::{Goroutine, SchedulerSnapshot, StackFill, TaskState, TimerEntry};
+use pollscope_protocol::{
+    Backtrace, Goroutine, SchedulerSnapshot, StackFill, TaskState, TimerEntry,
+};
+
+use crate::backtrace::{self, Rewinder};
 
 use crate::layout::StructLayout;
 use crate::{
@@ -19,6 +23,10 @@ use crate::{
 /// Longest list a walk follows; a real program with more goroutines in one queue is cut
 /// short with a problem rather than made to cost unbounded time at every idle wait.
 pub const MAX_QUEUE_ITEMS: usize = 4096;
+
+/// Most sleeping goroutines one snapshot replays for backtraces (each replay re-runs a
+/// rewind); the ones after them get a problem instead.
+pub const MAX_BACKTRACES: usize = 64;
 
 /// Guest linear memory, read-only.
 pub trait ReadMemory {
@@ -169,6 +177,7 @@ pub fn walk<M: ReadMemory + ?Sized>(
         wake_at,
         stack: tasks.stack(&reader, id),
         state,
+        backtrace: None,
     };
 
     let global = |name: &str, problems: &mut Vec<String>| -> Option<u32> {
@@ -273,6 +282,78 @@ pub fn walk<M: ReadMemory + ?Sized>(
         }
     }
     snapshot
+}
+
+/// [`walk`], with each sleeping goroutine's backtrace replayed by `rewinder` from its
+/// asyncify save area (see [`crate::backtrace`]).
+pub fn walk_with_backtraces<M: ReadMemory + ?Sized>(
+    introspection: &Introspection,
+    memory: &M,
+    at: u64,
+    rewinder: &mut dyn Rewinder,
+) -> SchedulerSnapshot {
+    let mut snapshot = walk(introspection, memory, at);
+    let task = introspection.layout(TASK_TYPE);
+    let replay = task.and_then(|task| {
+        Some(ReplayFields {
+            entry: task.offset("state.entry")?,
+            args: task.offset("state.args")?,
+            asyncifysp: task.offset("asyncifysp")?,
+            csp: task.offset("csp")?,
+        })
+    });
+    let reader = Reader { memory };
+    for (n, goroutine) in snapshot.sleep_queue.iter_mut().enumerate() {
+        let backtrace = match &replay {
+            _ if n >= MAX_BACKTRACES => Err(format!(
+                "not replayed: only the first {MAX_BACKTRACES} sleeping goroutines are"
+            )),
+            None => Err(format!(
+                "{TASK_TYPE} lacks state.entry, state.args or stackState in the DWARF"
+            )),
+            Some(fields) => fields.replay(introspection, &reader, rewinder, goroutine.id),
+        };
+        goroutine.backtrace = Some(backtrace.unwrap_or_else(|problem| Backtrace {
+            frames: Vec::new(),
+            problem: Some(problem),
+        }));
+    }
+    snapshot
+}
+
+/// The Task fields a rewind starts from.
+struct ReplayFields {
+    entry: u32,
+    args: u32,
+    asyncifysp: u32,
+    csp: u32,
+}
+
+impl ReplayFields {
+    fn replay<M: ReadMemory + ?Sized>(
+        &self,
+        introspection: &Introspection,
+        reader: &Reader<'_, M>,
+        rewinder: &mut dyn Rewinder,
+        task: u32,
+    ) -> Result<Backtrace, String> {
+        // Asyncify's data is {current, end}: TinyGo's stackState must be {asyncifysp, csp}.
+        if self.csp != self.asyncifysp + 4 {
+            return Err(format!(
+                "stackState is not asyncify's {{current, end}} (asyncifysp +{:#x}, csp +{:#x})",
+                self.asyncifysp, self.csp
+            ));
+        }
+        let entry = reader.field_u32(task, self.entry)?;
+        let args = reader.field_u32(task, self.args)?;
+        let stack_state = task
+            .checked_add(self.asyncifysp)
+            .ok_or_else(|| format!("task {task:#x}: stackState overflows"))?;
+        Ok(backtrace::from_replay(
+            introspection,
+            rewinder.rewind(entry, args, stack_state),
+        ))
+    }
 }
 
 fn timers<M: ReadMemory + ?Sized>(

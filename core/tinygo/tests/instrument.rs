@@ -1,10 +1,10 @@
 //! The flight-recorder rewrite: the instrumented module validates, computes exactly what the
-//! original does (run in wasmi), reports the exact hook sequence, and maps indices and code
-//! offsets back to the original.
+//! original does (run in wasmi), reports every write of asyncify's state global and the
+//! scheduler side's indirect calls — found from `asyncify_get_state`, with no TinyGo name in
+//! the module — and maps indices and code offsets back to the original.
 
-use pollscope_protocol::{AsyncifyKind, AsyncifyPhase};
 use pollscope_tinygo::{
-    decode_hook, instrument, FunctionMap, Instrumentation, HOOK_MODULE, HOOK_NAME,
+    decode_hook, instrument, FunctionMap, HookEvent, Instrumentation, HOOK_MODULE, HOOK_NAME,
 };
 use wasmi::{Caller, Engine, Linker, Module, Store};
 use wasmparser::{Name, Operator, Parser, Payload};
@@ -13,9 +13,10 @@ use wasmparser::{Name, Operator, Parser, Payload};
 /// cross the 127 → 128 boundary where an index's LEB grows a byte when renumbered.
 const FILLERS: usize = 127;
 
-/// Functions named like TinyGo's asyncify task switching, with every kind of exit: early
-/// `return` (with and without a value), a branch to the function's own label, fall-through,
-/// a parameter overwritten before leaving, and a `call_indirect` through element segments.
+/// Asyncify's runtime as Binaryen generates it (the exported API over two unnamed globals),
+/// a scheduler that uses it the way TinyGo's inlined task switching does — an API call, a
+/// state write inlined where the call was, `call_indirect`s of goroutine entries — and a
+/// function that is not the scheduler's with a `call_indirect` of its own.
 fn program(with_import: bool) -> String {
     let import = if with_import {
         r#"(import "env" "log" (func $log (param i32)))"#
@@ -30,8 +31,11 @@ fn program(with_import: bool) -> String {
         r#"(module
   {import}
   {fillers}
+  (type $task (func (param i32)))
   (memory (export "memory") 1)
   (global $sp (mut i32) (i32.const 1024))
+  (global $state (mut i32) (i32.const 0))
+  (global $data (mut i32) (i32.const 0))
   (table 4 funcref)
   (elem (i32.const 1) $task_a $task_b)
   (elem declare func $task_b)
@@ -39,36 +43,31 @@ fn program(with_import: bool) -> String {
   (func $init (global.set $sp (i32.const 2048)))
   (func $task_a (param i32) (call $log (i32.add (local.get 0) (i32.const 100))))
   (func $task_b (param i32) (call $log (i32.add (local.get 0) (i32.const 200))))
-  (func $tinygo_launch (param $state i32)
-    (call_indirect (param i32) (i32.load offset=4 (local.get $state)) (i32.load (local.get $state))))
-  (func $tinygo_unwind (param $ss i32)
-    (if (i32.load (i32.const 0x200))
-      (then (i32.store (i32.const 0x200) (i32.const 0)) (return)))
-    (i32.store (local.get $ss) (global.get $sp))
-    (block $out (br_if 1 (i32.eqz (local.get $ss))))
-    (local.set $ss (i32.const 0)))
-  (func $tinygo_rewind (param $state i32) (result i32)
-    (if (i32.eq (local.get $state) (i32.const 7)) (then (return (i32.const 70))))
-    (if (i32.eq (local.get $state) (i32.const 8)) (then (br 1 (i32.const 80))))
-    (i32.add (local.get $state) (i32.const 1)))
-  (func (export "run") (result i32)
-    (drop (call $filler126))
-    (i32.store (i32.const 0x100) (i32.const 1))
-    (i32.store (i32.const 0x104) (i32.const 5))
-    (call $tinygo_launch (i32.const 0x100))
-    (i32.store (i32.const 0x110) (i32.const 2))
-    (i32.store (i32.const 0x114) (i32.const 6))
-    (call $tinygo_launch (i32.const 0x110))
-    (call $tinygo_unwind (i32.const 0x120))
-    (i32.store (i32.const 0x200) (i32.const 1))
-    (call $tinygo_unwind (i32.const 0x130))
-    (call $tinygo_unwind (i32.const 0))
+  (func $asyncify_start_unwind (export "asyncify_start_unwind") (param i32)
+    (global.set $state (i32.const 1)) (global.set $data (local.get 0)))
+  (func $asyncify_stop_unwind (export "asyncify_stop_unwind") (global.set $state (i32.const 0)))
+  (func $asyncify_start_rewind (export "asyncify_start_rewind") (param i32)
+    (global.set $state (i32.const 2)) (global.set $data (local.get 0)))
+  (func $asyncify_stop_rewind (export "asyncify_stop_rewind") (global.set $state (i32.const 0)))
+  (func $asyncify_get_state (export "asyncify_get_state") (result i32) (global.get $state))
+  (func $scheduler (param $slot i32) (result i32)
+    (call $asyncify_start_rewind (i32.const 0x400))
+    (call_indirect (type $task) (i32.const 5) (local.get $slot))
+    (global.set $state (i32.const 0))
+    (call_indirect (type $task) (i32.const 6) (i32.const 2))
+    (call $asyncify_stop_unwind)
+    (global.get $state))
+  (func $other (result i32)
     (table.set (i32.const 3) (ref.func $task_b))
     (call_indirect (type $task) (i32.const 9) (i32.const 3))
+    (i32.const 10))
+  (func (export "run") (result i32)
+    (drop (call $filler126))
+    (call $asyncify_start_unwind (i32.const 0x400))
+    (call $asyncify_stop_unwind)
     (i32.add
-      (i32.add (call $tinygo_rewind (i32.const 7)) (call $tinygo_rewind (i32.const 8)))
-      (i32.add (call $tinygo_rewind (i32.const 9)) (i32.load (i32.const 0x120)))))
-  (type $task (func (param i32)))
+      (i32.add (call $scheduler (i32.const 1)) (call $other))
+      (i32.add (call $asyncify_get_state) (global.get $sp))))
 )"#
     )
 }
@@ -142,38 +141,26 @@ fn validate(bytes: &[u8]) {
         .expect("instrumented module validates");
 }
 
-const EXPECTED_EVENTS: [(i32, i32, i32); 16] = [
-    (0, 0, 0x100),
-    (0, 1, 0x100),
-    (0, 0, 0x110),
-    (0, 1, 0x110),
-    (1, 0, 0x120),
-    (1, 1, 0x120), // fall-through, though the body zeroed its parameter
-    (1, 0, 0x130),
-    (1, 1, 0x130), // early return
-    (1, 0, 0),
-    (1, 1, 0), // br_if to the function's label
-    (2, 0, 7),
-    (2, 1, 7), // return with a value
-    (2, 0, 8),
-    (2, 1, 8), // br with a value to the function's label
-    (2, 0, 9),
-    (2, 1, 9), // fall-through with a value
+/// (event, a, b) as the hook receives them.
+const EXPECTED_EVENTS: [(i32, i32, i32); 7] = [
+    (0, 0, 1), // run: asyncify_start_unwind's write, 0 → 1
+    (0, 1, 0), // asyncify_stop_unwind, 1 → 0
+    (0, 0, 2), // the scheduler's asyncify_start_rewind, 0 → 2
+    (1, 2, 1), // its call_indirect of slot 1 while rewinding
+    (0, 2, 0), // its own (inlined) write, 2 → 0
+    (1, 0, 2), // its call_indirect of slot 2, normal state
+    (0, 0, 0), // asyncify_stop_unwind with nothing unwinding
 ];
 
 #[test]
-fn instrumented_module_behaves_the_same_and_reports_every_entry_and_exit() {
+fn instrumented_module_behaves_the_same_and_reports_every_state_write() {
     for with_import in [true, false] {
         let original = wat::parse_str(program(with_import)).unwrap();
         let (bytes, _) = instrumented(&original);
         validate(&bytes);
         let (outcome, events) = run(&original);
         assert!(events.is_empty());
-        assert_eq!(
-            outcome.result,
-            70 + 80 + 10 + 2048,
-            "the start function ran"
-        );
+        assert_eq!(outcome.result, 10 + 2048, "the start function ran");
         if with_import {
             assert_eq!(outcome.log, vec![105, 206, 209]);
         } else {
@@ -183,28 +170,34 @@ fn instrumented_module_behaves_the_same_and_reports_every_entry_and_exit() {
         assert_eq!(new_outcome, outcome);
         assert_eq!(
             new_events, EXPECTED_EVENTS,
-            "import section present: {with_import}"
+            "import section present: {with_import}; `other`'s call_indirect is not reported"
         );
     }
 }
 
 #[test]
-fn hook_arguments_decode_to_kinds_and_phases() {
+fn hook_arguments_decode_to_events() {
     assert_eq!(
-        decode_hook(0, 0),
-        Some((AsyncifyKind::Launch, AsyncifyPhase::Enter))
+        decode_hook(0, 1, 0),
+        Some(HookEvent::StateWrite { old: 1, new: 0 })
     );
     assert_eq!(
-        decode_hook(1, 1),
-        Some((AsyncifyKind::Unwind, AsyncifyPhase::Leave))
+        decode_hook(1, 0, 2),
+        Some(HookEvent::TaskCall {
+            state: 0,
+            table_index: 2
+        })
     );
     assert_eq!(
-        decode_hook(2, 0),
-        Some((AsyncifyKind::Rewind, AsyncifyPhase::Enter))
+        decode_hook(2, 0x1234, 0),
+        Some(HookEvent::RewindCall { offset: 0x1234 })
     );
-    assert_eq!(decode_hook(3, 0), None);
-    assert_eq!(decode_hook(-1, 0), None);
-    assert_eq!(decode_hook(0, 2), None);
+    assert_eq!(
+        decode_hook(3, 0x1240, 0),
+        Some(HookEvent::RewindEnd { offset: 0x1240 })
+    );
+    assert_eq!(decode_hook(4, 0, 0), None);
+    assert_eq!(decode_hook(-1, 0, 0), None);
 }
 
 fn function_names(bytes: &[u8]) -> Vec<(u32, String)> {
@@ -291,17 +284,21 @@ fn code_offsets_of_the_new_module_map_to_the_original_instructions() {
     let mut checked = 0;
     for (defined, (old_ops, new_ops)) in old.iter().zip(&new).enumerate() {
         let new_index = map.new_index(defined as u32 + 1);
-        if name_of(defined).starts_with("tinygo_") {
-            // The entry hook maps to the original first instruction.
-            assert_eq!(
-                map.original_offset(new_index, new_ops[0].0),
-                Some(old_ops[0].0),
-                "{}",
-                name_of(defined)
-            );
+        let name = name_of(defined);
+        if name.starts_with("asyncify_") || name == "scheduler" {
+            // Hooked: each original instruction still maps to itself, the hook code before
+            // it to it too.
+            for (old_offset, _) in old_ops {
+                assert!(
+                    new_ops.iter().any(|(new_offset, _)| map
+                        .original_offset(new_index, *new_offset)
+                        == Some(*old_offset)),
+                    "{name}: {old_offset:#x}"
+                );
+            }
             continue;
         }
-        assert_eq!(old_ops.len(), new_ops.len(), "{}", name_of(defined));
+        assert_eq!(old_ops.len(), new_ops.len(), "{name}");
         for ((old_offset, old_kind), (new_offset, new_kind)) in old_ops.iter().zip(new_ops) {
             assert_eq!(old_kind, new_kind);
             assert_eq!(
@@ -327,24 +324,25 @@ fn code_offsets_of_the_new_module_map_to_the_original_instructions() {
 }
 
 #[test]
-fn a_module_without_the_functions_is_not_instrumentable() {
+fn a_module_without_asyncify_is_not_instrumentable() {
+    // TinyGo's task-switch names alone mean nothing: asyncify's runtime is what is needed.
     let module = wat::parse_str(
-        r#"(module (func $tinygo_launch (param i32)) (func $main (export "main")))"#,
+        r#"(module (func $tinygo_launch (param i32)) (func $tinygo_unwind (param i32))
+                   (func $tinygo_rewind (param i32)) (func $main (export "main")))"#,
     )
     .unwrap();
     match instrument(&module).unwrap() {
         Instrumentation::NotInstrumentable(why) => {
-            assert!(why.contains("no tinygo_unwind"), "{why}")
+            assert!(why.contains("no asyncify_get_state"), "{why}")
         }
-        Instrumentation::Instrumented(_) => panic!("instrumented a non-TinyGo module"),
+        Instrumentation::Instrumented(_) => panic!("instrumented a module without asyncify"),
     }
-    let wrong_signature = wat::parse_str(
-        r#"(module (func $tinygo_launch (param i32)) (func $tinygo_unwind (param i64))
-                   (func $tinygo_rewind (param i32)))"#,
+    let not_binaryens = wat::parse_str(
+        r#"(module (func (export "asyncify_get_state") (result i32) (i32.const 0)))"#,
     )
     .unwrap();
     assert!(matches!(
-        instrument(&wrong_signature).unwrap(),
+        instrument(&not_binaryens).unwrap(),
         Instrumentation::NotInstrumentable(_)
     ));
     assert!(instrument(b"not wasm").is_err());

@@ -82,13 +82,16 @@ pub fn current_step(
         _ => {}
     }
     let wait_end = last_wait.map(|w| w.start.saturating_add(w.duration));
+    // A goroutine whose function returned is no step of a sleep: the wait decides.
     let switch_step = |switch: &AsyncifyEvent| match switch.kind {
-        AsyncifyKind::Unwind => FlowStep::Sleep,
-        AsyncifyKind::Rewind | AsyncifyKind::Launch => FlowStep::Rewind,
+        AsyncifyKind::Unwind => Some(FlowStep::Sleep),
+        AsyncifyKind::Rewind | AsyncifyKind::Launch => Some(FlowStep::Rewind),
+        AsyncifyKind::Exit => None,
     };
+    let last_switch = last_switch.filter(|switch| switch_step(switch).is_some());
     match (last_switch, wait_end) {
-        (Some(switch), Some(end)) if switch.at >= end => Some(switch_step(switch)),
-        (Some(switch), None) => Some(switch_step(switch)),
+        (Some(switch), Some(end)) if switch.at >= end => switch_step(switch),
+        (Some(switch), None) => switch_step(switch),
         (_, Some(_)) => Some(FlowStep::Wake),
         (None, None) => None,
     }
@@ -117,6 +120,7 @@ mod tests {
             phase: AsyncifyPhase::Enter,
             ptr: 0,
             asyncify_state: None,
+            function: None,
         }
     }
 

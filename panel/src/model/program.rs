@@ -94,6 +94,27 @@ pub fn entry(goroutine: &Goroutine) -> EntryShown {
     }
 }
 
+/// A parked goroutine's call stack as lines, innermost first: `function file:line` (the
+/// file shortened as [`short_path`] does), then the problem that cut it short, if any.
+pub fn backtrace_lines(goroutine: &Goroutine) -> Vec<String> {
+    let Some(backtrace) = &goroutine.backtrace else {
+        return Vec::new();
+    };
+    let mut lines: Vec<String> = backtrace
+        .frames
+        .iter()
+        .map(|frame| {
+            let function = frame.function.as_deref().unwrap_or("?");
+            match (&frame.file, frame.line) {
+                (Some(file), Some(line)) => format!("{function} {}:{line}", short_path(file)),
+                _ => format!("{function} +0x{:x}", frame.offset),
+            }
+        })
+        .collect();
+    lines.extend(backtrace.problem.iter().map(|p| format!("({p})")));
+    lines
+}
+
 /// The file and its directory (`app/main.go`); a `$GOROOT/src/` path as its package path
 /// (`runtime/scheduler.go`), as Go's `-trimpath` prints it.
 pub fn short_path(path: &str) -> String {
@@ -184,7 +205,40 @@ mod tests {
             wake_at: None,
             stack: None,
             state: TaskState::Sleeping,
+            backtrace: None,
         }
+    }
+
+    #[test]
+    fn a_backtrace_reads_innermost_first_with_go_lines_and_its_problem() {
+        use pollscope_protocol::{Backtrace, StackFrame};
+        let mut g = goroutine(None);
+        assert!(backtrace_lines(&g).is_empty());
+        g.backtrace = Some(Backtrace {
+            frames: vec![
+                StackFrame {
+                    function: Some("runtime.sleep".into()),
+                    file: None,
+                    line: None,
+                    offset: 0x679,
+                },
+                StackFrame {
+                    function: Some("main.worker$gowrapper".into()),
+                    file: Some("./fixtures/tinygo/main.go".into()),
+                    line: Some(10),
+                    offset: 0xe66,
+                },
+            ],
+            problem: Some("stack cut".into()),
+        });
+        assert_eq!(
+            backtrace_lines(&g),
+            [
+                "runtime.sleep +0x679",
+                "main.worker$gowrapper tinygo/main.go:10",
+                "(stack cut)"
+            ]
+        );
     }
 
     #[test]

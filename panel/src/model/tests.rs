@@ -297,6 +297,7 @@ fn scheduler_snapshots_anchor_the_guest_clock_for_wake_countdowns() {
             wake_at: Some(900_000_000),
             stack: None,
             state: TaskState::Sleeping,
+            backtrace: None,
         }],
         ..SchedulerSnapshot::default()
     };
@@ -318,6 +319,7 @@ fn asyncify_events_are_kept_in_order_and_bounded() {
         phase: AsyncifyPhase::Enter,
         ptr: 0,
         asyncify_state: None,
+        function: None,
     };
     for chunk in 0..10u64 {
         let events = (0..ASYNCIFY_HISTORY as u64 / 4)

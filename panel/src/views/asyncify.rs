@@ -64,8 +64,17 @@ pub fn Asyncify(ctx: Ctx) -> impl IntoView {
                 .newest(RECENT_SWITCHES)
                 .map(|e| {
                     view! {
-                        <li class="mono" data-testid="asyncify-event">
-                            {format!("{:?} {:?} task 0x{:x}", e.kind, e.phase, e.ptr).to_lowercase()}
+                        <li class="mono" data-testid="asyncify-event"
+                            data-kind=format!("{:?}", e.kind).to_lowercase()
+                            data-phase=format!("{:?}", e.phase).to_lowercase()
+                            data-task=format!("0x{:x}", e.ptr)>
+                            {format!(
+                                "{} {} {} (task 0x{:x})",
+                                format!("{:?}", e.kind).to_lowercase(),
+                                format!("{:?}", e.phase).to_lowercase(),
+                                e.function.as_deref().unwrap_or("goroutine"),
+                                e.ptr
+                            )}
                         </li>
                     }
                 })

@@ -1,5 +1,5 @@
-//! TinyGo's scheduler: the sleep queue with wake times counting down, the run queue, the
-//! current goroutine — or why there is nothing to show.
+//! TinyGo's scheduler: the sleep queue with wake times counting down and each sleeper's
+//! call stack, the run queue, the current goroutine — or why there is nothing to show.
 
 use leptos::prelude::*;
 use pollscope_protocol::{Goroutine, Hello};
@@ -34,6 +34,10 @@ pub fn Goroutines(ctx: Ctx) -> impl IntoView {
                 // TinyGo's wrapper, beside the function it runs.
                 let wrapper = wrapper.map(|w| view! { <span class="muted">" (" {w} ")"</span> });
                 let (title, data_function) = (function.clone(), function.clone());
+                let stack = program::backtrace_lines(g)
+                    .into_iter()
+                    .map(|line| view! { <li data-testid="backtrace-frame">{line}</li> })
+                    .collect_view();
                 let wake = g.wake_at.map_or("—".into(), format::guest_time);
                 let left = match (g.wake_at, guest_now) {
                     (Some(at), Some(now)) => format::countdown(countdown(at, now)),
@@ -52,6 +56,9 @@ pub fn Goroutines(ctx: Ctx) -> impl IntoView {
                         <td class="mono" title=place_full>{place}</td>
                         <td class="mono">{wake}</td>
                         <td>{left}</td>
+                        <td class="mono">
+                            <ol class="backtrace" data-testid="goroutine-backtrace">{stack}</ol>
+                        </td>
                     </tr>
                 }
             };
@@ -86,6 +93,9 @@ pub fn Goroutines(ctx: Ctx) -> impl IntoView {
                             <th>"source"</th>
                             <th>"wakes at"</th>
                             <th>"countdown"</th>
+                            <th title="where a parked goroutine is, innermost call first, from its asyncify save area">
+                                "stack"
+                            </th>
                         </tr>
                     </thead>
                     <tbody>{rows}</tbody>
