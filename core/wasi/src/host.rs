@@ -64,6 +64,13 @@ impl Host {
         })
     }
 
+    /// The trees of the preopens configured with `write_back`, as the guest leaves them, in
+    /// the format [`PreopenExport::decode`](crate::PreopenExport::decode) reads: for an
+    /// embedder that writes them back to the host's disk when the guest ends.
+    pub fn export_preopens(&self) -> Vec<u8> {
+        crate::filesystem::export::encode(&self.fs)
+    }
+
     /// The platform's checkpoint: where a steerable platform holds the guest. [`Host::call`]
     /// takes it before every import; guest-side hooks (the asyncify flight recorder's) take it
     /// outside a host call, and a pause or a step ending there holds the guest as at one.

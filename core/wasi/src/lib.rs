@@ -39,7 +39,7 @@ mod memory;
 mod platform;
 mod trap;
 
-pub use config::HostConfig;
+pub use config::{HostConfig, Preopen};
 pub use memory::{guest_range, GuestMemory, VecMemory};
 pub use platform::{Event, Platform, Stdio, WaitReason};
 pub use trap::{Trap, TrapKind};
@@ -64,7 +64,10 @@ mod io;
 mod random;
 mod sockets;
 
-pub use filesystem::{MAX_FS_BYTES, MAX_FS_ENTRIES};
+pub use filesystem::{
+    is_plain_relative_path, ExportedEntry, ExportedKind, ExportedTree, PreopenExport, MAX_FS_BYTES,
+    MAX_FS_ENTRIES,
+};
 pub use io::poll::MAX_POLL_LIST;
 pub use io::pollable::{PollableInfo, PollableKind, RetiredPollables};
 pub use io::stream::{HostInputStream, HostOutputStream, InputStream, OutputStream, StreamError};

@@ -5,11 +5,13 @@
 //! Rights follow the WIT: reading or writing a file needs the `read` / `write` flag
 //! (`bad-descriptor` otherwise, as POSIX `EBADF`); anything that creates, renames, deletes or
 //! changes metadata through a directory needs `mutate-directory` on every directory
-//! descriptor involved (`read-only` otherwise, checked last so other errors win, as the WIT's
-//! "if they would otherwise succeed" asks). `open-at` checks its `read-only` cases first, as
-//! its own text says. A directory opened from another inherits its `mutate-directory`, the
-//! way wasmtime's directory permissions carry over, so libc code that opens a subdirectory
-//! without asking for it can still create files there.
+//! descriptor involved. Without it the change fails with `not-permitted` before anything
+//! else is looked at, exactly as wasmtime answers for a directory whose `DirPerms` lack
+//! `MUTATE` (a read-only `--dir`), so a program sees the same error under both hosts. A
+//! directory opened from another inherits its `mutate-directory` (asking for it under a
+//! read-only one is no error, the bit is just not given), the way wasmtime's directory
+//! permissions carry over, so libc code that opens a subdirectory without asking for it can
+//! still create files there.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::VecDeque;
@@ -111,11 +113,14 @@ impl Descriptor {
         Ok(&self.inode)
     }
 
+    /// A directory descriptor that may change what is in it: `not-directory` for a file (as
+    /// wasmtime looks up the directory first), `not-permitted` without `mutate-directory`.
     fn require_mutate(&self) -> Result<(), ErrorCode> {
+        self.dir()?;
         if self.flags.contains(DescriptorFlags::MUTATE_DIRECTORY) {
             Ok(())
         } else {
-            Err(ErrorCode::ReadOnly)
+            Err(ErrorCode::NotPermitted)
         }
     }
 
@@ -222,10 +227,10 @@ impl Descriptor {
         mtime: NewTimestamp,
         now: Timestamp,
     ) -> Result<(), ErrorCode> {
-        check_times(atime, mtime)?;
         if self.inode.borrow().is_dir() {
             self.require_mutate()?;
         }
+        check_times(atime, mtime)?;
         let result = self.inode.borrow_mut().set_times(atime, mtime, now);
         result
     }
@@ -248,9 +253,9 @@ impl Descriptor {
         path: &str,
         now: Timestamp,
     ) -> Result<(), ErrorCode> {
+        self.require_mutate()?;
         let located = self.resolve_entry(path)?;
         let name = creatable(&located)?;
-        self.require_mutate()?;
         room_for_entry(&located.parent, &name)?;
         let dir = fs.new_dir(now);
         attach(&located.parent, &name, dir, now);
@@ -273,9 +278,9 @@ impl Descriptor {
         mtime: NewTimestamp,
         now: Timestamp,
     ) -> Result<(), ErrorCode> {
+        self.require_mutate()?;
         let node = self.resolve(path, follow)?.existing()?;
         check_times(atime, mtime)?;
-        self.require_mutate()?;
         let result = node.borrow_mut().set_times(atime, mtime, now);
         result
     }
@@ -289,6 +294,8 @@ impl Descriptor {
         new_path: &str,
         now: Timestamp,
     ) -> Result<(), ErrorCode> {
+        self.require_mutate()?;
+        new_dir.require_mutate()?;
         let old = self.resolve(old_path, follow)?.existing()?;
         let new = new_dir.resolve_entry(new_path)?;
         // POSIX forbids hard links to directories (EPERM): they would make cycles.
@@ -300,8 +307,6 @@ impl Descriptor {
         if new.trailing_slash {
             return Err(ErrorCode::NoEntry);
         }
-        self.require_mutate()?;
-        new_dir.require_mutate()?;
         room_for_entry(&new.parent, &name)?;
         attach(&new.parent, &name, old, now);
         Ok(())
@@ -318,16 +323,14 @@ impl Descriptor {
         now: Timestamp,
     ) -> Result<Descriptor, ErrorCode> {
         self.dir()?;
+        if flags.any(DescriptorFlags::WRITE) || open.has(OpenFlags::TRUNCATE | OpenFlags::CREATE) {
+            self.require_mutate()?;
+        }
         // As wasmtime: O_DIRECTORY cannot create, require exclusivity, or truncate.
         if open.has(OpenFlags::DIRECTORY)
             && open.has(OpenFlags::CREATE | OpenFlags::EXCLUSIVE | OpenFlags::TRUNCATE)
         {
             return Err(ErrorCode::Invalid);
-        }
-        if flags.any(DescriptorFlags::WRITE | DescriptorFlags::MUTATE_DIRECTORY)
-            || open.has(OpenFlags::TRUNCATE | OpenFlags::CREATE)
-        {
-            self.require_mutate()?;
         }
         let located = self.resolve(path, follow)?;
         let inode = match located.node {
@@ -360,7 +363,8 @@ impl Descriptor {
                     return Err(ErrorCode::IsDirectory);
                 }
                 let inherited = self.flags.0 & DescriptorFlags::MUTATE_DIRECTORY;
-                Ok(Descriptor::new(inode, DescriptorFlags(flags.0 | inherited)))
+                let asked = flags.0 & !DescriptorFlags::MUTATE_DIRECTORY;
+                Ok(Descriptor::new(inode, DescriptorFlags(asked | inherited)))
             }
             DescriptorType::RegularFile => {
                 if open.has(OpenFlags::DIRECTORY) {
@@ -391,6 +395,7 @@ impl Descriptor {
 
     /// `remove-directory-at`.
     pub(crate) fn remove_directory_at(&self, path: &str, now: Timestamp) -> Result<(), ErrorCode> {
+        self.require_mutate()?;
         let located = self.resolve_entry(path)?;
         // `.` and `..` name a directory that is in use as a path base (POSIX EINVAL).
         let name = located.name.clone().ok_or(ErrorCode::Invalid)?;
@@ -401,7 +406,6 @@ impl Descriptor {
                 return Err(ErrorCode::NotEmpty);
             }
         }
-        self.require_mutate()?;
         if let Some(removed) = detach(&located.parent, &name, now) {
             // A removed directory may stay open; nothing can be created in it any more.
             removed.borrow_mut().links = 0;
@@ -418,6 +422,8 @@ impl Descriptor {
         new_path: &str,
         now: Timestamp,
     ) -> Result<(), ErrorCode> {
+        self.require_mutate()?;
+        new_dir.require_mutate()?;
         let old = self.resolve_entry(old_path)?;
         let new = new_dir.resolve_entry(new_path)?;
         let (Some(old_name), Some(new_name)) = (old.name.clone(), new.name.clone()) else {
@@ -450,8 +456,6 @@ impl Descriptor {
             // A directory cannot move below itself (POSIX EINVAL).
             return Err(ErrorCode::Invalid);
         }
-        self.require_mutate()?;
-        new_dir.require_mutate()?;
         // The entry count does not grow (one name goes, one comes), but a longer name may not
         // fit. Checked before anything moves.
         let longer = (new_name.len() as u64).saturating_sub(old_name.len() as u64);
@@ -475,6 +479,7 @@ impl Descriptor {
         new_path: &str,
         now: Timestamp,
     ) -> Result<(), ErrorCode> {
+        self.require_mutate()?;
         // The WIT: a target starting with `/` fails with `not-permitted`.
         if target.starts_with('/') {
             return Err(ErrorCode::NotPermitted);
@@ -488,7 +493,6 @@ impl Descriptor {
         if located.trailing_slash {
             return Err(ErrorCode::NoEntry);
         }
-        self.require_mutate()?;
         room_for_entry(&located.parent, &name)?;
         let link = fs.new_symlink(target, now)?;
         attach(&located.parent, &name, link, now);
@@ -497,6 +501,7 @@ impl Descriptor {
 
     /// `unlink-file-at`.
     pub(crate) fn unlink_file_at(&self, path: &str, now: Timestamp) -> Result<(), ErrorCode> {
+        self.require_mutate()?;
         let located = self.resolve_entry(path)?;
         let node = located.existing()?;
         let Some(name) = located.name.clone() else {
@@ -508,7 +513,6 @@ impl Descriptor {
         if located.trailing_slash {
             return Err(ErrorCode::NotDirectory);
         }
-        self.require_mutate()?;
         detach(&located.parent, &name, now);
         Ok(())
     }
@@ -731,56 +735,59 @@ mod tests {
         assert_eq!(root.read(1, 0).unwrap_err(), ErrorCode::BadDescriptor);
         assert_eq!(root.advise().unwrap_err(), ErrorCode::BadDescriptor);
 
-        // A directory without mutate-directory: every change is read-only, other errors win.
+        // A directory without mutate-directory (a read-only preopen): every change fails with
+        // not-permitted before anything else is looked at, as wasmtime answers.
         let read_only = Descriptor::new(root.inode.clone(), DescriptorFlags(DescriptorFlags::READ));
+        let denied = ErrorCode::NotPermitted;
         assert_eq!(
-            read_only
-                .create_directory_at(&mut fs, "x", t(3))
-                .unwrap_err(),
-            ErrorCode::ReadOnly
+            read_only.create_directory_at(&mut fs, "x", t(3)),
+            Err(denied)
         );
         assert_eq!(
-            read_only
-                .create_directory_at(&mut fs, "f", t(3))
-                .unwrap_err(),
-            ErrorCode::Exist
+            read_only.create_directory_at(&mut fs, "f", t(3)),
+            Err(denied)
+        );
+        assert_eq!(read_only.unlink_file_at("f", t(3)), Err(denied));
+        assert_eq!(read_only.unlink_file_at("zz", t(3)), Err(denied));
+        assert_eq!(read_only.remove_directory_at("zz", t(3)), Err(denied));
+        assert_eq!(read_only.symlink_at(&mut fs, "f", "l", t(3)), Err(denied));
+        assert_eq!(read_only.rename_at("f", &read_only, "g", t(3)), Err(denied));
+        assert_eq!(read_only.rename_at("f", &root, "g", t(3)), Err(denied));
+        assert_eq!(root.rename_at("f", &read_only, "g", t(3)), Err(denied));
+        assert_eq!(read_only.link_at(false, "f", &root, "h", t(3)), Err(denied));
+        assert_eq!(open(&mut fs, &read_only, "f", 0, RW).unwrap_err(), denied);
+        assert_eq!(
+            open(&mut fs, &read_only, "new", OpenFlags::CREATE, 1).unwrap_err(),
+            denied
         );
         assert_eq!(
-            read_only.unlink_file_at("f", t(3)).unwrap_err(),
-            ErrorCode::ReadOnly
-        );
-        assert_eq!(
-            read_only.unlink_file_at("zz", t(3)).unwrap_err(),
-            ErrorCode::NoEntry
-        );
-        assert_eq!(
-            read_only.symlink_at(&mut fs, "f", "l", t(3)).unwrap_err(),
-            ErrorCode::ReadOnly
-        );
-        assert_eq!(
-            read_only.rename_at("f", &read_only, "g", t(3)).unwrap_err(),
-            ErrorCode::ReadOnly
-        );
-        assert_eq!(
-            read_only.rename_at("f", &root, "g", t(3)).unwrap_err(),
-            ErrorCode::ReadOnly
-        );
-        assert_eq!(
-            open(&mut fs, &read_only, "f", 0, RW).unwrap_err(),
-            ErrorCode::ReadOnly,
-            "open-at checks write first"
-        );
-        assert_eq!(
-            open(&mut fs, &read_only, "f", OpenFlags::CREATE, 1).unwrap_err(),
-            ErrorCode::ReadOnly
+            open(&mut fs, &read_only, "f", OpenFlags::TRUNCATE, 1).unwrap_err(),
+            denied
         );
         assert!(open(&mut fs, &read_only, "f", 0, 1).is_ok());
         assert_eq!(
-            read_only
-                .set_times(NewTimestamp::Now, NewTimestamp::Now, t(3))
-                .unwrap_err(),
-            ErrorCode::ReadOnly
+            read_only.set_times(NewTimestamp::Now, NewTimestamp::Now, t(3)),
+            Err(denied)
         );
+        assert_eq!(
+            read_only.set_times_at(false, "f", NewTimestamp::Now, NewTimestamp::Now, t(3)),
+            Err(denied)
+        );
+        // Asking for mutate-directory below a read-only directory is no error: it is not given.
+        root.create_directory_at(&mut fs, "sub", t(3)).unwrap();
+        let sub = read_only
+            .open_at(
+                &mut fs,
+                false,
+                "sub",
+                OpenFlags(OpenFlags::DIRECTORY),
+                DescriptorFlags(DescriptorFlags::READ | DescriptorFlags::MUTATE_DIRECTORY),
+                t(3),
+            )
+            .unwrap();
+        assert_eq!(sub.get_flags(), DescriptorFlags(DescriptorFlags::READ));
+        assert_eq!(sub.create_directory_at(&mut fs, "x", t(3)), Err(denied));
+        root.remove_directory_at("sub", t(3)).unwrap();
         assert!(ro
             .set_times(NewTimestamp::Now, NewTimestamp::Now, t(3))
             .is_ok());

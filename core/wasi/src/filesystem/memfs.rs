@@ -141,6 +141,10 @@ pub(crate) struct Inode {
     pub mtime: Timestamp,
     pub ctime: Timestamp,
     pub node: Node,
+    /// For a file the configuration preloaded: its index in `HostConfig::files`, kept until
+    /// the guest changes its contents (so an export can say "unchanged, from there" instead
+    /// of carrying the bytes back).
+    pub origin: Option<u32>,
     /// The filesystem's usage, which this inode's contents (and a directory's entries) count in.
     usage: Rc<Usage>,
 }
@@ -282,6 +286,7 @@ impl Inode {
         let (data, usage) = self.file_and_usage()?;
         grow(data, end, usage)?;
         data[offset as usize..end as usize].copy_from_slice(bytes);
+        self.origin = None;
         self.touch_modified(now);
         Ok(len)
     }
@@ -309,6 +314,7 @@ impl Inode {
                 data.shrink_to_fit();
             }
         }
+        self.origin = None;
         self.touch_modified(now);
         Ok(())
     }
@@ -456,6 +462,7 @@ impl MemFs {
                 mtime: now,
                 ctime: now,
                 node: Node::Dir(Directory::default()),
+                origin: None,
                 usage: usage.clone(),
             })),
             next_ino: 1,
@@ -497,6 +504,7 @@ impl MemFs {
             mtime: now,
             ctime: now,
             node,
+            origin: None,
             usage: self.usage.clone(),
         }))
     }
@@ -571,7 +579,7 @@ impl MemFs {
         path: &str,
         bytes: &[u8],
         now: Timestamp,
-    ) -> Result<(), String> {
+    ) -> Result<InodeRef, String> {
         let (parent, name) = match path.trim_end_matches('/').rsplit_once('/') {
             Some((parent, name)) if !name.is_empty() => (parent, name),
             _ => return Err(format!("`{path}`: not an absolute file path")),
@@ -606,7 +614,8 @@ impl MemFs {
                 usage.release(0, old);
                 usage.charge(0, new);
                 *data = bytes.to_vec();
-                Ok(())
+                drop(inode);
+                Ok(file)
             }
             _ => Err(format!("`{path}`: exists and is not a regular file")),
         }

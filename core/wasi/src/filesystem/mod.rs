@@ -8,6 +8,7 @@
 //!   operations as plain Rust
 //! - `streams`: the file streams `read-via-stream` and friends hand out
 //! - `error`: the `error-code` enum
+//! - `export`: the trees of write-back preopens, encoded for the embedder when the guest ends
 //!
 //! Glue: `types`, `dirs`, `preopens` for the two interfaces (`lift` and `lower` hold the
 //! argument lifting and the result layouts).
@@ -18,6 +19,7 @@
 mod descriptor;
 mod dirs;
 mod error;
+pub(crate) mod export;
 #[cfg(test)]
 mod guest;
 mod lift;
@@ -29,6 +31,9 @@ pub(crate) mod state;
 mod streams;
 pub(crate) mod types;
 
+pub use export::{
+    is_plain_relative_path, ExportedEntry, ExportedKind, ExportedTree, PreopenExport,
+};
 pub use memfs::{MAX_FS_BYTES, MAX_FS_ENTRIES};
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use crate::abi::{self, Lowered};
 use crate::func::{Args, FuncDef, InterfaceDef, ValType::*};
 use crate::{GuestMemory, Host, Trap};
 
-/// Flags of a preopened directory: it may be listed and changed (wasmtime's default
-/// `DirPerms::all()`).
+/// Flags of a writable preopened directory: it may be listed and changed (wasmtime's
+/// default `DirPerms::all()`). A read-only one has `read` alone.
 pub(crate) const PREOPEN_FLAGS: DescriptorFlags =
     DescriptorFlags(DescriptorFlags::READ | DescriptorFlags::MUTATE_DIRECTORY);
 
@@ -27,9 +27,14 @@ fn get_directories(
     let what = "get-directories result";
     let list = abi::alloc(memory, 4, preopens.len() as u64 * 12, what)?;
     let mut elems = Lowered::new(preopens.len() as u32 * 12, 4);
-    for (i, (inode, path)) in preopens.into_iter().enumerate() {
-        let handle = host.table.push(Descriptor::new(inode, PREOPEN_FLAGS))?;
-        let name = abi::lower_string(memory, &path, what)?;
+    for (i, preopen) in preopens.into_iter().enumerate() {
+        let flags = if preopen.config.writable {
+            PREOPEN_FLAGS
+        } else {
+            DescriptorFlags(DescriptorFlags::READ)
+        };
+        let handle = host.table.push(Descriptor::new(preopen.dir, flags))?;
+        let name = abi::lower_string(memory, &preopen.config.name, what)?;
         elems
             .u32(i as u32 * 12, handle)
             .ptr_len(i as u32 * 12 + 4, name);
@@ -82,7 +87,7 @@ mod tests {
         let fake = FakePlatform::new();
         fake.set_wall(1_234, 0);
         let mut config = HostConfig::new("t");
-        config.preopens.push("/data".into());
+        config.preopens.push(crate::Preopen::scratch("/data"));
         let mut host = Host::new(config, Box::new(fake.clone())).unwrap();
         let mut memory = VecMemory::new(1 << 16);
         let first = directories(&mut host, &mut memory);

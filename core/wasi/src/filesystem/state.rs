@@ -3,13 +3,20 @@
 //! `dirs.rs`, `preopens.rs`) works on it.
 
 use super::memfs::{InodeRef, MemFs, Node, Timestamp};
-use crate::HostConfig;
+use crate::{HostConfig, Preopen};
+
+/// One preopened directory: its tree and how the configuration opened it.
+#[derive(Clone)]
+pub(crate) struct PreopenDir {
+    pub(crate) dir: InodeRef,
+    pub(crate) config: Preopen,
+}
 
 /// The filesystem of one guest instance.
 pub(crate) struct FsState {
     pub(crate) memfs: MemFs,
-    /// Each preopened directory with the guest path `get-directories` reports.
-    pub(crate) preopens: Vec<(InodeRef, String)>,
+    /// Each preopened directory, in `get-directories` order.
+    pub(crate) preopens: Vec<PreopenDir>,
     /// Whether the configured entries got their timestamps yet (see `stamp_preloaded`).
     stamped: bool,
 }
@@ -26,17 +33,21 @@ impl FsState {
                 .create_dir_all(dir, epoch)
                 .map_err(|e| format!("filesystem: directory {e}"))?;
         }
-        for (path, bytes) in &config.files {
-            memfs
+        for (index, (path, bytes)) in config.files.iter().enumerate() {
+            let file = memfs
                 .write_file(path, bytes, epoch)
                 .map_err(|e| format!("filesystem: file {e}"))?;
+            file.borrow_mut().origin = u32::try_from(index).ok();
         }
         let mut preopens = Vec::new();
-        for path in &config.preopens {
+        for preopen in &config.preopens {
             let dir = memfs
-                .create_dir_all(path, epoch)
+                .create_dir_all(&preopen.path, epoch)
                 .map_err(|e| format!("filesystem: preopen {e}"))?;
-            preopens.push((dir, path.clone()));
+            preopens.push(PreopenDir {
+                dir,
+                config: preopen.clone(),
+            });
         }
         Ok(FsState {
             memfs,
@@ -72,20 +83,20 @@ mod tests {
     #[test]
     fn configuration_builds_the_tree_and_names_bad_entries() {
         let mut config = HostConfig::new("p");
-        config.preopens.push("/data".into());
+        config.preopens.push(Preopen::scratch("/data"));
         config.dirs.push("/tmp/a".into());
         config.files.push(("/data/in.txt".into(), b"x".to_vec()));
         let fs = FsState::new(&config).unwrap();
-        let names: Vec<&str> = fs.preopens.iter().map(|(_, p)| p.as_str()).collect();
+        let names: Vec<&str> = fs.preopens.iter().map(|p| p.config.name.as_str()).collect();
         assert_eq!(names, ["/", "/data"]);
-        let data = &fs.preopens[1].0;
+        let data = &fs.preopens[1].dir;
         assert!(data.borrow().dir().unwrap().entries.contains_key("in.txt"));
 
         config.files.push(("/tmp/a".into(), Vec::new()));
         let err = FsState::new(&config).err().unwrap();
         assert!(err.starts_with("filesystem: file `/tmp/a`"), "{err}");
         config.files.pop();
-        config.preopens.push("data".into());
+        config.preopens.push(Preopen::scratch("data"));
         let err = FsState::new(&config).err().unwrap();
         assert!(err.contains("must be absolute"), "{err}");
     }

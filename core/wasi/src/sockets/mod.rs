@@ -3,10 +3,12 @@
 //!
 //! - `network`, `instance-network`: a real `network` handle (the spec's capability token,
 //!   which grants nothing here)
-//! - `tcp-create-socket`, `udp-create-socket`, `ip-name-lookup.resolve-addresses`: answer
-//!   `access-denied`, the error the spec lists as always possible for a host that refuses
-//!   network access. `not-supported` would be wrong: the spec gives it to creation only for
-//!   an unsupported address family, and a program would take it to mean "try the other one".
+//! - `tcp-create-socket`, `udp-create-socket`: answer `access-denied`, the error the spec
+//!   lists as always possible for a host that refuses network access. `not-supported` would
+//!   be wrong: the spec gives it to creation only for an unsupported address family, and a
+//!   program would take it to mean "try the other one".
+//! - `ip-name-lookup.resolve-addresses`: `permanent-resolver-failure` (`invalid-argument` for
+//!   a name that is no host), exactly what wasmtime answers when lookups are not allowed.
 //! - every method of `tcp-socket`, `udp-socket`, the datagram streams and
 //!   `resolve-address-stream`: since none of them can ever be created, any handle passed is
 //!   invalid and traps, as the canonical ABI requires for a bad handle. The resource types are
@@ -55,9 +57,14 @@ fn never_drop<T: Never>(
 
 /// Stores `result<own<…>, error-code>` as `err(access-denied)`: tag @0, code @4.
 fn store_denied(memory: &mut dyn GuestMemory, retptr: u32) -> Result<i64, Trap> {
+    store_error(memory, retptr, ACCESS_DENIED)
+}
+
+/// Stores `result<own<…>, error-code>` as `err(code)`: tag @0, code @4.
+fn store_error(memory: &mut dyn GuestMemory, retptr: u32, code: u8) -> Result<i64, Trap> {
     Lowered::new(8, 4)
         .u8(0, 1)
-        .u8(4, ACCESS_DENIED)
+        .u8(4, code)
         .store(memory, retptr, "retptr")?;
     Ok(0)
 }
