@@ -1,6 +1,11 @@
-//! What the guest sees of its world: the flags `run` and `serve` share.
+//! What the guest sees of its world: the flags `run` and `serve` share, spelled as
+//! `wasmtime run` spells them (issue #12), so a `wasmtime run` command line works unchanged:
+//! `[OPTIONS] COMPONENT [ARGS]…`, `--dir HOST[::GUEST]`, `--env NAME[=VALUE]`, `--argv0`, and
+//! wasmtime's option groups ([`WasmtimeOptions`]). `--dir-ro` is pollscope's own (wasmtime's
+//! command line has no read-only directory).
 
 use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -8,42 +13,90 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
 
+use crate::wasmtime_options::{Settings, WasmtimeOptions};
+use crate::writeback::Loaded;
+
 /// Flags that shape the guest's arguments, environment and filesystem.
 #[derive(Debug, Args)]
 pub struct GuestArgs {
-    /// The WASI 0.2 command component to run.
-    pub component: PathBuf,
-    /// Set an environment variable for the guest (repeatable).
-    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
-    pub env: Vec<(String, String)>,
-    /// Copy a host directory into the guest's in-memory filesystem at GUEST (repeatable).
-    #[arg(long = "dir", value_name = "HOST::GUEST", value_parser = parse_dir)]
+    #[command(flatten)]
+    pub wasmtime: WasmtimeOptions,
+    /// Give the guest a host directory, as wasmtime does: at GUEST_DIR (default: HOST_DIR as
+    /// written; relative names like `.` are fine). What the guest changes there is written
+    /// back to HOST_DIR when it ends (repeatable).
+    #[arg(long = "dir", value_name = "HOST_DIR[::GUEST_DIR]", value_parser = parse_dir)]
     pub dirs: Vec<(PathBuf, String)>,
-    /// Arguments for the guest (after `--`).
-    #[arg(last = true)]
-    pub args: Vec<String>,
+    /// Like `--dir`, read-only: every change the guest tries fails with `not-permitted`, and
+    /// nothing is written back (repeatable; after the `--dir`s in the guest's preopen list).
+    #[arg(long = "dir-ro", value_name = "HOST_DIR[::GUEST_DIR]", value_parser = parse_dir)]
+    pub read_only_dirs: Vec<(PathBuf, String)>,
+    /// An empty in-memory directory at GUEST_DIR, gone when the guest ends (pollscope's own:
+    /// e.g. `/tmp` for `tinygo test`) (repeatable; after the `--dir`s).
+    #[arg(long = "scratch-dir", value_name = "GUEST_DIR")]
+    pub scratch_dirs: Vec<String>,
+    /// Set NAME to VALUE in the guest's environment, or with `--env NAME` to its value in
+    /// pollscope's own environment (left unset when pollscope has none) (repeatable).
+    #[arg(long = "env", value_name = "NAME[=VALUE]", value_parser = parse_env)]
+    pub env: Vec<(String, Option<String>)>,
+    /// The guest's program name, `argv[0]` (default: the component's file name).
+    #[arg(long)]
+    pub argv0: Option<String>,
+    /// The component, then its arguments: everything after the component goes to the guest,
+    /// as with `wasmtime run` (a `--` right after it is dropped, pollscope's older spelling).
+    #[arg(value_name = "COMPONENT", trailing_var_arg = true, required = true)]
+    pub component_and_args: Vec<OsString>,
 }
 
-fn parse_env(text: &str) -> Result<(String, String), String> {
-    let (name, value) = text.split_once('=').ok_or("expected NAME=VALUE")?;
-    Ok((name.to_string(), value.to_string()))
+fn parse_env(text: &str) -> Result<(String, Option<String>), String> {
+    let (name, value) = match text.split_once('=') {
+        Some((name, value)) => (name, Some(value.to_string())),
+        None => (text, None),
+    };
+    if name.is_empty() {
+        return Err("expected NAME or NAME=VALUE".into());
+    }
+    Ok((name.to_string(), value))
 }
 
 fn parse_dir(text: &str) -> Result<(PathBuf, String), String> {
     let (host, guest) = text.split_once("::").unwrap_or((text, text));
-    if !guest.starts_with('/') {
-        return Err(format!("guest path `{guest}` must be absolute"));
+    if host.is_empty() || guest.is_empty() {
+        return Err(format!(
+            "`{text}`: expected HOST_DIR or HOST_DIR::GUEST_DIR"
+        ));
     }
     Ok((PathBuf::from(host), guest.to_string()))
 }
 
+/// One preopen as the page hands it to the loader (`pollscope_protocol::worker::PreopenSpec`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum PreopenJson {
+    /// An in-memory scratch directory at this guest path.
+    Scratch(String),
+    /// A `--dir`.
+    #[serde(rename_all = "camelCase")]
+    Dir {
+        name: String,
+        path: String,
+        writable: bool,
+        /// Relative to the page (`preopens`, the server's write-back route); the page makes
+        /// it absolute for the worker.
+        write_back_url: Option<String>,
+    },
+}
+
 /// The guest's world, as the page hands it to the loader (file contents travel separately).
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct GuestConfig {
     /// Program name first.
     pub args: Vec<String>,
     /// Environment.
     pub env: Vec<(String, String)>,
+    /// `initial-cwd`: `/` with the scratch root, none with `--dir`s (as wasmtime).
+    pub cwd: Option<String>,
+    /// The preopened directories, in `get-directories` order.
+    pub preopens: Vec<PreopenJson>,
     /// Directories to create.
     pub dirs: Vec<String>,
     /// Guest paths of the files; `/files/{index}` serves each one's bytes.
@@ -52,6 +105,37 @@ pub struct GuestConfig {
     /// Host paths of the files, same order: canonical (no symbolic link in them), each inside
     /// its `--dir`.
     pub file_sources: Vec<PathBuf>,
+    /// The `--dir`s and what each loaded, for writing them back.
+    #[serde(skip)]
+    pub mounts: Vec<Mount>,
+}
+
+impl Default for GuestConfig {
+    fn default() -> GuestConfig {
+        GuestConfig {
+            args: Vec::new(),
+            env: Vec::new(),
+            cwd: Some("/".into()),
+            preopens: vec![PreopenJson::Scratch("/".into())],
+            dirs: Vec::new(),
+            files: Vec::new(),
+            file_sources: Vec::new(),
+            mounts: Vec::new(),
+        }
+    }
+}
+
+/// One `--dir` or `--dir-ro`.
+#[derive(Debug, Clone)]
+pub struct Mount {
+    /// HOST_DIR as the user wrote it (for messages).
+    pub host: PathBuf,
+    /// Its index in the guest's preopens (the export's tree index).
+    pub preopen: u32,
+    /// Whether it is written back.
+    pub writable: bool,
+    /// What was loaded from it.
+    pub loaded: Loaded,
 }
 
 /// Most names (files and directories) all `--dir`s may give the guest: as many as its
@@ -64,33 +148,135 @@ pub const MAX_DIR_ENTRIES: usize = 1 << 18;
 pub const MAX_DIR_BYTES: u64 = 1 << 30;
 
 impl GuestArgs {
-    /// Reads the component and collects the guest's files. Fails with the path on I/O errors.
-    pub fn load(&self) -> Result<(Vec<u8>, GuestConfig)> {
-        let component = std::fs::read(&self.component)
-            .with_context(|| format!("reading {}", self.component.display()))?;
-        let program = self
-            .component
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "app.wasm".into());
+    /// The component's path.
+    pub fn component(&self) -> &Path {
+        Path::new(&self.component_and_args[0])
+    }
+
+    /// The guest's arguments after the program name.
+    fn guest_args(&self) -> Result<Vec<String>> {
+        let mut rest = &self.component_and_args[1..];
+        if rest.first().is_some_and(|first| first == "--") {
+            rest = &rest[1..];
+        }
+        rest.iter()
+            .map(|arg| {
+                arg.to_str()
+                    .map(str::to_string)
+                    .with_context(|| format!("argument {arg:?} is not UTF-8"))
+            })
+            .collect()
+    }
+
+    /// The program name: `--argv0`, else the component's file name (as wasmtime: no directory,
+    /// which would leak the host's layout).
+    fn program(&self) -> String {
+        self.argv0.clone().unwrap_or_else(|| {
+            self.component()
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "app.wasm".into())
+        })
+    }
+
+    /// The environment: `-S inherit-env`'s, then each `--env` (replacing a name given
+    /// before; `--env NAME` takes pollscope's value, or leaves NAME out when there is none).
+    fn environment(&self, settings: &Settings) -> Result<Vec<(String, String)>> {
+        let mut env: Vec<(String, String)> = Vec::new();
+        if settings.inherit_env {
+            env.extend(
+                std::env::vars_os()
+                    .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+            );
+        }
+        for (name, value) in &self.env {
+            let value = match value {
+                Some(value) => value.clone(),
+                None => match std::env::var_os(name) {
+                    Some(value) => value
+                        .into_string()
+                        .map_err(|_| anyhow::anyhow!("--env {name}: its value is not UTF-8"))?,
+                    None => continue,
+                },
+            };
+            env.retain(|(existing, _)| existing != name);
+            env.push((name.clone(), value));
+        }
+        Ok(env)
+    }
+
+    /// Reads the component and collects the guest's files. Fails with the path on I/O errors,
+    /// and on options that cannot be honoured. Returns what the options change about the run
+    /// too.
+    pub fn load(&self) -> Result<(Vec<u8>, GuestConfig, Settings)> {
+        let settings = self.wasmtime.settings()?;
+        let component = std::fs::read(self.component())
+            .with_context(|| format!("reading {}", self.component().display()))?;
         let mut config = GuestConfig {
-            args: std::iter::once(program)
-                .chain(self.args.iter().cloned())
+            args: std::iter::once(self.program())
+                .chain(self.guest_args()?)
                 .collect(),
-            env: self.env.clone(),
+            env: self.environment(&settings)?,
             ..GuestConfig::default()
         };
+        let dirs = self
+            .dirs
+            .iter()
+            .map(|dir| (dir, true))
+            .chain(self.read_only_dirs.iter().map(|dir| (dir, false)));
         let mut budget = Budget::default();
-        for (host, guest) in &self.dirs {
+        for (index, ((host, guest), writable)) in dirs.enumerate() {
+            if index == 0 {
+                // As wasmtime: the guest has exactly the --dirs, and no initial directory.
+                config.preopens.clear();
+                config.cwd = None;
+            }
             if !host.is_dir() {
                 bail!("--dir {}: not a directory", host.display());
             }
-            config.dirs.push(guest.clone());
-            for skipped in collect(host, guest, &mut config, &mut budget)? {
+            // Each --dir is its own tree, as two host directories are; the guest knows it by
+            // its name only.
+            let location = format!("/{index}");
+            config.preopens.push(PreopenJson::Dir {
+                name: guest.clone(),
+                path: location.clone(),
+                writable,
+                write_back_url: writable.then(|| "preopens".to_string()),
+            });
+            let (dirs_before, files_before) = (config.dirs.len(), config.files.len());
+            for skipped in collect(host, &location, &mut config, &mut budget)? {
                 eprintln!("pollscope: --dir {}: {skipped}", host.display());
             }
+            let relative = |path: &String| path[location.len() + 1..].to_string();
+            let loaded = Loaded {
+                dirs: config.dirs[dirs_before..].iter().map(relative).collect(),
+                files: config.files[files_before..]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, path)| (relative(path), (files_before + i) as u32))
+                    .collect(),
+            };
+            config.mounts.push(Mount {
+                host: host.clone(),
+                preopen: index as u32,
+                writable,
+                loaded,
+            });
         }
-        Ok((component, config))
+        for (offset, guest) in self.scratch_dirs.iter().enumerate() {
+            if config.mounts.is_empty() && offset == 0 {
+                config.preopens.clear();
+                config.cwd = None;
+            }
+            let index = config.mounts.len() + offset;
+            config.preopens.push(PreopenJson::Dir {
+                name: guest.clone(),
+                path: format!("/{index}"),
+                writable: true,
+                write_back_url: None,
+            });
+        }
+        Ok((component, config, settings))
     }
 }
 

@@ -6,6 +6,9 @@ mod inspect;
 mod run;
 mod serve;
 mod server;
+mod tinygo_target;
+mod wasmtime_options;
+mod writeback;
 
 use std::process::ExitCode;
 
@@ -30,6 +33,9 @@ enum Command {
         /// The component.
         component: std::path::PathBuf,
     },
+    /// Print a TinyGo target (JSON) whose emulator is `pollscope run`: save it and pass it as
+    /// `tinygo test -target=FILE` or `tinygo run -target=FILE` to run Go in Chromium.
+    TinygoTarget,
 }
 
 fn main() -> ExitCode {
@@ -38,6 +44,10 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::serve(args),
         Command::Inspect { component } => inspect(&component),
+        Command::TinygoTarget => {
+            print!("{}", tinygo_target::TARGET_JSON);
+            Ok(ExitCode::SUCCESS)
+        }
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -41,10 +41,10 @@ pub struct RunArgs {
 /// Runs the component to its end and returns its exit code.
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     crate::assets::require_shim()?;
-    let (component, config) = args.guest.load()?;
+    let (component, config, settings) = args.guest.load()?;
     // Say what is wrong before starting a browser when the bytes are not a usable component.
     if let Err(problem) = crate::preflight(&component) {
-        eprintln!("error: {}: {problem}", args.guest.component.display());
+        eprintln!("error: {}: {problem}", args.guest.component().display());
         return Ok(ExitCode::from(LOAD_FAILURE_EXIT));
     }
     let browser_binary = browser::find(args.browser)?;
@@ -67,21 +67,28 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     });
     let stop = Stop::install()?;
     let (outcome_tx, outcome_rx) = sync_channel::<Outcome>(1);
-    let url = server::start(
-        Site {
-            mode: Mode::Run,
-            component,
-            config,
-            stdin: Some(Mutex::new(stdin_rx)),
-            outcome: Some(outcome_tx),
-        },
-        0,
-    )?;
+    let site = Arc::new(Site {
+        mode: Mode::Run,
+        component,
+        config,
+        stdin: Some(Mutex::new(stdin_rx)),
+        outcome: Some(outcome_tx),
+        write_back: Mutex::default(),
+    });
+    let url = server::start(Arc::clone(&site), 0)?;
     let mut browser = Browser::open(&browser_binary, &url)?;
+    let started = Instant::now();
     let outcome = loop {
         if let Some(signal) = stop.received() {
             browser.close();
             return Ok(die_of(signal));
+        }
+        if let Some(limit) = settings.timeout.filter(|limit| started.elapsed() >= *limit) {
+            // `-W timeout`: as wasmtime, an interrupt trap. The guest is stopped mid-run, so
+            // its in-memory changes to the --dirs are lost (wasmtime's are on disk already).
+            browser.close();
+            eprintln!("error: guest trapped: interrupted: timed out after {limit:?} (-W timeout)");
+            return Ok(ExitCode::from(TRAP_EXIT));
         }
         match outcome_rx.recv_timeout(Duration::from_millis(100)) {
             Ok(outcome) => break outcome,
@@ -101,6 +108,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(signal) = stop.received() {
         return Ok(die_of(signal));
     }
+    if outcome.error.is_none() {
+        write_back(&site);
+    }
     if args.ring_stats {
         if let Some(ring) = &outcome.ring {
             eprintln!(
@@ -115,6 +125,44 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         }
     }
     Ok(report(&outcome))
+}
+
+/// Writes the writable `--dir`s back to the host (see `crate::writeback`), saying on stderr
+/// what could not be written and when the page sent nothing.
+fn write_back(site: &Site) {
+    let mounts: Vec<_> = site.config.mounts.iter().filter(|m| m.writable).collect();
+    if mounts.is_empty() {
+        return;
+    }
+    let bytes = site.write_back.lock().ok().and_then(|mut slot| slot.take());
+    let export = match bytes.map(|bytes| pollscope_wasi::PreopenExport::decode(&bytes)) {
+        Some(Ok(export)) => export,
+        Some(Err(why)) => {
+            eprintln!("pollscope: the --dirs were not written back: the page sent {why}");
+            return;
+        }
+        None => {
+            eprintln!("pollscope: the --dirs were not written back: the page sent nothing");
+            return;
+        }
+    };
+    for mount in mounts {
+        let Some(tree) = export
+            .trees
+            .iter()
+            .find(|tree| tree.preopen == mount.preopen)
+        else {
+            eprintln!(
+                "pollscope: --dir {}: not written back: no tree for it",
+                mount.host.display()
+            );
+            continue;
+        };
+        let sources = &site.config.file_sources;
+        for problem in crate::writeback::apply(&mount.host, &mount.loaded, tree, sources) {
+            eprintln!("pollscope: --dir {}: {problem}", mount.host.display());
+        }
+    }
 }
 
 /// SIGINT, SIGTERM and SIGHUP, caught so that Chromium is closed (the guest with it) and its

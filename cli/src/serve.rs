@@ -22,22 +22,30 @@ pub struct ServeArgs {
 /// Serves until interrupted.
 pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     crate::assets::require_shim()?;
-    let (component, config) = args.guest.load()?;
+    let (component, mut config, _) = args.guest.load()?;
+    // A served page can restart its guest and runs until closed: its --dirs are copies, and
+    // nothing is written back.
+    for preopen in &mut config.preopens {
+        if let crate::guest::PreopenJson::Dir { write_back_url, .. } = preopen {
+            *write_back_url = None;
+        }
+    }
     if let Err(problem) = crate::preflight(&component) {
-        eprintln!("error: {}: {problem}", args.guest.component.display());
+        eprintln!("error: {}: {problem}", args.guest.component().display());
         return Ok(ExitCode::from(crate::run::LOAD_FAILURE_EXIT));
     }
     let url = server::start(
-        Site {
+        std::sync::Arc::new(Site {
             mode: Mode::Serve,
             component,
             config,
             stdin: None,
             outcome: None,
-        },
+            write_back: Default::default(),
+        }),
         args.port,
     )?;
-    println!("Serving {} at {url}", args.guest.component.display());
+    println!("Serving {} at {url}", args.guest.component().display());
     println!(
         "(cross-origin isolated: COOP same-origin, COEP require-corp; only this URL, with its \
          token, is served). Ctrl-C to stop."

@@ -56,6 +56,10 @@ pub const MAX_HEADERS: usize = 64;
 pub const MAX_OUTPUT_BODY: usize = 1 << 20;
 /// Most bytes of the `POST /exit` report (an exit code, a trap message and its frames).
 pub const MAX_EXIT_BODY: usize = 1 << 20;
+/// Most bytes of the `POST /preopens` write-back (issue #12): the writable `--dir`s' trees as
+/// the guest left them, at most what its filesystem holds (`MAX_FS_BYTES`) plus the paths
+/// and framing of `MAX_FS_ENTRIES` entries.
+pub const MAX_WRITE_BACK_BODY: usize = (pollscope_wasi::MAX_FS_BYTES as usize) + (512 << 20);
 /// Threads serving connections: each serves one connection at a time, keep-alive included (a
 /// browser opens at most six per host, and `/stdin` holds one while it waits).
 pub const WORKERS: usize = 16;
@@ -134,11 +138,13 @@ pub struct Site {
     pub stdin: Option<Mutex<Receiver<Vec<u8>>>>,
     /// Where the page's exit report goes (`run`).
     pub outcome: Option<SyncSender<Outcome>>,
+    /// The writable `--dir`s' trees the wasm thread posted when the guest ended (`run`).
+    pub write_back: Mutex<Option<Vec<u8>>>,
 }
 
 /// Binds 127.0.0.1:`port` (0 = any free port) and serves `site` on background threads.
 /// Returns the page's URL, `http://127.0.0.1:PORT/<token>/`.
-pub fn start(site: Site, port: u16) -> Result<String> {
+pub fn start(site: Arc<Site>, port: u16) -> Result<String> {
     let listener = listener(port)?;
     let port = listener.local_addr()?.port();
     let gate = Gate::new(port, &random_token()?);
@@ -394,6 +400,7 @@ fn serve_connection(stream: TcpStream, gate: &Gate, site: &Site) {
         };
         let cap = match route.as_str() {
             "exit" => MAX_EXIT_BODY,
+            "preopens" => MAX_WRITE_BACK_BODY,
             _ => MAX_OUTPUT_BODY,
         };
         if body_length > cap {
@@ -405,7 +412,7 @@ fn serve_connection(stream: TcpStream, gate: &Gate, site: &Site) {
             Err(_) => return,
         }
         let head_only = request.method == "HEAD";
-        let response = handle(site, &request, &route);
+        let response = handle(site, &mut request, &route);
         if respond(&mut writer, response, head_only, keep_alive).is_err() || !keep_alive {
             return;
         }
@@ -571,6 +578,7 @@ fn reason(code: u16) -> &'static str {
         408 => "Request Timeout",
         411 => "Length Required",
         413 => "Content Too Large",
+        500 => "Internal Server Error",
         431 => "Request Header Fields Too Large",
         _ => "",
     }
@@ -609,7 +617,7 @@ fn respond(
     out.flush()
 }
 
-fn handle(site: &Site, request: &Request, route: &str) -> Response {
+fn handle(site: &Site, request: &mut Request, route: &str) -> Response {
     // HEAD is answered like GET (without the body).
     let method = match request.method.as_str() {
         "HEAD" => "GET",
@@ -645,7 +653,7 @@ fn handle(site: &Site, request: &Request, route: &str) -> Response {
             }
         }
         // `serve`'s page is its own console: no route reaches this process's terminal.
-        ("GET", "stdin") | ("POST", "output/1" | "output/2" | "exit")
+        ("GET", "stdin") | ("POST", "output/1" | "output/2" | "exit" | "preopens")
             if site.mode == Mode::Serve =>
         {
             status(404)
@@ -667,6 +675,14 @@ fn handle(site: &Site, request: &Request, route: &str) -> Response {
             let _ = written;
             status(204)
         }
+        // Kept for `run`, which applies it once the exit report says the guest ended.
+        ("POST", "preopens") => match site.write_back.lock() {
+            Ok(mut slot) => {
+                *slot = Some(std::mem::take(&mut request.body));
+                status(204)
+            }
+            Err(_) => status(500),
+        },
         ("POST", "exit") => match (
             serde_json::from_slice::<Outcome>(&request.body),
             &site.outcome,
@@ -681,7 +697,7 @@ fn handle(site: &Site, request: &Request, route: &str) -> Response {
         (
             _,
             "" | "page.js" | "app.wasm" | "config.json" | "stdin" | "output/1" | "output/2"
-            | "exit",
+            | "exit" | "preopens",
         ) => status(405),
         _ => status(404),
     }
@@ -737,25 +753,24 @@ mod tests {
         prefix: String,
         stdin: SyncSender<Vec<u8>>,
         outcome: Receiver<Outcome>,
+        site: Arc<Site>,
     }
 
     fn start_run_server() -> Running {
         let (stdin, stdin_rx) = sync_channel(8);
         let (outcome_tx, outcome) = sync_channel(1);
-        let url = start(
-            Site {
-                mode: Mode::Run,
-                component: b"\0asm component bytes".to_vec(),
-                config: GuestConfig {
-                    args: vec!["app.wasm".into()],
-                    ..GuestConfig::default()
-                },
-                stdin: Some(Mutex::new(stdin_rx)),
-                outcome: Some(outcome_tx),
+        let site = Arc::new(Site {
+            mode: Mode::Run,
+            component: b"\0asm component bytes".to_vec(),
+            config: GuestConfig {
+                args: vec!["app.wasm".into()],
+                ..GuestConfig::default()
             },
-            0,
-        )
-        .unwrap();
+            stdin: Some(Mutex::new(stdin_rx)),
+            outcome: Some(outcome_tx),
+            write_back: Mutex::default(),
+        });
+        let url = start(Arc::clone(&site), 0).unwrap();
         let rest = url.strip_prefix("http://").unwrap();
         let (addr, prefix) = rest.split_at(rest.find('/').unwrap());
         Running {
@@ -763,6 +778,7 @@ mod tests {
             prefix: prefix.into(),
             stdin,
             outcome,
+            site,
         }
     }
 
@@ -924,6 +940,25 @@ mod tests {
         assert_eq!((code, body.as_slice()), (200, &b"secret line\n"[..]));
     }
 
+    /// The write-back route keeps what the page's own worker posts, and nothing from anyone else.
+    #[test]
+    fn the_write_back_is_kept_only_from_the_page() {
+        let server = start_run_server();
+        let own = format!("http://{}", server.addr);
+        let path = format!("{}preopens", server.prefix);
+        let post = |origin: &str, body: &[u8]| {
+            let headers = [("Host", server.addr.as_str()), ("Origin", origin)];
+            exchange(&server.addr, &request("POST", &path, &headers, body)).0
+        };
+        assert_eq!(post("http://attacker.example", b"forged"), 403);
+        assert!(server.site.write_back.lock().unwrap().is_none());
+        assert_eq!(post(&own, b"PSPX trees"), 204);
+        assert_eq!(
+            server.site.write_back.lock().unwrap().as_deref(),
+            Some(&b"PSPX trees"[..])
+        );
+    }
+
     #[test]
     fn heads_and_bodies_are_capped() {
         let server = start_run_server();
@@ -1005,6 +1040,7 @@ mod tests {
     fn changes_state_names_the_routes_that_do() {
         assert!(changes_state("POST", "output/1"));
         assert!(changes_state("POST", "exit"));
+        assert!(changes_state("POST", "preopens"));
         assert!(changes_state("GET", "stdin"));
         assert!(changes_state("PUT", "app.wasm"));
         assert!(!changes_state("GET", "app.wasm"));

@@ -1,0 +1,585 @@
+//! Writing a guest's writable `--dir`s back to the host directories they came from (issue
+//! #12): what the guest created, wrote, renamed or deleted there is on disk when `run` exits,
+//! as under wasmtime.
+//!
+//! The guest ran on an in-memory copy. When it ends, the shim sends each writable preopen's
+//! tree ([`PreopenExport`]); this module makes the host directory match it, changing only what
+//! the guest changed against what `--dir` loaded ([`Loaded`]): entries loaded and gone are
+//! removed, new or changed files are written, moved files are copied from their loaded
+//! originals (held open before anything is removed), directories, symbolic links and hard
+//! links are made. Host entries the guest never saw (left out at load, or made on the host
+//! during the run) are never removed or overwritten.
+//!
+//! Nothing outside the directory is ever touched: every path is a plain relative one (no `..`,
+//! no absolute name, checked by the decoder), and every step below the directory is an
+//! `openat`-style call on the parent's descriptor with `O_NOFOLLOW`, so a symbolic link on
+//! the way (even one put there during the run) stops the change instead of leading out. A
+//! link the guest made is created only when its target stays inside the directory. What
+//! could not be done is returned by path and reason, never silently dropped.
+//!
+//! `libc` directly (already a dependency for the browser's lifetime): the `*at` calls are all
+//! this needs, and std has no `openat`.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::CString;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use pollscope_wasi::{is_plain_relative_path, ExportedKind, ExportedTree};
+
+/// What `--dir` loaded from one host directory: relative paths (`/`-separated) of the
+/// directories, and of the files with their index in the guest's file list (the export's
+/// origins).
+#[derive(Debug, Default, Clone)]
+pub struct Loaded {
+    /// Directories, relative to the `--dir`.
+    pub dirs: Vec<String>,
+    /// Files, relative to the `--dir`, with their origin index.
+    pub files: Vec<(String, u32)>,
+}
+
+/// Makes host directory `root` hold `tree`, given what was `loaded` from it and where every
+/// origin's bytes are on the host (`sources`, by origin index: canonical paths). Returns what
+/// could not be done, as `path: why` lines.
+pub fn apply(
+    root: &Path,
+    loaded: &Loaded,
+    tree: &ExportedTree,
+    sources: &[PathBuf],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let root_fd = match open_dir_at(None, root.as_os_str().as_bytes(), true) {
+        Ok(fd) => fd,
+        Err(err) => return vec![format!(".: cannot open the directory ({err})")],
+    };
+    let goal: HashMap<&str, &ExportedKind> = tree
+        .entries
+        .iter()
+        .map(|entry| (entry.path.as_str(), &entry.kind))
+        .collect();
+    let loaded_files: HashMap<u32, &str> = loaded
+        .files
+        .iter()
+        .map(|(path, origin)| (*origin, path.as_str()))
+        .collect();
+
+    // 1. Originals that land somewhere else: opened before anything is removed, so a move
+    //    (or a swap) copies from the bytes as they were.
+    let mut originals: HashMap<u32, File> = HashMap::new();
+    for entry in &tree.entries {
+        let ExportedKind::Unchanged(origin) = entry.kind else {
+            continue;
+        };
+        if loaded_files.get(&origin) == Some(&entry.path.as_str())
+            || originals.contains_key(&origin)
+        {
+            continue;
+        }
+        match sources
+            .get(origin as usize)
+            .map(|source| open_source(source))
+        {
+            Some(Ok(file)) => {
+                originals.insert(origin, file);
+            }
+            Some(Err(err)) => problems.push(format!(
+                "{}: its original is unreadable ({err})",
+                entry.path
+            )),
+            None => problems.push(format!("{}: unknown origin {origin}", entry.path)),
+        }
+    }
+
+    // 2. What was loaded and is not there any more (or not as the same thing): removed,
+    //    deepest first. A file whose own bytes another entry copies is replaced, not
+    //    truncated in place (the copy reads the old bytes through the open original).
+    let mut kept_in_place: HashSet<&str> = HashSet::new();
+    let mut removals: Vec<(&str, bool)> = Vec::new();
+    for dir in &loaded.dirs {
+        if !matches!(goal.get(dir.as_str()), Some(ExportedKind::Dir)) {
+            removals.push((dir, true));
+        }
+    }
+    for (path, origin) in &loaded.files {
+        let keep = match goal.get(path.as_str()) {
+            Some(ExportedKind::Unchanged(o)) if o == origin => true,
+            Some(ExportedKind::Bytes(_)) => !originals.contains_key(origin),
+            _ => false,
+        };
+        if keep {
+            kept_in_place.insert(path);
+        } else {
+            removals.push((path, false));
+        }
+    }
+    removals.sort_by_key(|(path, _)| std::cmp::Reverse(path.matches('/').count()));
+    for (path, is_dir) in removals {
+        if let Err(err) = remove(&root_fd, path, is_dir) {
+            if err.raw_os_error() != Some(libc::ENOENT) {
+                problems.push(format!("{path}: not removed ({})", describe(&err)));
+            }
+        }
+    }
+
+    // 3. What the guest has, parents first.
+    for entry in &tree.entries {
+        let path = entry.path.as_str();
+        let result = match &entry.kind {
+            ExportedKind::Dir => make_dir(&root_fd, path),
+            ExportedKind::Unchanged(origin) if loaded_files.get(origin) == Some(&path) => Ok(()),
+            ExportedKind::Unchanged(origin) => match originals.get_mut(origin) {
+                Some(original) => copy_new(&root_fd, path, original),
+                // Said in step 1.
+                None => Ok(()),
+            },
+            ExportedKind::Bytes(bytes) => {
+                write_file(&root_fd, path, bytes, kept_in_place.contains(path))
+            }
+            ExportedKind::Symlink(target) => make_symlink(&root_fd, path, target),
+            ExportedKind::HardLink(first) => make_hard_link(&root_fd, first, path),
+        };
+        if let Err(err) = result {
+            problems.push(format!("{path}: not written ({})", describe(&err)));
+        }
+    }
+    problems
+}
+
+/// An error as a person reads it, naming the case the sandbox refuses.
+fn describe(err: &std::io::Error) -> String {
+    match err.raw_os_error() {
+        Some(libc::ELOOP) => "a symbolic link is on the way; links are never followed".into(),
+        Some(libc::EEXIST) => "something the guest did not see is there".into(),
+        _ => err.to_string(),
+    }
+}
+
+fn c_name(name: &[u8]) -> std::io::Result<CString> {
+    CString::new(name).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+fn check(result: libc::c_int) -> std::io::Result<libc::c_int> {
+    if result < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(result)
+    }
+}
+
+/// Opens directory `name` below `parent` (or the path itself with `None`), never through a
+/// final symbolic link unless `follow` (only the `--dir` root itself, as the user named it).
+fn open_dir_at(parent: Option<&OwnedFd>, name: &[u8], follow: bool) -> std::io::Result<OwnedFd> {
+    let name = c_name(name)?;
+    let mut flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let at = parent.map_or(libc::AT_FDCWD, |fd| fd.as_raw_fd());
+    // SAFETY: a valid C string and directory descriptor; the result is a fresh descriptor.
+    let fd = check(unsafe { libc::openat(at, name.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The directory holding `path`'s last name, walked name by name from `root` without
+/// following links, and that name.
+fn parent_of<'p>(root: &OwnedFd, path: &'p str) -> std::io::Result<(OwnedFd, &'p str)> {
+    if !is_plain_relative_path(path) {
+        return Err(std::io::Error::other("not a plain relative path"));
+    }
+    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let mut dir = root.try_clone()?;
+    for component in dirs.split('/').filter(|c| !c.is_empty()) {
+        dir = match open_dir_at(Some(&dir), component.as_bytes(), false) {
+            // Linux says "not a directory" for a link opened with O_NOFOLLOW|O_DIRECTORY.
+            Err(_) if is_symlink_at(&dir, component) => {
+                return Err(std::io::Error::from_raw_os_error(libc::ELOOP));
+            }
+            other => other?,
+        };
+    }
+    Ok((dir, name))
+}
+
+/// Whether `name` below `dir` is a symbolic link (not followed).
+fn is_symlink_at(dir: &OwnedFd, name: &str) -> bool {
+    let Ok(c) = c_name(name.as_bytes()) else {
+        return false;
+    };
+    // SAFETY: an all-zero `stat` is a valid value to be overwritten.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: valid descriptor, C string and out pointer.
+    let found = unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &mut stat,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    found == 0 && stat.st_mode & libc::S_IFMT == libc::S_IFLNK
+}
+
+fn remove(root: &OwnedFd, path: &str, is_dir: bool) -> std::io::Result<()> {
+    let (parent, name) = parent_of(root, path)?;
+    let name = c_name(name.as_bytes())?;
+    let flags = if is_dir { libc::AT_REMOVEDIR } else { 0 };
+    // SAFETY: valid descriptor and C string.
+    check(unsafe { libc::unlinkat(parent.as_raw_fd(), name.as_ptr(), flags) }).map(drop)
+}
+
+fn make_dir(root: &OwnedFd, path: &str) -> std::io::Result<()> {
+    let (parent, name) = parent_of(root, path)?;
+    let c = c_name(name.as_bytes())?;
+    // SAFETY: valid descriptor and C string.
+    match check(unsafe { libc::mkdirat(parent.as_raw_fd(), c.as_ptr(), 0o777) }) {
+        // Already a directory (kept): fine; anything else there is refused by the open.
+        Err(err) if err.raw_os_error() == Some(libc::EEXIST) => {
+            open_dir_at(Some(&parent), name.as_bytes(), false).map(drop)
+        }
+        other => other.map(drop),
+    }
+}
+
+/// Opens file `path` for writing: a new one (`O_EXCL`), or the kept one in place. Never
+/// through a link (`O_NOFOLLOW`), never a FIFO or device (`O_NONBLOCK`, then a regular file
+/// or nothing).
+fn open_for_write(
+    root: &OwnedFd,
+    path: &str,
+    in_place: bool,
+    mode: libc::mode_t,
+) -> std::io::Result<File> {
+    let (parent, name) = parent_of(root, path)?;
+    let c = c_name(name.as_bytes())?;
+    let mut flags = libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    if !in_place {
+        flags |= libc::O_CREAT | libc::O_EXCL;
+    }
+    // SAFETY: valid descriptor and C string; `mode` is passed as the variadic argument.
+    let fd = check(unsafe {
+        libc::openat(
+            parent.as_raw_fd(),
+            c.as_ptr(),
+            flags,
+            libc::c_uint::from(mode),
+        )
+    })?;
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    let file = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(file)
+}
+
+fn write_file(root: &OwnedFd, path: &str, bytes: &[u8], in_place: bool) -> std::io::Result<()> {
+    let mut file = open_for_write(root, path, in_place, 0o666)?;
+    file.set_len(0)?;
+    file.write_all(bytes)
+}
+
+/// A new file at `path` with the original's bytes and permissions.
+fn copy_new(root: &OwnedFd, path: &str, original: &mut File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = original.metadata()?.permissions().mode() & 0o7777;
+    let mut file = open_for_write(root, path, false, mode as libc::mode_t)?;
+    use std::io::Seek;
+    original.seek(std::io::SeekFrom::Start(0))?;
+    std::io::copy(original, &mut file).map(drop)
+}
+
+/// A loaded original's bytes, opened as the server reads them: no link, no FIFO.
+fn open_source(source: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(source)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(file)
+}
+
+/// Whether a link at `path` to `target` resolves inside the directory (read as text, as the
+/// guest's filesystem resolves it: `..` pops a name, never past the top).
+fn stays_inside(path: &str, target: &str) -> bool {
+    if target.starts_with('/') || target.is_empty() {
+        return false;
+    }
+    let mut depth = path.matches('/').count() as i64;
+    for name in target.split('/') {
+        match name {
+            "" | "." => {}
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    true
+}
+
+fn make_symlink(root: &OwnedFd, path: &str, target: &str) -> std::io::Result<()> {
+    if !stays_inside(path, target) {
+        return Err(std::io::Error::other(format!(
+            "a symbolic link to {target:?} would lead out of the directory"
+        )));
+    }
+    let (parent, name) = parent_of(root, path)?;
+    let (c_target, c) = (c_name(target.as_bytes())?, c_name(name.as_bytes())?);
+    // SAFETY: valid descriptor and C strings.
+    check(unsafe { libc::symlinkat(c_target.as_ptr(), parent.as_raw_fd(), c.as_ptr()) }).map(drop)
+}
+
+fn make_hard_link(root: &OwnedFd, first: &str, path: &str) -> std::io::Result<()> {
+    let (old_parent, old_name) = parent_of(root, first)?;
+    let (new_parent, new_name) = parent_of(root, path)?;
+    let (old, new) = (c_name(old_name.as_bytes())?, c_name(new_name.as_bytes())?);
+    // SAFETY: valid descriptors and C strings; flags 0: a link named `first` is not followed.
+    check(unsafe {
+        libc::linkat(
+            old_parent.as_raw_fd(),
+            old.as_ptr(),
+            new_parent.as_raw_fd(),
+            new.as_ptr(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pollscope_wasi::ExportedEntry;
+    use std::os::unix::fs::symlink;
+
+    fn read(path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(label: &str) -> Scratch {
+            let path = std::env::temp_dir().join(format!(
+                "pollscope-writeback-{}-{label}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path).unwrap();
+            Scratch(path)
+        }
+
+        fn write(&self, relative: &str, contents: &str) -> PathBuf {
+            let path = self.0.join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, contents).unwrap();
+            path
+        }
+
+        /// Every entry below, sorted, with `/` after directories and `-> target` for links.
+        fn listing(&self) -> Vec<String> {
+            let mut out = Vec::new();
+            let mut pending = vec![self.0.clone()];
+            while let Some(dir) = pending.pop() {
+                for entry in std::fs::read_dir(&dir).unwrap() {
+                    let entry = entry.unwrap();
+                    let rel = entry
+                        .path()
+                        .strip_prefix(&self.0)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned();
+                    let kind = entry.file_type().unwrap();
+                    if kind.is_symlink() {
+                        let target = std::fs::read_link(entry.path()).unwrap();
+                        out.push(format!("{rel} -> {}", target.display()));
+                    } else if kind.is_dir() {
+                        out.push(format!("{rel}/"));
+                        pending.push(entry.path());
+                    } else {
+                        out.push(format!("{rel} = {}", read(&entry.path())));
+                    }
+                }
+            }
+            out.sort();
+            out
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn tree(entries: &[(&str, ExportedKind)]) -> ExportedTree {
+        ExportedTree {
+            preopen: 0,
+            entries: entries
+                .iter()
+                .map(|(path, kind)| ExportedEntry {
+                    path: path.to_string(),
+                    kind: kind.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    use ExportedKind::*;
+
+    /// The usual run: a file changed, one moved, one deleted, a directory made and one
+    /// removed, a swap of two files, a link and a hard link, a file the guest never saw left
+    /// alone.
+    #[test]
+    fn the_directory_ends_as_the_guest_left_it() {
+        let dir = Scratch::new("usual");
+        let sources: Vec<PathBuf> = [
+            "keep.txt",
+            "change.txt",
+            "move.txt",
+            "gone.txt",
+            "a.txt",
+            "b.txt",
+            "old/x.txt",
+        ]
+        .iter()
+        .map(|name| dir.write(name, &format!("was {name}")))
+        .collect();
+        std::fs::create_dir(dir.0.join("unseen")).unwrap();
+        let loaded = Loaded {
+            dirs: vec!["old".into()],
+            files: [
+                "keep.txt",
+                "change.txt",
+                "move.txt",
+                "gone.txt",
+                "a.txt",
+                "b.txt",
+                "old/x.txt",
+            ]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (name.to_string(), i as u32))
+            .collect(),
+        };
+        let guest = tree(&[
+            ("a.txt", Unchanged(5)),
+            ("b.txt", Unchanged(4)),
+            ("change.txt", Bytes(b"new contents".to_vec())),
+            ("keep.txt", Unchanged(0)),
+            ("link", Symlink("new/moved.txt".into())),
+            ("new", Dir),
+            ("new/fresh.txt", Bytes(b"fresh".to_vec())),
+            ("new/moved.txt", Unchanged(2)),
+            ("new/second-name.txt", HardLink("new/fresh.txt".into())),
+        ]);
+        let problems = apply(&dir.0, &loaded, &guest, &sources);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            dir.listing(),
+            [
+                "a.txt = was b.txt",
+                "b.txt = was a.txt",
+                "change.txt = new contents",
+                "keep.txt = was keep.txt",
+                "link -> new/moved.txt",
+                "new/",
+                "new/fresh.txt = fresh",
+                "new/moved.txt = was move.txt",
+                "new/second-name.txt = fresh",
+                "unseen/",
+            ]
+        );
+    }
+
+    /// Change sets that try to leave the directory: through a link the host has on the way,
+    /// a link put where a file was, a link whose target leads out, and paths with `..` (which
+    /// the decoder refuses too). Nothing outside changes, each is named.
+    #[test]
+    fn hostile_change_sets_never_leave_the_directory() {
+        let outside = Scratch::new("outside");
+        let secret = outside.write("secret.txt", "secret");
+        let dir = Scratch::new("hostile");
+        symlink(&outside.0, dir.0.join("out")).unwrap();
+        symlink(&secret, dir.0.join("secret-link")).unwrap();
+        let victim = dir.write("victim.txt", "v");
+        let loaded = Loaded {
+            dirs: vec![],
+            files: vec![("victim.txt".into(), 0)],
+        };
+        let guest = tree(&[
+            ("../escape.txt", Bytes(b"x".to_vec())),
+            ("out/secret.txt", Bytes(b"overwritten".to_vec())),
+            ("out/new.txt", Bytes(b"planted".to_vec())),
+            ("secret-link", Bytes(b"through the link".to_vec())),
+            ("up", Symlink("../..".into())),
+            ("abs", Symlink("/etc/passwd".into())),
+            ("victim.txt", Bytes(b"changed".to_vec())),
+        ]);
+        let problems = apply(&dir.0, &loaded, &guest, &[victim]).join("\n");
+        for said in [
+            "../escape.txt: not written (not a plain relative path",
+            "out/secret.txt: not written (a symbolic link is on the way",
+            "out/new.txt: not written (a symbolic link is on the way",
+            "secret-link: not written",
+            "up: not written (a symbolic link to \"../..\" would lead out",
+            "abs: not written (a symbolic link to \"/etc/passwd\" would lead out",
+        ] {
+            assert!(problems.contains(said), "{said:?} not in:\n{problems}");
+        }
+        assert_eq!(read(&secret), "secret");
+        assert_eq!(outside.listing(), ["secret.txt = secret"]);
+        assert_eq!(read(&dir.0.join("victim.txt")), "changed");
+        assert!(!dir.0.parent().unwrap().join("escape.txt").exists());
+    }
+
+    /// A directory swapped for a link to the outside during the run: removals and writes
+    /// below it stop there.
+    #[test]
+    fn a_link_put_in_place_of_a_loaded_directory_stops_the_walk() {
+        let outside = Scratch::new("outside2");
+        let kept = outside.write("data/file.txt", "outside");
+        let dir = Scratch::new("swapped");
+        let source = dir.write("data/file.txt", "inside");
+        std::fs::remove_dir_all(dir.0.join("data")).unwrap();
+        symlink(outside.0.join("data"), dir.0.join("data")).unwrap();
+        let loaded = Loaded {
+            dirs: vec!["data".into()],
+            files: vec![("data/file.txt".into(), 0)],
+        };
+        // The guest deleted the file and wrote a new one beside it.
+        let guest = tree(&[("data", Dir), ("data/other.txt", Bytes(b"x".to_vec()))]);
+        let problems = apply(&dir.0, &loaded, &guest, &[source]).join("\n");
+        assert!(
+            problems.contains("data/file.txt: not removed"),
+            "{problems}"
+        );
+        assert!(
+            problems.contains("data/other.txt: not written"),
+            "{problems}"
+        );
+        assert_eq!(read(&kept), "outside");
+        assert_eq!(outside.listing(), ["data/", "data/file.txt = outside"]);
+    }
+
+    #[test]
+    fn links_inside_are_told_from_links_out() {
+        assert!(stays_inside("a", "b"));
+        assert!(stays_inside("d/a", "../b"));
+        assert!(stays_inside("d/e/a", "../../b/./c"));
+        assert!(!stays_inside("a", "../b"));
+        assert!(!stays_inside("d/a", "../../b"));
+        assert!(!stays_inside("a", "/b"));
+        assert!(!stays_inside("a", ""));
+    }
+}
