@@ -83,6 +83,12 @@ async function main() {
     args: config.args,
     env: Object.fromEntries(config.env),
     dirs: config.dirs,
+    // --dir and --dir-ro (issue #12): the wasm thread posts the writable ones' trees to this
+    // server's `preopens` route when the guest ends, for `pollscope run` to write them back.
+    preopens: config.preopens.map((p) =>
+      p.writeBackUrl ? { ...p, writeBackUrl: new URL(p.writeBackUrl, location.href).href } : p,
+    ),
+    cwd: config.cwd,
     files,
     onStdout: (bytes) => {
       if (run) return sendOutput(1, bytes);
