@@ -112,7 +112,7 @@ pub fn pollscope() -> Command {
     Command::new(env!("CARGO_BIN_EXE_pollscope"))
 }
 
-/// One `pollscope run app.wasm [--env K=V]… [--dir HOST::GUEST]… [-- args…]`.
+/// One `pollscope run [--env K=V]… [--dir HOST::GUEST]… app.wasm [args…]`.
 pub struct Invocation {
     wasm: PathBuf,
     options: Vec<OsString>,
@@ -175,10 +175,11 @@ impl Invocation {
 
     fn command(&self, stdin: Stdio) -> Command {
         let mut cmd = pollscope();
-        cmd.arg("run").arg(&self.wasm).args(&self.options);
-        if !self.args.is_empty() {
-            cmd.arg("--").args(&self.args);
-        }
+        // As `wasmtime run`: options, the component, then the guest's arguments.
+        cmd.arg("run")
+            .args(&self.options)
+            .arg(&self.wasm)
+            .args(&self.args);
         cmd.envs(self.process_env.iter().map(|(name, value)| (name, value)))
             .stdin(stdin)
             .stdout(Stdio::piped())
@@ -227,7 +228,8 @@ pub struct Running {
 }
 
 impl Running {
-    fn start(mut cmd: Command) -> Running {
+    /// Runs `cmd` (a `pollscope` command line built by hand, e.g. as TinyGo builds it).
+    pub fn start(mut cmd: Command) -> Running {
         let description = format!("{cmd:?}");
         static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let browser_log = std::env::temp_dir().join(format!(

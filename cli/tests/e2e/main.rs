@@ -24,6 +24,7 @@ mod hostile;
 mod inspect;
 mod io;
 mod load;
+mod net;
 mod panel;
 mod random;
 mod serve;
@@ -41,6 +42,7 @@ const SUITES: &[(&str, &str)] = &[
     ("clocks", include_str!("clocks.rs")),
     ("fs", include_str!("fs.rs")),
     ("io", include_str!("io.rs")),
+    ("net", include_str!("net.rs")),
     ("random", include_str!("random.rs")),
     ("trap", include_str!("trap.rs")),
 ];

@@ -1,7 +1,8 @@
 //! `fs_ops`: filesystem operations through paths relative to the current directory.
 //!
-//! The host preopens `/` with initial cwd `/`, and the test preloads a host folder at `/data`
-//! (`--dir HOST::/data`) holding `input.txt` and `nested/deep.txt`. Prints a deterministic
+//! The test gives it two host folders, as `wasmtime run` would: an empty one at `/`
+//! (`--dir SCRATCH::/`, where it works) and one at `/data` (`--dir HOST::/data`) holding
+//! `input.txt` and `nested/deep.txt`. Prints a deterministic
 //! transcript: one line per operation and its result. Directory listings are sorted because
 //! readdir order is the host's choice.
 
