@@ -152,3 +152,20 @@ fn fs_preopens_writes_back_like_wasmtime() {
         run.fail("expected nothing on stderr (every change written back)");
     }
 }
+
+/// What a guest wrote before it trapped is on the host afterwards, as under wasmtime (whose
+/// writes go to disk as they happen), and the exit code is still the trap's.
+#[test]
+fn fs_write_then_trap_keeps_what_was_written() {
+    let out = TempDir::new("trap-out");
+    let run = Invocation::new(guest("fs_write_then_trap"))
+        .dir(out.path(), ".")
+        .run();
+    if run.code() != 134 || run.stdout() != "written\n" {
+        run.fail("expected \"written\" and exit 134 (a trap)");
+    }
+    assert_eq!(
+        listing(out.path()),
+        ["before-trap.txt = \"written before the trap\""]
+    );
+}
