@@ -23,7 +23,7 @@ pub struct GuestArgs {
     pub wasmtime: WasmtimeOptions,
     /// Give the guest a host directory, as wasmtime does: at GUEST_DIR (default: HOST_DIR as
     /// written; relative names like `.` are fine). What the guest changes there is written
-    /// back to HOST_DIR when it ends (repeatable).
+    /// back to HOST_DIR when the guest ends under `run` (`serve` only copies) (repeatable).
     #[arg(long = "dir", value_name = "HOST_DIR[::GUEST_DIR]", value_parser = parse_dir)]
     pub dirs: Vec<(PathBuf, String)>,
     /// Like `--dir`, read-only: every change the guest tries fails with `not-permitted`, and
