@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::data::TempDir;
+use crate::data::{fnv1a64, noise, TempDir};
 use crate::harness::{guest, Invocation};
 
 /// Every entry below `dir`, sorted: `name/` for directories, `name = contents` for files.
@@ -168,4 +168,30 @@ fn fs_write_then_trap_keeps_what_was_written() {
         listing(out.path()),
         ["before-trap.txt = \"written before the trap\""]
     );
+}
+
+/// A file far larger than any other request to the run's server carries (64 MiB) reaches the
+/// host whole through the write-back.
+#[test]
+fn fs_big_write_is_written_back_whole() {
+    let out = TempDir::new("big-out");
+    let run = Invocation::new(guest("fs_big_write"))
+        .dir(out.path(), ".")
+        .run();
+    let expected = noise(64 << 20);
+    run.assert(
+        0,
+        &format!(
+            "bytes={} fnv1a64={:016x}\n",
+            expected.len(),
+            fnv1a64(&expected)
+        ),
+    );
+    let written = std::fs::read(out.path().join("big.bin")).unwrap_or_default();
+    if written.len() != expected.len() || fnv1a64(&written) != fnv1a64(&expected) {
+        run.fail(&format!(
+            "big.bin on the host has {} bytes, not the guest's",
+            written.len()
+        ));
+    }
 }
