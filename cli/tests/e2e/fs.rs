@@ -195,3 +195,36 @@ fn fs_big_write_is_written_back_whole() {
         ));
     }
 }
+
+/// A guest that tries the raw `wasi:filesystem` calls on ways out of its `--dir` (`..`, an
+/// absolute path, a link it makes to `../../outside`, `..` from a subdirectory) gets
+/// `not-permitted` each time, as from wasmtime's sandbox; afterwards the host holds its
+/// legitimate changes, nothing appeared beside the `--dir`, and its link out was not made on
+/// the host (said on stderr: a link there would lead any host program out).
+#[test]
+fn fs_escape_reaches_nothing_outside_its_dir() {
+    let around = TempDir::new("escape-around");
+    let out = around.path().join("dir");
+    std::fs::create_dir(&out).unwrap();
+    let run = Invocation::new(guest("fs_escape")).dir(&out, ".").run();
+    run.assert(
+        0,
+        concat!(
+            "create ../escape.txt: not-permitted\n",
+            "read /etc/passwd: not-permitted\n",
+            "symlink link-out -> ../../outside: ok\n",
+            "create through link-out: not-permitted\n",
+            "mkdir sub: ok\n",
+            "create ../../escape.txt from sub: not-permitted\n",
+            "create sub/inside.txt: ok\n",
+        ),
+    );
+    assert_eq!(
+        listing(around.path()),
+        ["dir/", "dir/sub/", "dir/sub/inside.txt = \"\""]
+    );
+    let said = "link-out: not written (a symbolic link to \"../../outside\" would lead out";
+    if !run.stderr().contains(said) {
+        run.fail(&format!("expected {said:?} on stderr"));
+    }
+}
