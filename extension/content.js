@@ -67,7 +67,7 @@
         reportDropped();
       }
     } else if (message.kind === "command" && E.isRelayable(message, E.TO_WASM_TYPES)) {
-      // The agent parses and checks it fully (parseCommand) before anything acts on it.
+      // The page's event thread decodes and checks it fully before anything acts on it.
       toAgent("command", { json: message.json });
     }
   }

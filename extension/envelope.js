@@ -8,7 +8,7 @@
 // it once, fully, with `protocol` (counting what does not decode); the content script also
 // limits how fast a page may send (RATE_LIMIT), dropping and counting the excess, which the
 // panel page shows. Panel → page, commands carry their ToWasm type beside the text (checked at
-// every hop); the agent parses and checks them fully.
+// every hop); the page's event thread decodes and checks them fully (`ToWasm::from_panel`).
 "use strict";
 
 globalThis.pollscopeEnvelope = (() => {
@@ -16,7 +16,6 @@ globalThis.pollscopeEnvelope = (() => {
   const EXTENSION_TAG = "pollscope-extension";
   /** protocol MAX_MESSAGE_BYTES: longer JSON is dropped unread. */
   const MAX_JSON_CHARS = 8 << 20;
-  const PROTOCOL_VERSION = 1;
   /** ToWasm `type`s a panel may send (the agent decides subscribe / unsubscribe itself). */
   const TO_WASM_TYPES = new Set([
     "pause", "resume", "step", "time-scale", "snapshot", "restart", "stdin", "close-stdin", "record-asyncify",
@@ -95,7 +94,6 @@ globalThis.pollscopeEnvelope = (() => {
     AGENT_TAG,
     EXTENSION_TAG,
     MAX_JSON_CHARS,
-    PROTOCOL_VERSION,
     TO_WASM_TYPES,
     PAGE_PORT,
     PANEL_PORT,

@@ -36,10 +36,11 @@ async function main() {
   connect();
 }
 
-/** A command from the panel (a ToWasm object) to the page agent. */
+/** A command from the panel (a ToWasm object the panel encoded, version and all) to the page
+ * agent; the event thread decodes and checks it. */
 function send(command) {
   if (!port || !E.isPlainObject(command) || !E.TO_WASM_TYPES.has(command.type)) return;
-  const json = JSON.stringify({ v: E.PROTOCOL_VERSION, ...command });
+  const json = JSON.stringify(command);
   if (json.length <= E.MAX_JSON_CHARS) port.postMessage({ kind: "command", type: command.type, json });
 }
 

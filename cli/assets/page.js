@@ -6,7 +6,6 @@
 // answers only below that token (cli/src/server.rs), so everything the page, the shim and its
 // workers load keeps the token by resolving against the page's or the module's own URL.
 import { startComponent } from "./pollscope/pollscope.js";
-import { apply, parseCommand } from "./pollscope/agent.js";
 import { createConsole } from "./pollscope/console.js";
 
 const statusEl = document.getElementById("status");
@@ -47,9 +46,9 @@ async function loadPanel(guestRef) {
     const module = await import("./pollscope/panel/pollscope_panel.js");
     await module.default();
     const panel = module.mountPanel(root, {
+      // Checked by the event thread as the extension's commands are.
       send(command) {
-        const checked = parseCommand(JSON.stringify(command));
-        if (checked && guestRef.guest) apply(guestRef.guest, checked);
+        guestRef.guest?.panelCommand(JSON.stringify(command));
       },
     });
     root.hidden = false;
@@ -60,9 +59,6 @@ async function loadPanel(guestRef) {
     return null;
   }
 }
-
-/** One output chunk as the FromWasm message the panel decodes. */
-const outputMessage = (stream, bytes) => ({ v: 1, type: "output", stream, data: Array.from(bytes) });
 
 // In run mode each milestone goes to Chromium's log, which `pollscope run` keeps when
 // POLLSCOPE_BROWSER_LOG is set: enough to tell where a run that never ends got stuck.
@@ -93,30 +89,25 @@ async function main() {
     onStdout: (bytes) => {
       if (run) return sendOutput(1, bytes);
       output.appendBytes(bytes, "stdout");
-      panel?.receive(outputMessage("stdout", bytes));
     },
     onStderr: (bytes) => {
       if (run) return sendOutput(2, bytes);
       output.appendBytes(bytes, "stderr", "stderr");
-      panel?.receive(outputMessage("stderr", bytes));
     },
-    // The JSON text as the wasm thread made it: the panel decodes it once (no stringify of
-    // the object the loader parsed).
-    onMessage: (data) => {
-      if (data?.type === "telemetry") panel?.receive(data.json);
-    },
-    // Said once: on the terminal's stderr (run) or in the console and the panel (serve).
+    // Every FromWasm (telemetry, output while subscribed, how the guest ended, a broken ring)
+    // as the JSON text the wasm thread made: the panel decodes it once.
+    onFromWasm: (json) => panel?.receive(json),
+    // Said once: on the terminal's stderr (run) or in the console (serve; the panel has it).
     onRingError: (reason) => {
       const note = `pollscope: the event ring broke (${reason}): stdin is closed and commands no longer reach the guest\n`;
       if (run) return sendOutput(2, new TextEncoder().encode(note));
       output.appendText(note, "stderr");
-      panel?.receive({ v: 1, type: "ring-error", reason });
     },
     onTrace: (what) => trace(what),
   });
   guestRef.guest = guest;
   if (panel) {
-    guest.subscribe({ detail: true });
+    guest.subscribe({ detail: true, replay: true });
     panel.setConnection("connected", location.href);
   }
   statusEl.textContent = "running";
@@ -155,11 +146,6 @@ async function main() {
     // A restart (from the panel) ends a run with { restarted: true }: wait for the new one.
     let outcome = await guest.done;
     while (outcome.restarted) outcome = await guest.done;
-    panel?.receive(
-      outcome.trap
-        ? { v: 1, type: "trap", message: String(outcome.trap.message), frames: outcome.trap.frames ?? [] }
-        : { v: 1, type: "exit", code: outcome.exitCode | 0 },
-    );
     trace(`guest ended: ${JSON.stringify(outcome.exitCode)}`);
     statusEl.textContent = outcome.trap ? `trapped: ${outcome.trap.message}` : `exited with code ${outcome.exitCode}`;
     if (run) await report({ code: outcome.exitCode, trap: outcome.trap ?? null, error: null, ring: outcome.ring ?? null });

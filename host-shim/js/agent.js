@@ -14,12 +14,13 @@
 // told apart. It is no secret from the page's own scripts (they see every message): a page
 // can always steer and misreport its own guest; what it cannot do is make a hop fail, or get
 // markup into the panel. Nothing but the announce is posted while no panel watches, and the
-// agent subscribes to telemetry (with detail) only then. Everything received is
-// checked and dropped unless it is exactly one of the messages above; commands are checked
-// against the protocol's ranges before they reach the handle (the event thread checks them
-// again in Rust). The JSON text travels unchanged to the panel, which decodes it once with the
-// protocol: the hops between check where it comes from, its length and (the content script)
-// its rate, and never parse it.
+// agent subscribes to telemetry (with detail) only then. Everything received is checked and
+// dropped unless it is exactly one of the messages above. Every JSON text is the protocol's,
+// made and checked in Rust: FromWasm messages (telemetry, output, how the guest ended) come
+// from the wasm thread and travel unchanged to the panel, which decodes them once; a command's
+// text goes unchanged to the event thread, which decodes and checks it (version, ranges) before
+// anything acts on it. The hops between check where a text comes from, its length and (the
+// content script) its rate, and never parse it.
 //
 // The tags and limits must match extension/envelope.js (a test in extension/tests checks).
 
@@ -29,20 +30,11 @@ export const AGENT_TAG = "pollscope-agent";
 export const EXTENSION_TAG = "pollscope-extension";
 /** Longest JSON text relayed either way (protocol MAX_MESSAGE_BYTES). */
 export const MAX_JSON_CHARS = 8 << 20;
-/** The protocol's JSON version (`v`). */
-const PROTOCOL_VERSION = 1;
-/** protocol MIN_TIME_SCALE / MAX_TIME_SCALE / MAX_STDIN_CHUNK. */
-const MIN_TIME_SCALE = 0.1;
-const MAX_TIME_SCALE = 10;
-const MAX_STDIN_CHUNK = 1 << 20;
 /** Most panels one page reports (one DevTools window per tab; a bound, not a feature). */
 const MAX_PANELS = 16;
-/** Output kept for a panel that opens later (the newest bytes, per guest), and the most of one
- * output batch relayed to a panel (its newest bytes): the panel's console keeps a bounded tail,
- * and turning a megabyte batch into JSON per batch would cost the page more than the guest. */
-const OUTPUT_BACKLOG_BYTES = 64 << 10;
-
-const OUTPUT_STREAMS = { 1: "stdout", 2: "stderr" };
+/** Most output messages kept for a panel that opens after the guest ended (the wasm thread
+ * sends its newest 64 KiB at the end as one message per run of a stream). */
+const MAX_END_OUTPUT = 256;
 
 let agent = null;
 
@@ -71,7 +63,8 @@ function createAgent() {
   const relay = (json) => {
     if (panels.length > 0 && typeof json === "string" && json.length <= MAX_JSON_CHARS) post("message", { json });
   };
-  const subscribe = () => current?.handle?.subscribe({ detail: true });
+  // The wasm thread keeps the newest output and sends it first when asked to replay.
+  const subscribe = (replay) => current?.handle?.subscribe({ detail: true, replay });
 
   window.addEventListener("message", (event) => {
     // Only this window's own scripts (the content script posts as this window) may talk to us.
@@ -92,68 +85,56 @@ function createAgent() {
         if (before.length > 0) current.handle?.unsubscribe();
       } else if (newcomers.length > 0 || before.length === 0 || panels.some((id) => !before.includes(id))) {
         // A panel (re)joined: it gets a fresh hello and snapshot (subscribe sends both). Only a
-        // panel this page never served gets the output backlog too, so a panel reconnecting
+        // panel this page never served gets the output so far too, so a panel reconnecting
         // after the extension's background restarted shows no line twice.
-        subscribe();
-        if (newcomers.length > 0) current.replay();
+        const replay = newcomers.length > 0;
+        if (current.ended === null) subscribe(replay);
+        if (replay) current.replay();
         for (const id of newcomers) served.add(id);
       }
     } else if (data.kind === "command" && typeof data.json === "string" && data.json.length <= MAX_JSON_CHARS) {
-      const command = parseCommand(data.json);
-      if (command && current?.handle) {
-        // A restarted guest's panel starts over: the old run's output is not replayed.
-        if (command.type === "restart" || command.type === "record-asyncify") current.forget();
-        apply(current.handle, command);
-      }
+      current?.handle?.panelCommand(data.json);
     }
   });
 
   return {
     register(options) {
-      // The backlog holds raw [stream, bytes] chunks (copies of at most the newest
-      // OUTPUT_BACKLOG_BYTES each); JSON is made only when a panel takes them.
-      // `ended` and `ringError`: the JSON of the run's last word and of a broken event ring,
-      // kept for a panel that opens later.
-      const guest = { handle: null, backlog: [], backlogBytes: 0, ended: null, ringError: null };
+      // What a panel that opens later is told without the wasm thread (which is gone once the
+      // guest ended): the JSON of the output the thread sent at the end, of a broken ring and
+      // of how the run ended.
+      const guest = { handle: null, endOutput: [], ended: null, ringError: null };
       guest.forget = () => {
-        guest.backlog = [];
-        guest.backlogBytes = 0;
+        guest.endOutput = [];
         guest.ended = null;
         guest.ringError = null;
       };
       guest.replay = () => {
-        for (const [stream, bytes] of guest.backlog) relay(outputJson(stream, bytes));
         if (guest.ringError) relay(guest.ringError);
-        if (guest.ended) relay(guest.ended);
+        if (guest.ended === null) return;
+        for (const json of guest.endOutput) relay(json);
+        relay(guest.ended);
       };
-      const keepOutput = (stream, bytes) => {
-        const kept = newest(bytes).slice();
-        guest.backlog.push([stream, kept]);
-        guest.backlogBytes += kept.length;
-        while (guest.backlogBytes > OUTPUT_BACKLOG_BYTES && guest.backlog.length > 1) {
-          guest.backlogBytes -= guest.backlog.shift()[1].length;
-        }
-      };
-      const onMessage = options.onMessage;
+      const onFromWasm = options.onFromWasm;
+      const onRestart = options.onRestart;
       const tapped = {
         ...options,
-        onMessage(data) {
+        onFromWasm(json, message) {
           if (guest === current) {
             // Whatever goes wrong here must not break the loader's own handling.
             try {
-              const out = fromWorker(data);
-              for (const [stream, bytes] of out.output) {
-                keepOutput(stream, bytes);
-                if (panels.length > 0) relay(outputJson(stream, newest(bytes)));
-              }
-              if (out.ended) guest.ended = out.ended;
-              if (out.ringError) guest.ringError = out.ringError;
-              for (const json of out.relay) relay(json);
+              // Kept only what no panel has seen (a watching panel gets it now).
+              if (panels.length === 0 || message?.type !== "output") keep(guest, json, message);
+              relay(json);
             } catch (error) {
               console.warn("pollscope agent: dropped a message for the DevTools panel:", error);
             }
           }
-          onMessage?.(data);
+          onFromWasm?.(json, message);
+        },
+        // A restarted guest's panel starts over: nothing of the old run is replayed.
+        onRestart() {
+          guest.forget();
+          onRestart?.();
         },
       };
       current = guest;
@@ -161,7 +142,7 @@ function createAgent() {
         options: tapped,
         attach(handle) {
           guest.handle = handle;
-          if (panels.length > 0) subscribe();
+          if (panels.length > 0) subscribe(true);
           post("announce");
         },
       };
@@ -169,116 +150,21 @@ function createAgent() {
   };
 }
 
-/** The newest OUTPUT_BACKLOG_BYTES of `bytes` (a view, not a copy). */
-function newest(bytes) {
-  return bytes.length > OUTPUT_BACKLOG_BYTES ? bytes.subarray(bytes.length - OUTPUT_BACKLOG_BYTES) : bytes;
-}
-
-/** A FromWasm `output` message for a panel. */
-function outputJson(stream, bytes) {
-  return JSON.stringify({ v: PROTOCOL_VERSION, type: "output", stream, data: Array.from(bytes) });
-}
-
-/** What a wasm-worker message means for a panel: FromWasm JSON texts to relay, and output
- * chunks ([stream name, bytes]) the caller keeps and relays as it needs. */
-function fromWorker(data) {
-  const none = { relay: [], output: [], ended: null, ringError: null };
-  if (!isPlainObject(data)) return none;
-  switch (data.type) {
-    case "telemetry":
-      return { ...none, relay: [data.json] };
-    case "ring-error": {
-      const json = JSON.stringify({ v: PROTOCOL_VERSION, type: "ring-error", reason: String(data.message) });
-      return { ...none, relay: [json], ringError: json };
-    }
-    case "output": {
-      const output = [];
-      for (const [stream, bytes] of data.chunks ?? []) {
-        const name = OUTPUT_STREAMS[stream];
-        if (name && bytes instanceof Uint8Array) output.push([name, bytes]);
-      }
-      return { ...none, output };
-    }
-    case "exit": {
-      const json = JSON.stringify({ v: PROTOCOL_VERSION, type: "exit", code: data.code | 0 });
-      return { ...none, relay: [json], ended: json };
-    }
-    case "trap": {
-      const frames = Array.isArray(data.frames) ? data.frames : [];
-      const json = JSON.stringify({
-        v: PROTOCOL_VERSION,
-        type: "trap",
-        message: String(data.message),
-        frames: frames.map((f) => ({
-          name: f?.name ?? null,
-          func: f?.func ?? null,
-          offset: f?.offset ?? null,
-          ...(typeof f?.file === "string" && Number.isInteger(f?.line) ? { file: f.file, line: f.line } : {}),
-        })),
-      });
-      return { ...none, relay: [json], ended: json };
-    }
-    default:
-      return none;
-  }
-}
-
-/** A ToWasm command the agent accepts, or null. Checks what the protocol checks. */
-export function parseCommand(json) {
-  let command;
-  try {
-    command = JSON.parse(json);
-  } catch {
-    return null;
-  }
-  if (!isPlainObject(command) || (command.v !== undefined && command.v !== PROTOCOL_VERSION)) return null;
-  switch (command.type) {
-    case "pause":
-    case "resume":
-    case "step":
-    case "snapshot":
-    case "restart":
-    case "close-stdin":
-      return { type: command.type };
-    case "record-asyncify":
-      return typeof command.on === "boolean" ? { type: "record-asyncify", on: command.on } : null;
-    case "time-scale":
-      return typeof command.scale === "number" && command.scale >= MIN_TIME_SCALE && command.scale <= MAX_TIME_SCALE
-        ? { type: "time-scale", scale: command.scale }
-        : null;
-    case "stdin": {
-      const data = command.data;
-      if (!Array.isArray(data) || data.length > MAX_STDIN_CHUNK) return null;
-      if (!data.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return null;
-      return { type: "stdin", data: Uint8Array.from(data) };
-    }
-    default:
-      // subscribe / unsubscribe are the agent's to decide (panels connected), not a panel's.
-      return null;
-  }
-}
-
-/** Applies a command parseCommand accepted to a guest handle (also the serve page's in-page panel). */
-export function apply(handle, command) {
-  switch (command.type) {
-    case "pause":
-      return handle.pause();
-    case "resume":
-      return handle.resume();
-    case "step":
-      return handle.step();
-    case "snapshot":
-      return handle.snapshot();
-    case "restart":
-      return handle.restart();
-    case "record-asyncify":
-      return handle.restart({ asyncifyRecorder: command.on });
-    case "close-stdin":
-      return handle.closeStdin();
-    case "time-scale":
-      return handle.setTimeScale(command.scale);
-    case "stdin":
-      return handle.writeStdin(command.data);
+/** Keeps what a late panel needs of one FromWasm message (see `register`). */
+function keep(guest, json, message) {
+  switch (message?.type) {
+    case "exit":
+    case "trap":
+      guest.ended = json;
+      break;
+    case "ring-error":
+      guest.ringError = json;
+      break;
+    // Sent at the end when no panel listened: the newest output, bounded by the wasm thread
+    // (and here, should a page's script post more).
+    case "output":
+      if (guest.ended === null && guest.endOutput.length < MAX_END_OUTPUT) guest.endOutput.push(json);
+      break;
   }
 }
 

@@ -6,7 +6,7 @@ const early = [];
 self.onmessage = ({ data }) => early.push(data);
 // The page waits for this before its first message: a message posted to a module worker
 // before its script ran was, now and then, never delivered (Chromium 156, under load).
-self.postMessage({ type: "loaded" });
+self.postMessage("loaded");
 (async () => {
   await init({ module_or_path: new URL("pollscope_shim_bg.wasm", import.meta.url) });
   const thread = new EventThread();
@@ -14,5 +14,5 @@ self.postMessage({ type: "loaded" });
   for (const data of early.splice(0)) thread.message(data);
   self.onmessage = ({ data }) => thread.message(data);
 })().catch((error) => {
-  self.postMessage({ type: "error", message: `pollscope event thread failed: ${error?.message ?? error}` });
+  self.postMessage({ error: { message: `pollscope event thread failed: ${error?.message ?? error}` } });
 });

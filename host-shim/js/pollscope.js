@@ -44,8 +44,19 @@ function normalizeFiles(files) {
   ]);
 }
 
-/** Protocol version of the JSON messages (`v`), as `pollscope-protocol`'s PROTOCOL_VERSION. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * A worker message's kind and fields. Messages between this loader and its workers are
+ * `pollscope_protocol::worker`'s enums as the shim writes and reads them: `{ kind: fields }`,
+ * or `"kind"` for a kind without fields.
+ */
+function kindOf(data) {
+  if (typeof data === "string") return [data, {}];
+  if (data !== null && typeof data === "object") {
+    const kinds = Object.keys(data);
+    if (kinds.length === 1) return [kinds[0], data[kinds[0]] ?? {}];
+  }
+  return [null, {}];
+}
 
 /** Most wait and host-call records kept for exportTrace() (the newest). */
 const TRACE_RECORDS = 65536;
@@ -74,11 +85,16 @@ export const STDIN_IN_FLIGHT = 4 << 20;
  * - step(): let a paused guest run to its next wait, perform that wait, and pause before the
  *   one after (a guest paused in the middle of a wait first finishes that wait)
  * - setTimeScale(x): the guest's clocks run at x × real time (0.1–10): sleeps last 1/x as long
- * - subscribe({ detail }) / unsubscribe(): telemetry to options.onTelemetry(message), each
- *   message a parsed `FromWasm` object (hello and snapshot on subscribe, then event batches
- *   before every wait and at least every 100 ms of host calls; with detail, every wait, host
- *   call, pollable change and ring sample); snapshot() asks for one more snapshot (sent after
- *   the guest's current host call)
+ * - subscribe({ detail, replay }) / unsubscribe(): telemetry to options.onTelemetry(message),
+ *   each message a parsed `FromWasm` object (hello and snapshot on subscribe, then event
+ *   batches before every wait and at least every 100 ms of host calls; with detail, every wait,
+ *   host call, pollable change and ring sample; the guest's output as it is flushed, with
+ *   replay the newest 64 KiB written before first); snapshot() asks for one more snapshot
+ *   (sent after the guest's current host call). How the guest ended (exit, trap) and a broken
+ *   ring reach onTelemetry whether subscribed or not. options.onFromWasm(json, message) gets
+ *   each message's JSON text beside it (what a panel decodes).
+ * - panelCommand(json): a command from a panel, as protocol JSON text (a `ToWasm`); checked by
+ *   the event thread (version, ranges), anything else dropped
  * - exportTrace(): Promise of Chrome trace-event JSON text (Perfetto, chrome://tracing) of the
  *   waits and host calls received so far (subscribe with detail first; the newest 65536 of
  *   each are kept); while the guest runs
@@ -102,7 +118,7 @@ export function startComponent(source, options = {}) {
       ringSnapshot: () => Promise.resolve(null),
       exportTrace: () => done,
       ...Object.fromEntries(
-        ["closeStdin", "pause", "resume", "step", "setTimeScale", "subscribe", "unsubscribe", "snapshot", "terminate"]
+        ["closeStdin", "pause", "resume", "step", "panelCommand", "setTimeScale", "subscribe", "unsubscribe", "snapshot", "terminate"]
           .map((name) => [name, inert]),
       ),
       restart() {
@@ -117,7 +133,20 @@ export function startComponent(source, options = {}) {
   // kept for restarts.
   let fetched = null;
   const bytes = () => (fetched ??= componentBytes(source));
-  let run = launch(bytes, options);
+  // A panel's commands that are the loader's to carry out (the event thread checked them).
+  const forLoader = (command) => {
+    switch (command.type) {
+      case "restart":
+        return handle.restart();
+      case "record-asyncify":
+        return handle.restart({ asyncifyRecorder: command.on });
+      case "stdin":
+        return handle.writeStdin(Uint8Array.from(command.data));
+      case "close-stdin":
+        return handle.closeStdin();
+    }
+  };
+  let run = launch(bytes, options, forLoader);
   // Replayed on a restart.
   let subscription = null;
   let timeScale = null;
@@ -127,15 +156,16 @@ export function startComponent(source, options = {}) {
     },
     writeStdin: (data) => run.writeStdin(data),
     closeStdin: () => run.closeStdin(),
-    pause: () => run.pause(),
-    resume: () => run.resume(),
+    pause: () => run.control({ type: "pause" }),
+    resume: () => run.control({ type: "resume" }),
     step: () => run.control({ type: "step" }),
+    panelCommand: (json) => run.panelCommand(json),
     setTimeScale(scale) {
       timeScale = scale;
       run.control({ type: "time-scale", scale });
     },
-    subscribe({ detail = false } = {}) {
-      subscription = { type: "subscribe", detail: Boolean(detail) };
+    subscribe({ detail = false, replay = false } = {}) {
+      subscription = { type: "subscribe", detail: Boolean(detail), replay: Boolean(replay) };
       run.control(subscription);
     },
     unsubscribe() {
@@ -149,7 +179,8 @@ export function startComponent(source, options = {}) {
     restart(changes = {}) {
       options = { ...options, ...changes };
       run.restarted();
-      run = launch(bytes, options);
+      options.onRestart?.();
+      run = launch(bytes, options, forLoader);
       if (timeScale !== null) run.control({ type: "time-scale", scale: timeScale });
       if (subscription) run.control(subscription);
       return handle;
@@ -159,8 +190,9 @@ export function startComponent(source, options = {}) {
   return handle;
 }
 
-/** One run: both workers for the bytes `source()` (a promise) resolves to; see startComponent. */
-function launch(source, options) {
+/** One run: both workers for the bytes `source()` (a promise) resolves to; see startComponent.
+ * `forLoader(command)` carries out a panel's restart and stdin commands. */
+function launch(source, options, forLoader) {
   const ringCapacity = options.ringCapacity ?? DEFAULT_RING_CAPACITY;
   const baseUrl = new URL(options.baseUrl ?? here, location.href);
   const wasmWorker = new Worker(new URL("wasm-worker.js", baseUrl), { type: "module", name: "pollscope-wasm" });
@@ -216,29 +248,29 @@ function launch(source, options) {
   // Everything for the event thread waits until its script has run (in call order).
   const toEventThread = (message, transfer = []) =>
     eventWorkerLoaded.then(() => eventWorker.postMessage(message, transfer));
-  wasmWorker.onmessage = ({ data }) => {
-    switch (data?.type) {
-      case "output":
-        for (const [stream, bytes] of data.chunks) (stream === 2 ? onStderr : onStdout)(bytes);
+  // One FromWasm message, parsed once: what ends the run, what exportTrace() keeps.
+  const fromWasm = (json) => {
+    const message = JSON.parse(json);
+    switch (message.type) {
+      case "hello":
+        hello = message;
+        break;
+      case "events":
+        keep(waits, message.waits);
+        keep(hostCalls, message.host_calls);
         break;
       // The ring's final counters travel with the outcome (one round trip to the event thread).
       case "exit":
-        finalSnapshot().then((ring) => finish({ exitCode: data.code, ring }, false));
+        finalSnapshot().then((ring) => finish({ exitCode: message.code, ring }, false));
         break;
       case "trap":
         finalSnapshot().then((ring) =>
-          finish({ exitCode: 134, trap: { message: data.message, frames: data.frames }, ring }, false),
+          finish({ exitCode: 134, trap: { message: message.message, frames: message.frames }, ring }, false),
         );
-        break;
-      case "error":
-        finish(new Error(data.message), true);
-        break;
-      case "trace":
-        trace(data.what);
         break;
       case "ring-error":
         if (ringError === null) {
-          ringError = String(data.message);
+          ringError = String(message.reason);
           console.error(
             `pollscope: the event ring broke (${ringError}): the guest's stdin was closed, and ` +
               "pause, resume, step and the other commands no longer reach it",
@@ -246,17 +278,25 @@ function launch(source, options) {
           options.onRingError?.(ringError);
         }
         break;
-      case "telemetry": {
-        // Parsed here for exportTrace() and onTelemetry; the page agent relays the text as it is.
-        const message = JSON.parse(data.json);
-        if (message.type === "hello") hello = message;
-        if (message.type === "events") {
-          keep(waits, message.waits);
-          keep(hostCalls, message.host_calls);
-        }
-        options.onTelemetry?.(message);
+    }
+    options.onFromWasm?.(json, message);
+    options.onTelemetry?.(message);
+  };
+  wasmWorker.onmessage = ({ data }) => {
+    const [kind, fields] = kindOf(data);
+    switch (kind) {
+      case "output":
+        for (const [stream, bytes] of fields.chunks) (stream === 2 ? onStderr : onStdout)(bytes);
         break;
-      }
+      case "message":
+        fromWasm(fields.json);
+        break;
+      case "error":
+        finish(new Error(fields.message), true);
+        break;
+      case "trace":
+        trace(fields.what);
+        break;
       case "loaded":
         wasmLoaded();
         break;
@@ -268,31 +308,35 @@ function launch(source, options) {
   const eventWorkerLoaded = new Promise((resolve) => (eventLoaded = resolve));
   const wasmWorkerLoaded = new Promise((resolve) => (wasmLoaded = resolve));
   eventWorker.onmessage = ({ data }) => {
-    switch (data?.type) {
+    const [kind, fields] = kindOf(data);
+    switch (kind) {
       case "loaded":
         eventLoaded();
         break;
       case "ring":
         trace("event thread ready");
-        resolveRing(data.ring);
+        resolveRing(fields.ring);
         break;
       case "stdin-ack":
-        pendingAcks.get(data.id)?.();
-        pendingAcks.delete(data.id);
+        pendingAcks.get(fields.id)?.();
+        pendingAcks.delete(fields.id);
         break;
-      case "snapshot":
-        pendingSnapshots.get(data.id)?.(data.snapshot);
-        pendingSnapshots.delete(data.id);
+      case "ring-snapshot":
+        pendingSnapshots.get(fields.id)?.(fields.snapshot);
+        pendingSnapshots.delete(fields.id);
         break;
       case "chrome-trace": {
-        const call = pendingTraces.get(data.id);
-        pendingTraces.delete(data.id);
-        if (data.error) call?.reject(new Error(data.error));
-        else call?.resolve(data.json);
+        const call = pendingTraces.get(fields.id);
+        pendingTraces.delete(fields.id);
+        if ("Err" in fields.result) call?.reject(new Error(fields.result.Err));
+        else call?.resolve(fields.result.Ok);
         break;
       }
+      case "for-loader":
+        if (!settled) forLoader(fields);
+        break;
       case "error":
-        finish(new Error(data.message), true);
+        finish(new Error(fields.message), true);
         break;
     }
   };
@@ -305,7 +349,7 @@ function launch(source, options) {
     // The event thread creates the ring (its layout lives in Rust) and hands it back. Each
     // worker says when its script has run; messages go to it only after that.
     await eventWorkerLoaded;
-    eventWorker.postMessage({ type: "init", ringCapacity });
+    eventWorker.postMessage({ init: { ringCapacity } });
     const [component, ring] = await Promise.all([
       source().then((bytes) => (trace(`component fetched (${bytes.length} B)`), bytes)),
       ringReady,
@@ -313,12 +357,13 @@ function launch(source, options) {
     await wasmWorkerLoaded;
     wasmWorker.postMessage(
       {
-        type: "init",
+        init: {
         ring,
         component,
         args: options.args ?? ["app.wasm"],
         env: Object.entries(options.env ?? {}),
-        cwd: options.cwd ?? "/",
+        // null: no initial-cwd (as wasmtime with --dir), undefined: "/"
+        cwd: options.cwd === undefined ? "/" : options.cwd,
         preopens: options.preopens ?? ["/"],
         dirs: options.dirs ?? [],
         files: normalizeFiles(options.files),
@@ -328,6 +373,7 @@ function launch(source, options) {
         // true: a TinyGo program's task switches (tinygo_launch / rewind / unwind) are
         // recorded for the panel's asyncify view; the module is rewritten at load.
         asyncifyRecorder: options.asyncifyRecorder === true,
+        },
       },
       // Copied, not transferred: a restart sends the same bytes again.
     );
@@ -339,7 +385,7 @@ function launch(source, options) {
       const next = stdinQueue[0];
       if (next.close) {
         stdinQueue.shift();
-        toEventThread({ type: "stdin-close" });
+        toEventThread("close-stdin");
         continue;
       }
       const size = Math.min(next.data.length - next.sent, STDIN_CHUNK);
@@ -357,7 +403,7 @@ function launch(source, options) {
         if (last) next.resolve();
         pumpStdin();
       });
-      toEventThread({ type: "stdin", id, data: chunk }, [chunk.buffer]);
+      toEventThread({ stdin: { id, data: chunk } }, [chunk.buffer]);
     }
   };
 
@@ -378,17 +424,13 @@ function launch(source, options) {
       stdinQueue.push({ close: true });
       pumpStdin();
     },
-    /** Stops the guest at its next host call or wait; output written so far is flushed. */
-    pause() {
-      if (!settled) toEventThread({ type: "command", command: "pause" });
-    },
-    /** Lets a paused guest go on. */
-    resume() {
-      if (!settled) toEventThread({ type: "command", command: "resume" });
-    },
     /** A command of the protocol (`ToWasm`), e.g. { type: "step" }, checked by the event thread. */
-    control(message) {
-      if (!settled) toEventThread({ type: "control", json: JSON.stringify({ v: PROTOCOL_VERSION, ...message }) });
+    control(command) {
+      if (!settled) toEventThread({ command });
+    },
+    /** A panel's command as JSON text, checked by the event thread (version, ranges). */
+    panelCommand(json) {
+      if (!settled && typeof json === "string") toEventThread({ "panel-command": { json } });
     },
     exportTrace() {
       if (settled) return Promise.reject(new Error("the guest has ended: export the trace before it does"));
@@ -396,11 +438,12 @@ function launch(source, options) {
       return new Promise((resolve, reject) => {
         pendingTraces.set(id, { resolve, reject });
         toEventThread({
-          type: "chrome-trace",
+          "chrome-trace": {
           id,
           hello: hello ? JSON.stringify(hello) : "",
           waits: JSON.stringify(waits),
           hostCalls: JSON.stringify(hostCalls),
+          },
         });
       });
     },
@@ -414,7 +457,7 @@ function launch(source, options) {
       const id = nextSnapshot++;
       return new Promise((resolve) => {
         pendingSnapshots.set(id, resolve);
-        toEventThread({ type: "snapshot", id });
+        toEventThread({ "ring-snapshot": { id } });
       });
     },
     terminate() {

@@ -17,21 +17,25 @@ function contains(bytes, needle) {
   return false;
 }
 
-/** TinyGo's task switch is named in every TinyGo program's name section (-no-debug keeps it). */
-const looksLikeTinyGo = (component) => contains(component, "tinygo_unwind");
+/** Every TinyGo program is asyncified (Binaryen exports `asyncify_get_state`) and its name
+ * section (which -no-debug keeps) names its task package's functions, e.g.
+ * `internal/task.start`. Not `tinygo_unwind`: wasm-opt inlines it away. */
+const looksLikeTinyGo = (component) =>
+  contains(component, "asyncify_get_state") && contains(component, "internal/task.");
 
+// Messages are `pollscope_protocol::worker`'s (`{ kind: fields }`); the shim reads `init`.
 self.onmessage = async ({ data }) => {
-  if (data?.type !== "init") return;
+  if (!(data?.init?.component instanceof Uint8Array)) return;
   try {
-    self.postMessage({ type: "trace", what: "wasm thread got init" });
-    const build = looksLikeTinyGo(data.component) ? "pollscope_shim_tinygo" : "pollscope_shim";
+    self.postMessage({ trace: { what: "wasm thread got init" } });
+    const build = looksLikeTinyGo(data.init.component) ? "pollscope_shim_tinygo" : "pollscope_shim";
     const { default: init, wasm_thread_main } = await import(`./${build}.js`);
     await init({ module_or_path: new URL(`${build}_bg.wasm`, import.meta.url) });
-    self.postMessage({ type: "trace", what: `wasm thread loaded ${build}` });
+    self.postMessage({ trace: { what: `wasm thread loaded ${build}` } });
     wasm_thread_main(data);
   } catch (error) {
-    self.postMessage({ type: "error", message: `pollscope shim failed: ${error?.message ?? error}` });
+    self.postMessage({ error: { message: `pollscope shim failed: ${error?.message ?? error}` } });
   }
 };
 // The page sends `init` only after this (see event-worker.js).
-self.postMessage({ type: "loaded" });
+self.postMessage("loaded");

@@ -10,13 +10,14 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use js_sys::{Atomics, Reflect, SharedArrayBuffer, Uint8Array};
-use pollscope_protocol::{decode_json, Command, FromWasm, HostCallRecord, ToWasm, WaitRecord};
+use pollscope_protocol::worker::{FromEventThread, RingCounters, ToEventThread};
+use pollscope_protocol::{decode_json, FromWasm, HostCallRecord, ToWasm, WaitRecord};
 use pollscope_ring::{Config, Flush, Kind, Producer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::DedicatedWorkerGlobalScope;
 
-use crate::js_object;
+use crate::messages::{self, Js};
 use crate::shared_memory::JsSharedMemory;
 use crate::streams;
 
@@ -31,7 +32,7 @@ struct Inner {
     producer: Option<Producer<JsSharedMemory>>,
     /// Stdin writes whose bytes are not all in the ring yet, oldest first: (ack id, the value
     /// `pushed` had right after it). A write is in once `pushed - backlog` reaches that value.
-    unacked: VecDeque<(f64, u64)>,
+    unacked: VecDeque<(u32, u64)>,
     /// Payload bytes pushed so far.
     pushed: u64,
     /// The ring's MTU: the most stdin bytes one message carries.
@@ -58,32 +59,16 @@ impl EventThread {
         }
     }
 
-    /// Handles one message from the page: `init` (creates the ring and returns it to the page),
-    /// `stdin` (bytes, acknowledged once in the ring) or `stdin-close`.
+    /// Handles one message from the page (`ToEventThread`): `init` creates the ring and returns
+    /// it, `stdin` bytes are acknowledged once in the ring, commands go on the ring (a panel's
+    /// checked first), snapshots and traces are answered.
     pub fn message(&self, data: JsValue) {
-        let kind = Reflect::get(&data, &"type".into())
-            .ok()
-            .and_then(|t| t.as_string());
-        let result = match kind.as_deref() {
-            Some("init") => self.init(&data),
-            Some("stdin") => self.stdin(&data),
-            Some("stdin-close") => {
-                self.push(streams::STDIN, Kind::End, &[], None);
-                Ok(())
-            }
-            Some("snapshot") => self.snapshot(&data),
-            Some("command") => self.command(&data),
-            Some("control") => self.control(&data),
-            Some("chrome-trace") => self.chrome_trace(&data),
-            // Messages from a page are not trusted: anything else is dropped.
-            _ => Ok(()),
+        let result = match messages::read::<ToEventThread<Js>>(data) {
+            Ok(message) => self.handle(message),
+            Err(why) => Err(format!("not a message for the event thread: {why}")),
         };
         if let Err(message) = result {
-            let scope = self.inner.borrow().scope.clone();
-            let _ = scope.post_message(&js_object(&[
-                ("type", "error".into()),
-                ("message", message.into()),
-            ]));
+            self.post(&FromEventThread::Error { message });
         }
     }
 }
@@ -95,14 +80,44 @@ impl Default for EventThread {
 }
 
 impl EventThread {
-    fn init(&self, data: &JsValue) -> Result<(), String> {
-        let capacity = Reflect::get(data, &"ringCapacity".into())
-            .ok()
-            .and_then(|c| c.as_f64())
-            .map(|c| c as u32)
-            .unwrap_or(pollscope_ring::layout::DEFAULT_CAPACITY);
+    fn handle(&self, message: ToEventThread<Js>) -> Result<(), String> {
+        match message {
+            ToEventThread::Init { ring_capacity } => self.init(ring_capacity),
+            ToEventThread::Stdin { id, data } => self.stdin(id, data.0),
+            ToEventThread::CloseStdin => {
+                self.push(streams::STDIN, Kind::End, &[], None);
+                Ok(())
+            }
+            ToEventThread::Command(command) => {
+                command.validate().map_err(|err| err.to_string())?;
+                self.command(command);
+                Ok(())
+            }
+            ToEventThread::PanelCommand { json } => {
+                self.panel_command(&json);
+                Ok(())
+            }
+            ToEventThread::RingSnapshot { id } => self.ring_snapshot(id),
+            ToEventThread::ChromeTrace {
+                id,
+                hello,
+                waits,
+                host_calls,
+            } => {
+                let result = chrome_trace(&hello, &waits, &host_calls);
+                self.post(&FromEventThread::ChromeTrace { id, result });
+                Ok(())
+            }
+        }
+    }
+
+    fn post(&self, message: &FromEventThread<Js>) {
+        messages::post(&self.inner.borrow().scope, message, &[]);
+    }
+
+    fn init(&self, ring_capacity: Option<u32>) -> Result<(), String> {
         let config = Config {
-            capacity,
+            capacity: ring_capacity.unwrap_or(pollscope_ring::layout::DEFAULT_CAPACITY),
             ..Config::default()
         };
         config.validate().map_err(|err| format!("ring: {err}"))?;
@@ -110,108 +125,64 @@ impl EventThread {
         let memory = JsSharedMemory::new(&buffer)?;
         pollscope_ring::init(&memory, config).map_err(|err| format!("ring: {err}"))?;
         let producer = Producer::new(memory).map_err(|err| format!("ring: {err}"))?;
-        let mut inner = self.inner.borrow_mut();
-        inner.producer = Some(producer);
-        inner.mtu = config.mtu as usize;
-        let _ = inner.scope.post_message(&js_object(&[
-            ("type", "ring".into()),
-            ("ring", buffer.into()),
-        ]));
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.producer = Some(producer);
+            inner.mtu = config.mtu as usize;
+        }
+        self.post(&FromEventThread::Ring {
+            ring: Js(buffer.into()),
+        });
         Ok(())
     }
 
-    /// Answers `{type: "snapshot", id}` with the ring's counters, read without stopping either
-    /// side.
-    fn snapshot(&self, data: &JsValue) -> Result<(), String> {
-        let id = Reflect::get(data, &"id".into()).unwrap_or(JsValue::NULL);
-        let inner = self.inner.borrow();
-        let Some(producer) = inner.producer.as_ref() else {
-            return Err("ring snapshot asked before the ring exists".into());
+    /// The ring's counters, read without stopping either side.
+    fn ring_snapshot(&self, id: u32) -> Result<(), String> {
+        let snapshot = {
+            let inner = self.inner.borrow();
+            let Some(producer) = inner.producer.as_ref() else {
+                return Err("ring snapshot asked before the ring exists".into());
+            };
+            let s = producer.snapshot();
+            RingCounters {
+                capacity: s.capacity,
+                mtu: s.mtu,
+                used: s.used,
+                high_water: s.high_water,
+                packets_in: s.packets_in as f64,
+                bytes_in: s.bytes_in as f64,
+                packets_out: s.packets_out as f64,
+                bytes_out: s.bytes_out as f64,
+                stalls: s.stalls as f64,
+                backlog: producer.backlog() as f64,
+            }
         };
-        let s = producer.snapshot();
-        let snapshot = js_object(&[
-            ("capacity", s.capacity.into()),
-            ("mtu", s.mtu.into()),
-            ("used", s.used.into()),
-            ("highWater", s.high_water.into()),
-            ("packetsIn", (s.packets_in as f64).into()),
-            ("bytesIn", (s.bytes_in as f64).into()),
-            ("packetsOut", (s.packets_out as f64).into()),
-            ("bytesOut", (s.bytes_out as f64).into()),
-            ("stalls", (s.stalls as f64).into()),
-            ("backlog", (producer.backlog() as f64).into()),
-        ]);
-        let reply = js_object(&[
-            ("type", "snapshot".into()),
-            ("id", id),
-            ("snapshot", snapshot.into()),
-        ]);
-        let _ = inner.scope.post_message(&reply);
+        self.post(&FromEventThread::RingSnapshot { id, snapshot });
         Ok(())
     }
 
-    /// `{type: "command", command: "pause" | "resume"}` → the control stream.
-    fn command(&self, data: &JsValue) -> Result<(), String> {
-        let name = Reflect::get(data, &"command".into())
-            .ok()
-            .and_then(|c| c.as_string())
-            .unwrap_or_default();
-        let command = Command::from_name(&name).map_err(|err| err.to_string())?;
-        self.push(streams::CONTROL, Kind::Control, &command.encode(), None);
-        Ok(())
+    /// A checked command: ring commands go on the ring, the loader's own back to it.
+    fn command(&self, command: ToWasm) {
+        match command.control() {
+            Some(control) => self.push(streams::CONTROL, Kind::Control, &control.encode(), None),
+            None => self.post(&FromEventThread::ForLoader(command)),
+        }
     }
 
-    /// `{type: "control", json}`: a [`ToWasm`] command as JSON text (`{"v":1,"type":"step"}`,
-    /// `{"v":1,"type":"time-scale","scale":0.1}`, …), validated here, then → the control stream.
-    fn control(&self, data: &JsValue) -> Result<(), String> {
-        let json = Reflect::get(data, &"json".into())
-            .ok()
-            .and_then(|json| json.as_string())
-            .ok_or("control message without a `json` string")?;
-        let message: ToWasm = decode_json(json.as_bytes()).map_err(|err| err.to_string())?;
-        let control = message
-            .control()
-            .ok_or("stdin goes as `stdin` messages, not as a control")?;
-        self.push(streams::CONTROL, Kind::Control, &control.encode(), None);
-        Ok(())
+    /// A panel's command as protocol JSON ([`ToWasm::from_panel`]): what a panel may not send
+    /// is dropped, never an error that would end the run.
+    fn panel_command(&self, json: &str) {
+        if let Some(command) = ToWasm::from_panel(json) {
+            self.command(command);
+        }
     }
 
-    /// `{type: "chrome-trace", id, hello, waits, hostCalls}` (JSON texts) → `{type:
-    /// "chrome-trace", id, json}` or `{…, error}`.
-    fn chrome_trace(&self, data: &JsValue) -> Result<(), String> {
-        let id = Reflect::get(data, &"id".into()).unwrap_or(JsValue::NULL);
-        let text = |name: &str| {
-            Reflect::get(data, &name.into())
-                .ok()
-                .and_then(|v| v.as_string())
-                .unwrap_or_default()
-        };
-        let reply = match chrome_trace(&text("hello"), &text("waits"), &text("hostCalls")) {
-            Ok(json) => js_object(&[
-                ("type", "chrome-trace".into()),
-                ("id", id),
-                ("json", json.into()),
-            ]),
-            Err(error) => js_object(&[
-                ("type", "chrome-trace".into()),
-                ("id", id),
-                ("error", error.into()),
-            ]),
-        };
-        let _ = self.inner.borrow().scope.post_message(&reply);
-        Ok(())
-    }
-
-    /// `{type: "stdin", id, data}`: the bytes, in messages of at most one MTU (copied out of
-    /// the page's array one message at a time), acknowledged with `id` once all are in.
-    fn stdin(&self, data: &JsValue) -> Result<(), String> {
-        let id = Reflect::get(data, &"id".into())
-            .ok()
-            .and_then(|id| id.as_f64());
-        let bytes = Reflect::get(data, &"data".into())
-            .ok()
-            .and_then(|bytes| bytes.dyn_into::<Uint8Array>().ok())
-            .ok_or("stdin message without a Uint8Array `data`")?;
+    /// Stdin bytes, in messages of at most one MTU (copied out of the page's array one message
+    /// at a time), acknowledged with `id` once all are in.
+    fn stdin(&self, id: u32, data: JsValue) -> Result<(), String> {
+        let bytes = data
+            .dyn_into::<Uint8Array>()
+            .map_err(|_| "stdin `data` must be a Uint8Array")?;
         {
             let mut inner = self.inner.borrow_mut();
             let inner = &mut *inner;
@@ -229,15 +200,13 @@ impl EventThread {
                 inner.pushed += piece.len() as u64;
                 at = end;
             }
-            if let Some(id) = id {
-                inner.unacked.push_back((id, inner.pushed));
-            }
+            inner.unacked.push_back((id, inner.pushed));
         }
         flush(&self.inner);
         Ok(())
     }
 
-    fn push(&self, stream: u16, kind: Kind, payload: &[u8], ack: Option<f64>) {
+    fn push(&self, stream: u16, kind: Kind, payload: &[u8], ack: Option<u32>) {
         {
             let mut inner = self.inner.borrow_mut();
             let Some(producer) = inner.producer.as_mut() else {
@@ -274,10 +243,7 @@ fn flush(inner_rc: &Rc<RefCell<Inner>>) {
         inner.unacked.pop_front();
     }
     for id in acked {
-        let _ = inner.scope.post_message(&js_object(&[
-            ("type", "stdin-ack".into()),
-            ("id", id.into()),
-        ]));
+        messages::post(&inner.scope, &FromEventThread::<Js>::StdinAck { id }, &[]);
     }
     if let Flush::Blocked(wait_on) = outcome {
         if inner.waiting {

@@ -116,17 +116,19 @@ impl Inbox {
     }
 }
 
-/// Tells the page, once, that the ring broke and why: `{type: "ring-error", message}`. The
-/// guest goes on (its stdin ends), but no command reaches it any more, so the loader says so
-/// (console, `onRingError`, `done`) and the page agent relays it to a panel as
-/// `FromWasm::RingError`. Posted from here, the one place that sees the ring's error.
+/// Tells the page, once, that the ring broke and why (`FromWasm::RingError`). The guest goes
+/// on (its stdin ends), but no command reaches it any more, so the loader says so (console,
+/// `onRingError`, `done`) and the page agent relays it to a panel. Posted from here, the one
+/// place that sees the ring's error, whether or not a panel listens.
 fn report_ring_error(reason: &str) {
     use wasm_bindgen::JsCast;
     let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let _ = scope.post_message(&crate::js_object(&[
-        ("type", "ring-error".into()),
-        ("message", reason.into()),
-    ]));
+    crate::port::post_json(
+        &scope,
+        &pollscope_protocol::FromWasm::RingError {
+            reason: reason.to_string(),
+        },
+    );
 }
 
 /// Acts on one ring message; returns whether it produced a host event.

@@ -24,11 +24,15 @@ mod guest_memory;
 #[cfg(target_arch = "wasm32")]
 mod inbox;
 #[cfg(target_arch = "wasm32")]
+mod messages;
+#[cfg(target_arch = "wasm32")]
 mod outbox;
 #[cfg(target_arch = "wasm32")]
 mod platform;
 #[cfg(target_arch = "wasm32")]
 mod port;
+#[cfg(target_arch = "wasm32")]
+mod preopen_export;
 #[cfg(target_arch = "wasm32")]
 mod ring_probe;
 #[cfg(target_arch = "wasm32")]

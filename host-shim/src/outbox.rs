@@ -4,10 +4,13 @@
 //! the guest wrote them. A batch leaves when it is large, when it is old, and before every wait
 //! (so a sleeping guest never holds output back).
 
-use js_sys::{Array, Uint8Array};
+use js_sys::Uint8Array;
+use pollscope_protocol::worker::FromWasmThread;
 use pollscope_wasi::Stdio;
 use wasm_bindgen::JsValue;
 use web_sys::DedicatedWorkerGlobalScope;
+
+use crate::messages::{self, Js};
 
 /// A batch this large is sent at once.
 const FLUSH_BYTES: usize = 1 << 20;
@@ -46,29 +49,27 @@ impl Outbox {
         }
     }
 
-    /// Sends everything queued as one `{type: "output", chunks: [[stream, bytes], …]}` message.
+    /// Sends everything queued as one `output` message, its buffers moved, not copied.
     pub fn flush(&mut self) {
         if self.chunks.is_empty() {
             return;
         }
-        let chunks = Array::new();
-        let transfer = Array::new();
-        for (stream, bytes) in self.chunks.drain(..) {
-            let data = Uint8Array::from(bytes.as_slice());
-            let number = match stream {
-                Stdio::Stdout => 1,
-                Stdio::Stderr => 2,
-            };
-            transfer.push(&data.buffer());
-            chunks.push(&Array::of2(&JsValue::from(number), &data));
-        }
+        let mut transfer = Vec::with_capacity(self.chunks.len());
+        let chunks = self
+            .chunks
+            .drain(..)
+            .map(|(stream, bytes)| {
+                let data = Uint8Array::from(bytes.as_slice());
+                transfer.push(JsValue::from(data.buffer()));
+                let number = match stream {
+                    Stdio::Stdout => 1,
+                    Stdio::Stderr => 2,
+                };
+                (number, Js(data.into()))
+            })
+            .collect();
         self.bytes = 0;
         self.oldest_ms = None;
-        let message = crate::js_object(&[
-            ("type", JsValue::from_str("output")),
-            ("chunks", chunks.into()),
-        ]);
-        // Posting only fails for uncloneable values; ours are plain arrays and buffers.
-        let _ = self.scope.post_message_with_transfer(&message, &transfer);
+        messages::post(&self.scope, &FromWasmThread::Output { chunks }, &transfer);
     }
 }

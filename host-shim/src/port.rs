@@ -2,12 +2,14 @@
 //! the ring's inbox (`Atomics.wait`), the outbox and `postMessage`. All decisions are the run
 //! loop's; this only reaches the browser.
 
+use pollscope_protocol::worker::FromWasmThread;
 use pollscope_protocol::{encode_json, Control, FromWasm, RingSample, WakeCause};
 use pollscope_runloop::Port;
 use pollscope_wasi::{Event, Stdio};
 use web_sys::{DedicatedWorkerGlobalScope, Performance};
 
 use crate::inbox::Inbox;
+use crate::messages::{self, Js};
 use crate::outbox::Outbox;
 
 /// The worker's clock, inbox, outbox and message port.
@@ -80,13 +82,15 @@ impl Port for BrowserPort {
         self.outbox.flush();
     }
 
-    /// Posts `{type: "telemetry", json}`: the JSON text travels to the panel unparsed.
     fn post(&mut self, message: &FromWasm) {
-        if let Ok(json) = encode_json(message) {
-            let _ = self.scope.post_message(&crate::js_object(&[
-                ("type", "telemetry".into()),
-                ("json", json.into()),
-            ]));
-        }
+        post_json(&self.scope, message);
+    }
+}
+
+/// Posts a `FromWasm` as its protocol JSON text (a `message`): the text travels to a panel
+/// unparsed, and the loader parses it once.
+pub fn post_json(scope: &DedicatedWorkerGlobalScope, message: &FromWasm) {
+    if let Ok(json) = encode_json(message) {
+        messages::post(scope, &FromWasmThread::<Js>::Message { json }, &[]);
     }
 }

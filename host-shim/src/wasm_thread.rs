@@ -6,9 +6,9 @@ use std::rc::Rc;
 
 use js_sys::{Function, Object, Reflect, Uint8Array, WebAssembly};
 use pollscope_component::{ExportRef, Item, Plan, Step};
+use pollscope_protocol::worker::{FromWasmThread, ToWasmThread, WasmInit};
 use pollscope_runloop::{CallKind, End, RunLoop};
 use pollscope_wasi::{Host, HostConfig, Trap, TrapKind};
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::DedicatedWorkerGlobalScope;
@@ -18,6 +18,7 @@ use crate::dispatch::{self, Binding, WasmThread};
 use crate::frames::{parse_stack, Frame};
 use crate::guest_memory::{as_memory, JsGuestMemory};
 use crate::inbox::Inbox;
+use crate::messages::{self, Js};
 use crate::platform::BrowserPlatform;
 use crate::port::BrowserPort;
 use crate::tinygo::{self, TinyGo};
@@ -29,95 +30,63 @@ enum Ended {
     Trap { message: String, frames: Vec<Frame> },
 }
 
-/// The plain part of the page's init message (bytes travel as typed arrays beside it).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Init {
-    args: Vec<String>,
-    env: Vec<(String, String)>,
-    cwd: Option<String>,
-    preopens: Vec<String>,
-    dirs: Vec<String>,
-    /// `false`: no recording at all (see [`dispatch::WasmThread::recording`]); default on.
-    telemetry: Option<bool>,
-    /// Rewrite a TinyGo program so its task switches are recorded (see [`crate::tinygo`]).
-    asyncify_recorder: Option<bool>,
-}
-
 /// The component's first core module is the program (wit-component puts it there).
 const PROGRAM_MODULE: u32 = 0;
 
-/// Entry point of the wasm worker: runs the component described by the page's `init`
-/// message to its end, then posts `exit`, `trap` or `error` to the page.
+/// Entry point of the wasm worker: runs the component the page's init message
+/// (`ToWasmThread`) describes to its end. The run loop posts how it ended (`exit`, `trap`);
+/// a component that cannot run gets `error`.
 #[wasm_bindgen]
 pub fn wasm_thread_main(init: JsValue) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let mut ended = run(&scope, &init);
-    if let Ok(Ended::Trap { frames, .. }) = &mut ended {
-        dispatch::with_state(|state| {
-            if let Some(tinygo) = &state.run_loop.borrow().scheduler {
-                tinygo.symbolize(frames);
-            }
-        });
-    }
-    finish(&ended);
-    let message = match ended {
-        Ok(Ended::Exit(code)) => js_object(&[("type", "exit".into()), ("code", code.into())]),
-        Ok(Ended::Trap { message, frames }) => js_object(&[
-            ("type", "trap".into()),
-            ("message", message.into()),
-            (
-                "frames",
-                serde_wasm_bindgen::to_value(&frames).unwrap_or(JsValue::NULL),
-            ),
-        ]),
-        Err(message) => js_object(&[("type", "error".into()), ("message", message.into())]),
-    };
-    let _ = scope.post_message(&message);
-}
-
-/// Tells the run loop how the guest ended: the last batch (to a listening panel) and the
-/// output written just before the end reach the page before the end does.
-fn finish(ended: &Result<Ended, String>) {
-    dispatch::with_state(|state| {
-        let mut run_loop = state.run_loop.borrow_mut();
-        match ended {
-            Ok(Ended::Exit(code)) => run_loop.finish(End::Exit(*code)),
-            Ok(Ended::Trap { message, frames }) => {
-                run_loop.finish(End::Trap(pollscope_protocol::TrapReport {
-                    message: message.clone(),
-                    frames: frames.clone(),
-                }))
-            }
-            Err(_) => run_loop.flush_output(),
+    let init = messages::read::<ToWasmThread<Js>>(init)
+        .map_err(|why| format!("init message: {why}"))
+        .and_then(|ToWasmThread::Init(init)| run(&scope, init));
+    match init {
+        Ok(Ended::Exit(code)) => finish(End::Exit(code)),
+        Ok(Ended::Trap {
+            message,
+            mut frames,
+        }) => {
+            dispatch::with_state(|state| {
+                if let Some(tinygo) = &state.run_loop.borrow().scheduler {
+                    tinygo.symbolize(&mut frames);
+                }
+            });
+            finish(End::Trap(pollscope_protocol::TrapReport {
+                message,
+                frames,
+            }));
         }
-    });
+        Err(message) => {
+            // Output the guest wrote before a host failure still reaches the page first.
+            dispatch::with_state(|state| state.run_loop.borrow_mut().flush_output());
+            messages::post(&scope, &FromWasmThread::<Js>::Error { message }, &[]);
+        }
+    }
 }
 
-fn field(init: &JsValue, name: &str) -> Result<JsValue, String> {
-    Reflect::get(init, &name.into()).map_err(|_| format!("init message has no `{name}`"))
+/// Tells the run loop how the guest ended: the last batch (to a listening panel), the output
+/// written just before the end, then the end itself reach the page in that order.
+fn finish(end: End) {
+    crate::preopen_export::write_back();
+    dispatch::with_state(|state| state.run_loop.borrow_mut().finish(end));
 }
 
-fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, String> {
-    let bytes = field(init, "component")?
-        .dyn_into::<Uint8Array>()
-        .map_err(|_| "init.component must be a Uint8Array")?
-        .to_vec();
-    let options: Init =
-        serde_wasm_bindgen::from_value(init.clone()).map_err(|e| format!("init message: {e}"))?;
-    let ring = field(init, "ring")?;
+fn run(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<Ended, String> {
+    let bytes = bytes_of(&options.component, "component")?;
+    let ring = options.ring.0.clone();
 
     let translation = pollscope_component::translate(&bytes).map_err(|err| err.to_string())?;
     let module_bytes = |module: u32| {
         let range = &translation.plan.modules[module as usize].range;
         &bytes[range.start as usize..range.end as usize]
     };
-    let tinygo = translation.plan.modules.first().and_then(|_| {
-        TinyGo::read(
-            module_bytes(PROGRAM_MODULE),
-            options.asyncify_recorder.unwrap_or(false),
-        )
-    });
+    let tinygo = translation
+        .plan
+        .modules
+        .first()
+        .and_then(|_| TinyGo::read(module_bytes(PROGRAM_MODULE), options.asyncify_recorder));
     let mut hello = pollscope_telemetry::hello(&translation);
     hello.tinygo = tinygo.as_ref().map(|(tinygo, _)| tinygo.summary());
     let (tinygo, rewritten) = match tinygo {
@@ -126,7 +95,7 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
     };
     let plan = &translation.plan;
     let (bindings, signatures) = bind_imports(plan)?;
-    let recording = options.telemetry.unwrap_or(true);
+    let recording = options.telemetry;
     let port = BrowserPort::new(scope.clone(), Inbox::new(&ring)?)?;
     let wall_now = port.wall_now();
     let calls = call_kinds(&bindings);
@@ -144,9 +113,13 @@ fn run(scope: &DedicatedWorkerGlobalScope, init: &JsValue) -> Result<Ended, Stri
     config.args = options.args;
     config.env = options.env;
     config.cwd = options.cwd;
-    config.preopens = options.preopens;
+    config.preopens = crate::preopen_export::preopens(&options.preopens);
     config.dirs = options.dirs;
-    config.files = files(init)?;
+    config.files = options
+        .files
+        .iter()
+        .map(|(path, bytes)| Ok((path.clone(), bytes_of(bytes, path)?)))
+        .collect::<Result<_, String>>()?;
     let platform = BrowserPlatform::new(scope, run_loop.clone())?;
     let host = Host::new(config, Box::new(platform))
         .map_err(|err| format!("setting up the guest's world: {err}"))?;
@@ -341,20 +314,11 @@ fn ended_by(thrown: &JsValue) -> Ended {
 }
 
 /// `init.files`: `[[path, Uint8Array], …]`.
-fn files(init: &JsValue) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let list = field(init, "files")?;
-    let mut files = Vec::new();
-    for entry in js_sys::Array::from(&list).iter() {
-        let pair = js_sys::Array::from(&entry);
-        let path = pair
-            .get(0)
-            .as_string()
-            .ok_or("init.files: a path is not a string")?;
-        let bytes = pair
-            .get(1)
-            .dyn_into::<Uint8Array>()
-            .map_err(|_| format!("init.files: {path} is not a Uint8Array"))?;
-        files.push((path, bytes.to_vec()));
-    }
-    Ok(files)
+/// The bytes of a `Uint8Array` field (`what` names it in the error).
+fn bytes_of(value: &Js, what: &str) -> Result<Vec<u8>, String> {
+    value
+        .0
+        .dyn_ref::<Uint8Array>()
+        .map(Uint8Array::to_vec)
+        .ok_or_else(|| format!("init: {what} is not a Uint8Array"))
 }
