@@ -25,8 +25,16 @@ export interface StartOptions {
   onStdout?: (bytes: Uint8Array) => void;
   /** Bytes the guest wrote to stderr (default: `console.error` of the text). */
   onStderr?: (bytes: Uint8Array) => void;
-  /** Telemetry while subscribed (`GuestHandle.subscribe`). */
+  /**
+   * Each `FromWasm` message, parsed: while subscribed (`GuestHandle.subscribe`) `hello`,
+   * `snapshot`, `events`, the guest's `output`, and for TinyGo programs `scheduler` and
+   * `asyncify`; always how the guest ended (`exit`, `trap`) and a broken ring (`ring-error`).
+   */
   onTelemetry?: (message: TelemetryMessage) => void;
+  /** Each message of `onTelemetry` with its JSON text beside it (what a panel decodes). */
+  onFromWasm?: (json: string, message: TelemetryMessage) => void;
+  /** A run is about to start again (`restart()`, or a panel's Restart). */
+  onRestart?: () => void;
   /** Start-up milestones (event thread ready, component fetched, shim loaded). */
   onTrace?: (what: string) => void;
   /** The event ring broke (said once): the guest's stdin was closed, commands no longer reach it. */
@@ -45,10 +53,19 @@ export interface StartOptions {
 
 /** A parsed `FromWasm` message of the telemetry protocol (`pollscope-protocol`). */
 export interface TelemetryMessage {
-  /** The protocol version, `PROTOCOL_VERSION`. */
+  /** The protocol version (1). */
   v: number;
-  /** `hello` and `snapshot` on subscribe, then `events` batches; `scheduler` and `asyncify` for TinyGo programs. */
-  type: "hello" | "snapshot" | "events" | "scheduler" | "asyncify" | (string & {});
+  type:
+    | "hello"
+    | "snapshot"
+    | "events"
+    | "output"
+    | "exit"
+    | "trap"
+    | "scheduler"
+    | "asyncify"
+    | "ring-error"
+    | (string & {});
   [field: string]: unknown;
 }
 
@@ -123,9 +140,14 @@ export interface GuestHandle {
   step(): void;
   /** The guest's clocks run at `scale` × real time (0.1–10). */
   setTimeScale(scale: number): void;
-  /** Telemetry to `onTelemetry`; with `detail`, every wait, host call, pollable change and ring sample. */
-  subscribe(options?: { detail?: boolean }): void;
+  /**
+   * Telemetry to `onTelemetry`; with `detail`, every wait, host call, pollable change and ring
+   * sample; with `replay`, the newest 64 KiB of output written before first.
+   */
+  subscribe(options?: { detail?: boolean; replay?: boolean }): void;
   unsubscribe(): void;
+  /** A panel's command, protocol JSON text (a `ToWasm`), checked by the event thread. */
+  panelCommand(json: string): void;
   /** Asks for one more `snapshot` message (sent after the guest's current host call). */
   snapshot(): void;
   /** Chrome trace-event JSON (Perfetto, chrome://tracing) of the waits and host calls received so far. */
@@ -140,8 +162,6 @@ export interface GuestHandle {
 
 /** Default ring capacity (bytes of packet data, a power of two). */
 export declare const DEFAULT_RING_CAPACITY: number;
-/** Protocol version of the telemetry and command JSON (`v`). */
-export declare const PROTOCOL_VERSION: number;
 /** `writeStdin` hands the event thread at most this many bytes per message. */
 export declare const STDIN_CHUNK: number;
 /** …and keeps at most this many bytes handed over but not yet in the ring. */

@@ -19,10 +19,11 @@ const TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Every member of the guest handle `startComponent` returns: the page checks the real handle
 /// has exactly these, and the type check that `GuestHandle` declares exactly these.
-const HANDLE_MEMBERS: [&str; 14] = [
+const HANDLE_MEMBERS: [&str; 15] = [
     "closeStdin",
     "done",
     "exportTrace",
+    "panelCommand",
     "pause",
     "restart",
     "resume",
@@ -161,13 +162,16 @@ const options: StartOptions = {{
   onStdout: (bytes: Uint8Array) => void bytes.byteLength, onStderr: (bytes) => void bytes.length,
   onTelemetry: (message: TelemetryMessage) => void message.type, onTrace: (what: string) => void what,
   onRingError: (reason: string) => void reason, asyncifyRecorder: true, telemetry: false,
+  onFromWasm: (json: string, message: TelemetryMessage) => void [json.length, message.v],
+  onRestart: () => undefined,
   ringCapacity: DEFAULT_RING_CAPACITY, baseUrl: new URL("https://example.test/pollscope/"),
 }};
 const guest: GuestHandle = startComponent("app.wasm", options);
 await guest.writeStdin("a line\n");
 await guest.writeStdin(new Uint8Array(STDIN_CHUNK));
 guest.closeStdin(); guest.pause(); guest.resume(); guest.step(); guest.setTimeScale(0.1);
-guest.subscribe({{ detail: true }}); guest.unsubscribe(); guest.snapshot();
+guest.subscribe({{ detail: true, replay: true }}); guest.unsubscribe(); guest.snapshot();
+guest.panelCommand(JSON.stringify({{ v: 1, type: "pause" }}));
 const trace: string = await guest.exportTrace();
 const counters: RingSnapshot | null = await guest.ringSnapshot();
 const again: GuestHandle = guest.restart({{ asyncifyRecorder: true }});
