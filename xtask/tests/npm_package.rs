@@ -54,11 +54,17 @@ fn npm_package_installs_type_checks_and_runs_guests_from_an_import_map() {
     }
 }
 
-/// Packs the package and `npm install`s its tarball, offline, into a new project in `work`;
-/// returns the project's folder.
+/// Packs the package (twice: the bytes must not change) and `npm install`s its tarball,
+/// offline, into a new project in `work`; returns the project's folder.
 fn install_package(work: &ScratchDir) -> Result<PathBuf> {
     let web_dir = repo_root().join("target/web");
     let tarball = npm_package::pack(&web_dir, &work.join("staging"), &work.join("packed"))?;
+    // The same assets make the same tarball (npm pack fixes mtimes and order), so a package
+    // can be checked against the sources it claims to come from.
+    let again = npm_package::pack(&web_dir, &work.join("staging"), &work.join("packed-again"))?;
+    if std::fs::read(&tarball)? != std::fs::read(&again)? {
+        bail!("packing the same assets twice gave two different tarballs");
+    }
     let project = work.join("project");
     std::fs::create_dir_all(&project)?;
     std::fs::write(
