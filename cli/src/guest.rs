@@ -459,6 +459,116 @@ mod tests {
         }
     }
 
+    /// `run`'s flags as clap parses them from a command line.
+    #[derive(Debug, clap::Parser)]
+    struct Command {
+        #[command(flatten)]
+        guest: GuestArgs,
+    }
+
+    fn parse(args: &[&str]) -> GuestArgs {
+        use clap::Parser;
+        Command::try_parse_from(std::iter::once("run").chain(args.iter().copied()))
+            .unwrap_or_else(|err| panic!("{args:?}: {err}"))
+            .guest
+    }
+
+    /// wasmtime's command line: --dirs under any name, each its own tree, no initial
+    /// directory; --env NAME inherited or left out; --argv0; arguments after the component
+    /// without `--` (only a `--` right after it is dropped, later ones are the guest's).
+    #[test]
+    fn a_wasmtime_command_line_gives_the_guest_its_world() {
+        let dir = Scratch::new("cmdline");
+        dir.write("out/keep.txt", "k");
+        dir.write("in/data.txt", "d");
+        let wasm = dir.0.join("app.wasm");
+        std::fs::write(&wasm, b"bytes").unwrap();
+        let out = format!("{}::.", dir.0.join("out").display());
+        let input = format!("--dir-ro={}::/in", dir.0.join("in").display());
+        let path = std::env::var("PATH").unwrap();
+        let args = parse(&[
+            "--dir",
+            &out,
+            &input,
+            "--scratch-dir",
+            "/tmp",
+            "--env",
+            "A=1",
+            "--env",
+            "PATH",
+            "--env",
+            "POLLSCOPE_SURELY_UNSET",
+            "--argv0",
+            "prog",
+            "-S",
+            "cli",
+            wasm.to_str().unwrap(),
+            "--",
+            "x",
+            "--",
+            "-y",
+        ]);
+        let (bytes, config, _) = args.load().unwrap();
+        assert_eq!(bytes, b"bytes");
+        assert_eq!(config.args, ["prog", "x", "--", "-y"]);
+        assert_eq!(
+            config.env,
+            [
+                ("A".to_string(), "1".to_string()),
+                ("PATH".to_string(), path)
+            ]
+        );
+        assert_eq!(config.cwd, None);
+        let dir = |name: &str, path: &str, writable, url: Option<&str>| PreopenJson::Dir {
+            name: name.into(),
+            path: path.into(),
+            writable,
+            write_back_url: url.map(String::from),
+        };
+        assert_eq!(
+            config.preopens,
+            [
+                dir(".", "/0", true, Some("preopens")),
+                dir("/in", "/1", false, None),
+                dir("/tmp", "/2", true, None),
+            ]
+        );
+        assert_eq!(config.files, ["/0/keep.txt", "/1/data.txt"]);
+        let mounts: Vec<_> = config
+            .mounts
+            .iter()
+            .map(|m| (m.preopen, m.writable, m.loaded.files.clone()))
+            .collect();
+        assert_eq!(
+            mounts,
+            [
+                (0, true, vec![("keep.txt".to_string(), 0)]),
+                (1, false, vec![("data.txt".to_string(), 1)])
+            ]
+        );
+    }
+
+    /// Without --dirs the guest keeps pollscope's in-memory scratch root and `/` as its
+    /// directory; `--dir HOST` alone names the preopen HOST as written.
+    #[test]
+    fn the_scratch_root_without_dirs_and_host_names_without_guest_ones() {
+        let dir = Scratch::new("names");
+        let wasm = dir.0.join("app.wasm");
+        std::fs::write(&wasm, b"x").unwrap();
+        let (_, config, _) = parse(&[wasm.to_str().unwrap()]).load().unwrap();
+        assert_eq!(config.preopens, [PreopenJson::Scratch("/".into())]);
+        assert_eq!(config.cwd.as_deref(), Some("/"));
+        assert_eq!(config.args, ["app.wasm"]);
+        let host = dir.0.to_str().unwrap();
+        let (_, config, _) = parse(&["--dir", host, wasm.to_str().unwrap()])
+            .load()
+            .unwrap();
+        assert!(matches!(&config.preopens[..], [PreopenJson::Dir { name, .. }] if name == host));
+        assert!(parse_dir("::/x").is_err());
+        assert!(parse_dir("host::").is_err());
+        assert!(parse_env("=v").is_err());
+    }
+
     fn load(root: &Path) -> (GuestConfig, Vec<String>) {
         let mut config = GuestConfig::default();
         let skipped = collect(root, "/data", &mut config, &mut Budget::default()).unwrap();
