@@ -1,30 +1,20 @@
-//! The protocol's decoders over arbitrary bytes: `Command::decode` and `Control::decode` (ring
-//! bytes the wasm thread reads from the control stream) and `decode_json` of `ToWasm` (what a
-//! page or the DevTools panel sends) and `FromWasm` (what the panel and the page agent read).
+//! The protocol's decoders over arbitrary bytes: `Control::decode` (ring bytes the wasm thread
+//! reads from the control stream), `decode_json` of `ToWasm` (what a page or the DevTools panel
+//! sends; `ToWasm::from_panel` on the same text) and `FromWasm` (what the panel and the page
+//! agent read).
 //!
 //! Beyond "never panics": what decodes encodes back to the same thing (for ring bytes, to the
-//! same bytes), the two ring decoders agree on the tags they share, a `ToWasm` that validates
-//! becomes ring bytes that decode, and an events batch turns into a Chrome trace that parses.
+//! same bytes), a `ToWasm` that validates becomes ring bytes that decode, a panel never gets a
+//! subscription through, and an events batch turns into a Chrome trace that parses.
 //!
 //! Input: the bytes, given to every decoder.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pollscope_protocol::{
-    chrome_trace_json, decode_json, encode_json, Command, Control, FromWasm, ToWasm,
-};
+use pollscope_protocol::{chrome_trace_json, decode_json, encode_json, Control, FromWasm, ToWasm};
 
 fuzz_target!(|bytes: &[u8]| {
-    let control = Control::decode(bytes);
-    if let Ok(command) = Command::decode(bytes) {
-        assert_eq!(
-            control,
-            Ok(Control::from(command)),
-            "Command and Control disagree"
-        );
-        assert_eq!(command.encode().as_slice(), bytes);
-    }
-    if let Ok(control) = control {
+    if let Ok(control) = Control::decode(bytes) {
         assert_eq!(
             control.encode(),
             bytes,
@@ -37,6 +27,15 @@ fuzz_target!(|bytes: &[u8]| {
         assert_eq!(decode_json::<ToWasm>(text.as_bytes()), Ok(message.clone()));
         if let Some(control) = message.control() {
             assert_eq!(Control::decode(&control.encode()), Ok(control));
+        }
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if let Some(command) = ToWasm::from_panel(text) {
+            assert!(!matches!(
+                command,
+                ToWasm::Subscribe { .. } | ToWasm::Unsubscribe
+            ));
+            assert_eq!(decode_json::<ToWasm>(bytes), Ok(command));
         }
     }
 

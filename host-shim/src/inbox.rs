@@ -147,8 +147,7 @@ fn handle(packet: Packet<'_>, controls: &mut Vec<Control>, deliver: &mut dyn FnM
         }
         (streams::CONTROL, Kind::Control) => {
             // The event thread only forwards commands it decoded, but the ring is shared
-            // memory: anything undecodable is dropped. `Control` reads the older `Command`
-            // bytes too (same version byte and tags).
+            // memory: anything undecodable is dropped.
             if let Ok(control) = Control::decode(packet.payload) {
                 controls.push(control);
             }

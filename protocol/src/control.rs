@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Command, DecodeError, PROTOCOL_VERSION};
+use crate::{DecodeError, PROTOCOL_VERSION};
 
 /// The slowest time scale: the guest's clocks run at a tenth of real time.
 pub const MIN_TIME_SCALE: f32 = 0.1;
@@ -152,15 +152,6 @@ impl Control {
     }
 }
 
-impl From<Command> for Control {
-    fn from(command: Command) -> Control {
-        match command {
-            Command::Pause => Control::Pause,
-            Command::Resume => Control::Resume,
-        }
-    }
-}
-
 /// A message from the page (or the DevTools panel through it) to the wasm side, as JSON:
 /// `{"v":1,"type":"time-scale","scale":0.5}`. The event thread validates it, puts stdin on the
 /// stdin stream and every other message on the control stream as a [`Control`].
@@ -290,20 +281,6 @@ mod tests {
         for control in Control::NAMED {
             assert_eq!(Control::from_name(control.name()), Ok(control));
         }
-    }
-
-    #[test]
-    fn command_bytes_are_control_bytes_and_back() {
-        for command in [Command::Pause, Command::Resume] {
-            let control = Control::from(command);
-            assert_eq!(Control::decode(&command.encode()), Ok(control));
-            assert_eq!(Command::decode(&control.encode()), Ok(command));
-        }
-        // A shim that knows only `Command` drops the new tags with an error.
-        assert_eq!(
-            Command::decode(&Control::Step.encode()),
-            Err(DecodeError::UnknownTag(3))
-        );
     }
 
     #[test]

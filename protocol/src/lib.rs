@@ -3,9 +3,7 @@
 //! Two encodings:
 //!
 //! - **Ring bytes** for commands on the ring's control stream: `[PROTOCOL_VERSION, tag,
-//!   payload…]`. [`Command`] is the payload-free subset the shim decodes today (pause, resume);
-//!   [`Control`] is every command, with the same tags for the shared ones, so bytes a
-//!   [`Command`] encodes decode as the same [`Control`] and back.
+//!   payload…]`, every command a [`Control`].
 //! - **JSON messages** (serde), one enum per direction, tagged by `type`, with the version in
 //!   `v`: [`ToWasm`] (page → wasm thread) and [`FromWasm`] (wasm thread → page → panel). See
 //!   [`encode_json`] / [`decode_json`].
@@ -49,19 +47,6 @@ pub use trace::{chrome_trace, chrome_trace_json};
 /// Bump when an existing message changes meaning; add new tags without bumping.
 pub const PROTOCOL_VERSION: u8 = 1;
 
-/// A command for the wasm thread, acted on at the guest's next host call or wait.
-///
-/// The version-1 subset the shim decodes today; [`Control`] has every command with the same
-/// tags. Kept unchanged (variants, encoding) because the shim matches it exhaustively: it moves
-/// to [`Control::decode`] when it acts on the new commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Command {
-    /// Stop the guest at its next host call or wait, and keep it there.
-    Pause,
-    /// Let a paused guest go on.
-    Resume,
-}
-
 /// Why bytes are not a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodeError {
@@ -99,88 +84,3 @@ impl fmt::Display for DecodeError {
 }
 
 impl std::error::Error for DecodeError {}
-
-impl Command {
-    fn tag(self) -> u8 {
-        match self {
-            Command::Pause => 1,
-            Command::Resume => 2,
-        }
-    }
-
-    /// The command's name in the page API (`pause`, `resume`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Command::Pause => "pause",
-            Command::Resume => "resume",
-        }
-    }
-
-    /// The command a page names.
-    pub fn from_name(name: &str) -> Result<Command, DecodeError> {
-        [Command::Pause, Command::Resume]
-            .into_iter()
-            .find(|command| command.name() == name)
-            .ok_or_else(|| DecodeError::UnknownName(name.chars().take(64).collect()))
-    }
-
-    /// The bytes that travel on the ring.
-    pub fn encode(self) -> [u8; 2] {
-        [PROTOCOL_VERSION, self.tag()]
-    }
-
-    /// Reads a command from ring bytes.
-    pub fn decode(bytes: &[u8]) -> Result<Command, DecodeError> {
-        let (&version, rest) = bytes.split_first().ok_or(DecodeError::Truncated)?;
-        if version != PROTOCOL_VERSION {
-            return Err(DecodeError::Version(version));
-        }
-        let (&tag, rest) = rest.split_first().ok_or(DecodeError::Truncated)?;
-        if !rest.is_empty() {
-            return Err(DecodeError::Trailing(rest.len()));
-        }
-        match tag {
-            1 => Ok(Command::Pause),
-            2 => Ok(Command::Resume),
-            other => Err(DecodeError::UnknownTag(other)),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_command_round_trips_by_bytes_and_by_name() {
-        for command in [Command::Pause, Command::Resume] {
-            assert_eq!(Command::decode(&command.encode()), Ok(command));
-            assert_eq!(Command::from_name(command.name()), Ok(command));
-        }
-    }
-
-    #[test]
-    fn hostile_bytes_are_errors() {
-        assert_eq!(Command::decode(&[]), Err(DecodeError::Truncated));
-        assert_eq!(
-            Command::decode(&[PROTOCOL_VERSION]),
-            Err(DecodeError::Truncated)
-        );
-        assert_eq!(Command::decode(&[9, 1]), Err(DecodeError::Version(9)));
-        assert_eq!(
-            Command::decode(&[PROTOCOL_VERSION, 200]),
-            Err(DecodeError::UnknownTag(200))
-        );
-        assert_eq!(
-            Command::decode(&[PROTOCOL_VERSION, 1, 0]),
-            Err(DecodeError::Trailing(1))
-        );
-        assert!(Command::from_name("rm -rf").is_err());
-        // Every two-byte input decodes or errs; none panics.
-        for a in 0..=255u8 {
-            for b in 0..=255u8 {
-                let _ = Command::decode(&[a, b]);
-            }
-        }
-    }
-}
