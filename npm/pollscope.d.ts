@@ -7,6 +7,21 @@ export type ComponentSource = string | URL | Uint8Array | ArrayBuffer;
 /** Contents of a file in the guest's in-memory filesystem: text (as UTF-8) or bytes. */
 export type FileContents = string | ArrayBuffer | ArrayLike<number>;
 
+/** A preopened directory: a guest path (an in-memory scratch directory placed there), or in full. */
+export type Preopen = string | PreopenDir;
+
+/** A preopened directory described in full (what `pollscope run --dir` hands the loader). */
+export interface PreopenDir {
+  /** The name `get-directories` gives the guest (`/data`, `.`). */
+  name: string;
+  /** Where its tree lives among the configured paths (`dirs`, `files`). */
+  path: string;
+  /** `false`: every change through it fails with `not-permitted` (default `true`). */
+  writable?: boolean;
+  /** Where the wasm thread POSTs the encoded tree of this preopen when the guest ends. */
+  writeBackUrl?: string;
+}
+
 /** What `startComponent` takes besides the component. Every field is optional. */
 export interface StartOptions {
   /** `wasi:cli/environment.get-arguments`, program name first (default `["app.wasm"]`). */
@@ -17,10 +32,10 @@ export interface StartOptions {
   files?: Record<string, FileContents>;
   /** Directories created before the guest starts (absolute guest paths). */
   dirs?: string[];
-  /** Guest paths of the preopened directories (default `["/"]`). */
-  preopens?: string[];
-  /** `initial-cwd` (default `"/"`). */
-  cwd?: string;
+  /** The preopened directories (default `["/"]`: one in-memory scratch root). */
+  preopens?: Preopen[];
+  /** `initial-cwd` (default `"/"`; null: none, as wasmtime gives with `--dir`). */
+  cwd?: string | null;
   /** Bytes the guest wrote to stdout (default: `console.log` of the text). */
   onStdout?: (bytes: Uint8Array) => void;
   /** Bytes the guest wrote to stderr (default: `console.error` of the text). */

@@ -169,7 +169,8 @@ const options: StartOptions = {{
   onTelemetry: (message: TelemetryMessage) => void message.type, onTrace: (what: string) => void what,
   onRingError: (reason: string) => void reason, asyncifyRecorder: true, telemetry: false,
   onFromWasm: (json: string, message: TelemetryMessage) => void [json.length, message.v],
-  onRestart: () => undefined,
+  onRestart: () => undefined, cwd: null, dirs: ["/work"],
+  preopens: ["/tmp", {{ name: ".", path: "/work", writable: false }}],
   ringCapacity: DEFAULT_RING_CAPACITY, baseUrl: new URL("https://example.test/pollscope/"),
 }};
 const guest: GuestHandle = startComponent("app.wasm", options);
@@ -200,6 +201,8 @@ export const members = {{ {members} }} satisfies Record<keyof GuestHandle, true>
 startComponent(42);
 // @ts-expect-error: no such option
 startComponent("app.wasm", {{ argv: ["app"] }});
+// @ts-expect-error: a preopen in full needs the path of its tree
+startComponent("app.wasm", {{ preopens: [{{ name: "/data" }}] }});
 // @ts-expect-error: stdin is text or bytes
 await guest.writeStdin({{ line: "x" }});
 // @ts-expect-error: a restarted run has no exit code
