@@ -98,19 +98,28 @@ fn node(script: &str) -> String {
     pollscope_test_support::node_module(script, &root())
 }
 
+/// Runs `script` after a stand-in `window` that keeps the agent's listeners in `listeners` and
+/// what it posts in `posted`.
+fn agent_in_a_stand_in_window(script: &str) -> String {
+    node(&format!(
+        r#"
+        const listeners = [];
+        const posted = [];
+        globalThis.window = {{
+          location: {{ origin: "http://127.0.0.1:8000" }},
+          addEventListener: (type, f) => listeners.push(f),
+          postMessage: (m) => posted.push(m),
+        }};
+        {script}"#
+    ))
+}
+
 #[test]
 fn the_agent_hands_a_panels_command_text_to_the_event_thread_unparsed() {
     // The event thread decodes and checks it (`ToWasm::from_panel`, tested in `protocol`);
     // the agent only checks where it comes from and its size.
-    let out = node(
+    let out = agent_in_a_stand_in_window(
         r#"
-        const listeners = [];
-        const posted = [];
-        globalThis.window = {
-          location: { origin: "http://127.0.0.1:8000" },
-          addEventListener: (type, f) => listeners.push(f),
-          postMessage: (m) => posted.push(m),
-        };
         const { registerGuest, EXTENSION_TAG, MAX_JSON_CHARS } = await import("./host-shim/js/agent.js");
         const { attach } = registerGuest({});
         const commands = [];
@@ -310,15 +319,8 @@ fn the_content_script_relays_text_unparsed_within_the_rate_limit() {
 
 #[test]
 fn the_agent_relays_json_text_as_it_is_and_replays_a_broken_ring() {
-    let out = node(
+    let out = agent_in_a_stand_in_window(
         r#"
-        const listeners = [];
-        const posted = [];
-        globalThis.window = {
-          location: { origin: "http://127.0.0.1:8000" },
-          addEventListener: (type, f) => listeners.push(f),
-          postMessage: (m) => posted.push(m),
-        };
         const { registerGuest, EXTENSION_TAG } = await import("./host-shim/js/agent.js");
         const { options, attach } = registerGuest({});
         attach({ subscribe() {}, unsubscribe() {} });
