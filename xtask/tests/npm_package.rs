@@ -37,6 +37,29 @@ const HANDLE_MEMBERS: [&str; 15] = [
     "writeStdin",
 ];
 
+/// Every option of `startComponent`: the loader's scripts read exactly these (`options.<name>`),
+/// and the type check that `StartOptions` declares exactly these.
+const OPTION_NAMES: [&str; 18] = [
+    "args",
+    "asyncifyRecorder",
+    "baseUrl",
+    "cwd",
+    "dirs",
+    "env",
+    "files",
+    "onFromWasm",
+    "onMessage",
+    "onRestart",
+    "onRingError",
+    "onStderr",
+    "onStdout",
+    "onTelemetry",
+    "onTrace",
+    "preopens",
+    "ringCapacity",
+    "telemetry",
+];
+
 #[test]
 fn npm_package_installs_type_checks_and_runs_guests_from_an_import_map() {
     let work = ScratchDir::new("npm-package");
@@ -48,6 +71,7 @@ fn npm_package_installs_type_checks_and_runs_guests_from_an_import_map() {
 
     check_manifest(&installed);
     check_exports_match_types(&project, &installed);
+    check_options_read_match_types(&installed);
     type_check(&project);
     if let Err(err) = run_guests_in_chromium(&project) {
         panic!("{err:#}");
@@ -146,6 +170,29 @@ fn check_exports_match_types(project: &Path, installed: &Path) {
     );
 }
 
+/// The options the loader's scripts read are [`OPTION_NAMES`] (which the type check holds
+/// `StartOptions` to).
+fn check_options_read_match_types(installed: &Path) {
+    let mut read = std::collections::BTreeSet::new();
+    for script in ["pollscope.js", "agent.js"] {
+        let source = std::fs::read_to_string(installed.join(script)).expect("the loader's script");
+        for (at, _) in source.match_indices("options.") {
+            let rest = &source[at + "options.".len()..];
+            let end = rest
+                .find(|c: char| !c.is_ascii_alphanumeric())
+                .unwrap_or(rest.len());
+            read.insert(rest[..end].to_string());
+        }
+    }
+    let read: Vec<String> = read.into_iter().collect();
+    assert_eq!(
+        read, OPTION_NAMES,
+        "the options the loader reads (left) are not this test's OPTION_NAMES (right): an option \
+         added to or removed from host-shim/js/pollscope.js needs its type in \
+         npm/pollscope.d.ts (StartOptions) and its name in OPTION_NAMES"
+    );
+}
+
 /// `tsc --strict` on a module that uses the whole API by the package's name (resolved through
 /// `exports`' `types` condition), and that must fail to compile where it misuses it.
 fn type_check(project: &Path) {
@@ -155,10 +202,11 @@ fn type_check(project: &Path) {
         "TypeScript is not installed at {}: `cargo xtask test` installs it (or `cargo xtask setup`)",
         tsc.display()
     );
-    let members: Vec<String> = HANDLE_MEMBERS
-        .iter()
-        .map(|m| format!("{m}: true"))
-        .collect();
+    // `{ a: true, b: true }`: the names as an object literal's keys.
+    let keys = |names: &[&str]| {
+        let fields: Vec<String> = names.iter().map(|name| format!("{name}: true")).collect();
+        format!("{{ {} }}", fields.join(", "))
+    };
     let check = format!(
         r#"import {{ startComponent, runComponent, isolationProblem, DEFAULT_RING_CAPACITY, STDIN_CHUNK }} from "{NAME}";
 import type {{ GuestHandle, Outcome, RingSnapshot, StartOptions, TelemetryMessage }} from "{NAME}";
@@ -194,7 +242,9 @@ guest.terminate();
 void [trace, counters, code, why, line, stalls, broke, problem, outcome];
 
 // Exactly the handle's members: one missing or one extra does not compile.
-export const members = {{ {members} }} satisfies Record<keyof GuestHandle, true>;
+export const members = {members} satisfies Record<keyof GuestHandle, true>;
+// Exactly the options, likewise.
+export const optionNames = {options} satisfies Record<keyof StartOptions, true>;
 
 // Misuse does not compile (an error expected here that does not happen fails the check).
 // @ts-expect-error: a component is bytes or a URL
@@ -209,7 +259,8 @@ await guest.writeStdin({{ line: "x" }});
 const certain: number = (await guest.done).exitCode;
 void certain;
 "#,
-        members = members.join(", ")
+        members = keys(&HANDLE_MEMBERS),
+        options = keys(&OPTION_NAMES),
     );
     std::fs::write(project.join("check.ts"), check).expect("writing check.ts");
     let config = json!({
