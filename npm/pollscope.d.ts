@@ -1,5 +1,6 @@
-// Types of `pollscope.js`, the page-side loader: every export it has (the npm package's test
-// checks that the names agree with the module's real exports).
+// Types of `pollscope.js`, the page-side loader: everything it exports. The package's test
+// (xtask/tests/npm_package.rs) holds them to the loader's real exports, the options it reads
+// and the members of the handle it returns, so a change there needs its type here.
 
 /** A WASI 0.2 command component: its bytes, or a URL to fetch them from. */
 export type ComponentSource = string | URL | Uint8Array | ArrayBuffer;
