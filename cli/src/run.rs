@@ -146,21 +146,32 @@ fn write_back(site: &Site) {
             return;
         }
     };
+    let mut targets = Vec::new();
+    let mut hosts = Vec::new();
     for mount in mounts {
-        let Some(tree) = export
+        match export
             .trees
             .iter()
             .find(|tree| tree.preopen == mount.preopen)
-        else {
-            eprintln!(
+        {
+            Some(tree) => {
+                targets.push(crate::writeback::Target {
+                    root: &mount.host,
+                    loaded: &mount.loaded,
+                    tree,
+                });
+                hosts.push(mount.host.display());
+            }
+            None => eprintln!(
                 "pollscope: --dir {}: not written back: no tree for it",
                 mount.host.display()
-            );
-            continue;
-        };
-        let sources = &site.config.file_sources;
-        for problem in crate::writeback::apply(&mount.host, &mount.loaded, tree, sources) {
-            eprintln!("pollscope: --dir {}: {problem}", mount.host.display());
+            ),
+        }
+    }
+    let problems = crate::writeback::apply_all(&targets, &site.config.file_sources);
+    for (host, problems) in hosts.iter().zip(problems) {
+        for problem in problems {
+            eprintln!("pollscope: --dir {host}: {problem}");
         }
     }
 }

@@ -41,35 +41,54 @@ pub struct Loaded {
     pub files: Vec<(String, u32)>,
 }
 
-/// Makes host directory `root` hold `tree`, given what was `loaded` from it and where every
-/// origin's bytes are on the host (`sources`, by origin index: canonical paths). Returns what
-/// could not be done, as `path: why` lines.
-pub fn apply(
-    root: &Path,
-    loaded: &Loaded,
-    tree: &ExportedTree,
-    sources: &[PathBuf],
-) -> Vec<String> {
-    let mut problems = Vec::new();
-    let root_fd = match open_dir_at(None, root.as_os_str().as_bytes(), true) {
-        Ok(fd) => fd,
-        Err(err) => return vec![format!(".: cannot open the directory ({err})")],
-    };
-    let goal: HashMap<&str, &ExportedKind> = tree
-        .entries
-        .iter()
-        .map(|entry| (entry.path.as_str(), &entry.kind))
-        .collect();
-    let loaded_files: HashMap<u32, &str> = loaded
+/// One `--dir` to write back: its host directory, what was loaded from it, and the tree the
+/// guest left.
+pub struct Target<'a> {
+    /// The host directory (as the user named it; a link there is the user's choice).
+    pub root: &'a Path,
+    /// What `--dir` loaded from it.
+    pub loaded: &'a Loaded,
+    /// The guest's tree.
+    pub tree: &'a ExportedTree,
+}
+
+/// Writes back every target (makes each host directory hold its tree, given what was loaded
+/// from it and where every origin's bytes are on the host: `sources`, by origin index,
+/// canonical paths), returning each one's problems as `path: why` lines (same order). The originals any
+/// tree copies from are opened before any directory changes, so a file the guest moved from
+/// one `--dir` to another (a rename across preopens, as under wasmtime) still has its bytes
+/// when the first directory no longer does.
+pub fn apply_all(targets: &[Target], sources: &[PathBuf]) -> Vec<Vec<String>> {
+    let mut problems = vec![Vec::new(); targets.len()];
+    let mut originals: HashMap<u32, File> = HashMap::new();
+    for (target, problems) in targets.iter().zip(&mut problems) {
+        open_originals(target, sources, &mut originals, problems);
+    }
+    for (target, problems) in targets.iter().zip(&mut problems) {
+        apply_one(target, &mut originals, problems);
+    }
+    problems
+}
+
+/// The origin → loaded path of a target's own files.
+fn loaded_files(loaded: &Loaded) -> HashMap<u32, &str> {
+    loaded
         .files
         .iter()
         .map(|(path, origin)| (*origin, path.as_str()))
-        .collect();
+        .collect()
+}
 
-    // 1. Originals that land somewhere else: opened before anything is removed, so a move
-    //    (or a swap) copies from the bytes as they were.
-    let mut originals: HashMap<u32, File> = HashMap::new();
-    for entry in &tree.entries {
+/// 1. Originals that land somewhere else than they were loaded: opened before anything is
+///    removed, so a move (or a swap) copies from the bytes as they were.
+fn open_originals(
+    target: &Target,
+    sources: &[PathBuf],
+    originals: &mut HashMap<u32, File>,
+    problems: &mut Vec<String>,
+) {
+    let loaded_files = loaded_files(target.loaded);
+    for entry in &target.tree.entries {
         let ExportedKind::Unchanged(origin) = entry.kind else {
             continue;
         };
@@ -92,6 +111,21 @@ pub fn apply(
             None => problems.push(format!("{}: unknown origin {origin}", entry.path)),
         }
     }
+}
+
+/// 2 and 3: removes what is gone, then makes what the guest has.
+fn apply_one(target: &Target, originals: &mut HashMap<u32, File>, problems: &mut Vec<String>) {
+    let Target { root, loaded, tree } = *target;
+    let root_fd = match open_dir_at(None, root.as_os_str().as_bytes(), true) {
+        Ok(fd) => fd,
+        Err(err) => return problems.push(format!(".: cannot open the directory ({err})")),
+    };
+    let goal: HashMap<&str, &ExportedKind> = tree
+        .entries
+        .iter()
+        .map(|entry| (entry.path.as_str(), &entry.kind))
+        .collect();
+    let loaded_files = loaded_files(loaded);
 
     // 2. What was loaded and is not there any more (or not as the same thing): removed,
     //    deepest first. A file whose own bytes another entry copies is replaced, not
@@ -145,7 +179,6 @@ pub fn apply(
             problems.push(format!("{path}: not written ({})", describe(&err)));
         }
     }
-    problems
 }
 
 /// An error as a person reads it, naming the case the sandbox refuses.
@@ -362,6 +395,16 @@ mod tests {
     use pollscope_wasi::ExportedEntry;
     use std::os::unix::fs::symlink;
 
+    /// One target alone.
+    fn apply(
+        root: &Path,
+        loaded: &Loaded,
+        tree: &ExportedTree,
+        sources: &[PathBuf],
+    ) -> Vec<String> {
+        apply_all(&[Target { root, loaded, tree }], sources).remove(0)
+    }
+
     fn read(path: &Path) -> String {
         std::fs::read_to_string(path).unwrap()
     }
@@ -570,6 +613,36 @@ mod tests {
         );
         assert_eq!(read(&kept), "outside");
         assert_eq!(outside.listing(), ["data/", "data/file.txt = outside"]);
+    }
+
+    /// A file the guest moved from one `--dir` to another: the first is written back first and
+    /// loses it, and the second still gets its bytes (opened before either changed).
+    #[test]
+    fn a_move_across_dirs_keeps_the_bytes() {
+        let first = Scratch::new("across-a");
+        let second = Scratch::new("across-b");
+        let source = first.write("x.txt", "moving");
+        let loaded_first = Loaded {
+            dirs: vec![],
+            files: vec![("x.txt".into(), 0)],
+        };
+        let (empty, moved) = (tree(&[]), tree(&[("y.txt", Unchanged(0))]));
+        let targets = [
+            Target {
+                root: &first.0,
+                loaded: &loaded_first,
+                tree: &empty,
+            },
+            Target {
+                root: &second.0,
+                loaded: &Loaded::default(),
+                tree: &moved,
+            },
+        ];
+        let problems = apply_all(&targets, &[source]);
+        assert!(problems.iter().all(Vec::is_empty), "{problems:?}");
+        assert!(first.listing().is_empty());
+        assert_eq!(second.listing(), ["y.txt = moving"]);
     }
 
     #[test]

@@ -89,7 +89,8 @@ fn fs_ops_transcript_with_preloaded_dir() {
 
 /// A program written against `wasmtime run --dir`: a writable directory under a relative
 /// name (`.`), a second one (`out2`), a read-only one (`/in`). What it reads back through one
-/// descriptor, appends, makes, renames and deletes is what wasmtime gives, the host folders
+/// descriptor, appends, makes, renames (also from one preopen into the other) and deletes is
+/// what wasmtime gives, the host folders
 /// hold its changes afterwards, and every change under the read-only one fails with
 /// `not-permitted` (EPERM, wasi-libc's errno 63) as wasmtime answers, leaving it untouched.
 #[test]
@@ -98,6 +99,7 @@ fn fs_preopens_writes_back_like_wasmtime() {
     out.write("log.txt", "line 1\n");
     out.write("to-rename.txt", "renamed contents");
     out.write("to-delete.txt", "gone");
+    out.write("to-move.txt", "moved across");
     std::fs::create_dir(out.path().join("empty-dir")).unwrap();
     let input = TempDir::new("preopens-in");
     input.write("data.txt", "read only data");
@@ -119,8 +121,8 @@ fn fs_preopens_writes_back_like_wasmtime() {
             "appended.txt: \"a\\nb\\n\"\n",
             "log.txt: \"line 1\\nline 2\\n\"\n",
             "renamed.txt: \"renamed contents\"\n",
-            "list .: appended.txt log.txt made/ renamed.txt rw.txt\n",
-            "list out2: second.txt\n",
+            "list .: appended.txt log.txt made/ renamed.txt rw.txt to-move.txt\n",
+            "list out2: moved.txt second.txt\n",
             "/in/data.txt: \"read only data\"\n",
             "write /in/new.txt: error PermissionDenied (errno 63)\n",
             "open /in/data.txt for writing: error PermissionDenied (errno 63)\n",
@@ -145,7 +147,10 @@ fn fs_preopens_writes_back_like_wasmtime() {
     );
     assert_eq!(
         listing(out2.path()),
-        ["second.txt = \"in the second preopen\""]
+        [
+            "moved.txt = \"moved across\"",
+            "second.txt = \"in the second preopen\"",
+        ]
     );
     assert_eq!(listing(input.path()), ["data.txt = \"read only data\""]);
     if !run.stderr.is_empty() {

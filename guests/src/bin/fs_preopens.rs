@@ -2,11 +2,12 @@
 //! directories, each printed as one transcript line (issue #12).
 //!
 //! The test gives it a writable `--dir OUT::.` (relative guest path) holding `log.txt`,
-//! `to-rename.txt`, `to-delete.txt` and `empty-dir/`, a read-only `--dir-ro IN::/in` holding
+//! `to-rename.txt`, `to-delete.txt`, `to-move.txt` and `empty-dir/`, a read-only `--dir-ro IN::/in` holding
 //! `data.txt`, and a second writable `--dir OUT2::out2`. It lists its preopens with their
 //! flags, reads and writes one file through one descriptor, appends (`O_APPEND`) to a new
 //! file and to a preloaded one, makes, renames and deletes under `.`, writes under `out2`,
-//! and tries every kind of change under `/in` (each refused: wasmtime's `not-permitted`, which
+//! moves a file from `.` into `out2` (a rename across preopens), and tries every kind of
+//! change under `/in` (each refused: wasmtime's `not-permitted`, which
 //! wasi-libc reports as `EPERM`, errno 63). The host directories afterwards are the test's.
 
 use std::fs::{self, OpenOptions};
@@ -79,8 +80,9 @@ fn main() {
     );
     println!("list .: {}", list("."));
 
-    // A second writable preopen.
+    // A second writable preopen, and a rename from one preopen into the other.
     fs::write("out2/second.txt", "in the second preopen").unwrap();
+    fs::rename("to-move.txt", "out2/moved.txt").unwrap();
     println!("list out2: {}", list("out2"));
 
     // The read-only preopen: reading works, every change is refused.
