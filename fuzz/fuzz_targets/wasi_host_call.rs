@@ -3,6 +3,10 @@
 //! memory and a `cabi_realloc` that may misbehave, one call after another on one host (so
 //! handles, streams, pollables and files made by earlier calls are there for later ones).
 //!
+//! The host has a read-only preopen (`data`, every change `not-permitted`) and a write-back
+//! one (`.`) beside the scratch root; when the calls end, however they end, the write-back
+//! trees it exports must decode (`PreopenExport::decode`), as `pollscope run` decodes them.
+//!
 //! The host must trap cleanly, never panic: a canonical ABI violation ends the input (the
 //! guest is gone after a trap, as after `exit`); a result is a value of the function's core
 //! result type (0 when it has none). A guest that waits forever (no deadline, nothing left to
@@ -16,12 +20,16 @@
 //! (see `arg`).
 #![no_main]
 
+use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
 use std::sync::{Once, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use pollscope_fuzz::{FuzzMemory, FuzzPlatform, Hang, Input, Realloc};
-use pollscope_wasi::{all_functions, Event, Host, HostConfig, HostFunc, ValType};
+use pollscope_wasi::{
+    all_functions, Event, Host, HostConfig, HostFunc, Preopen, PreopenExport, ValType,
+};
 
 fn functions() -> &'static [HostFunc] {
     static ALL: OnceLock<Vec<HostFunc>> = OnceLock::new();
@@ -112,8 +120,35 @@ fuzz_target!(|data: &[u8]| {
     config
         .files
         .push(("/home/data.txt".into(), b"line one\nline two\n".to_vec()));
+    config.preopens.push(Preopen {
+        name: "data".into(),
+        path: "/home".into(),
+        writable: false,
+        write_back: false,
+    });
+    config.preopens.push(Preopen {
+        name: ".".into(),
+        path: "/out".into(),
+        writable: true,
+        write_back: true,
+    });
     let mut host = Host::new(config, Box::new(platform)).expect("the config is valid");
+    call_until_the_end(&mut host, &mut input, &mut memory, size, &waits);
+    let export = host.export_preopens();
+    if let Err(why) = PreopenExport::decode(&export) {
+        panic!("the host's own export does not decode: {why}");
+    }
+});
 
+/// Calls host functions the input picks until it ends, the guest traps or exits, or a wait
+/// would last forever.
+fn call_until_the_end(
+    host: &mut Host,
+    input: &mut Input,
+    memory: &mut FuzzMemory,
+    size: usize,
+    waits: &Rc<Cell<u32>>,
+) {
     let funcs = functions();
     let mut calls = 0;
     while !input.is_empty() && calls < 64 {
@@ -122,13 +157,13 @@ fuzz_target!(|data: &[u8]| {
         let args: Vec<i64> = func
             .params()
             .iter()
-            .map(|ty| arg(&mut input, *ty, size as u32))
+            .map(|ty| arg(input, *ty, size as u32))
             .collect();
         waits.set(0);
         if tracing() {
             eprintln!("call {func:?}{args:?}");
         }
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| host.call(func, &args, &mut memory)));
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| host.call(func, &args, memory)));
         if tracing() {
             eprintln!("  -> {outcome:?}");
         }
@@ -157,4 +192,4 @@ fuzz_target!(|data: &[u8]| {
         let _ = host.retired_pollables();
         let _ = host.live_handles();
     }
-});
+}
