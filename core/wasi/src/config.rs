@@ -27,8 +27,10 @@ pub struct Preopen {
     /// `out` (wasmtime reports `--dir HOST::GUEST`'s GUEST unchanged).
     pub name: String,
     /// Where its tree lives in the configuration's absolute paths (`dirs` and `files` below
-    /// it fill it). Two preopens at different paths are separate trees, as two host
-    /// directories are.
+    /// it fill it). Preopens at paths neither of which is inside the other are separate
+    /// trees, as two host directories are (`pollscope run` puts each `--dir` at `/0`, `/1`,
+    /// …); one inside another's path shares that tree, so a writable outer preopen can change
+    /// what an inner read-only one shows.
     pub path: String,
     /// Whether the guest may change the tree. A read-only preopen's descriptors lack
     /// `mutate-directory`, and every change through them fails with `not-permitted`, as in
