@@ -81,10 +81,10 @@ function repetitions() {
 let shimPromise = null;
 function shim() {
   shimPromise ??= (async () => {
-    const module = await import("/pollscope/pollscope_shim.js");
-    await module.default({ module_or_path: "/pollscope/pollscope_shim_bg.wasm" });
+    const module = await import("/bench-shim/pollscope_shim_bench.js");
+    await module.default({ module_or_path: "/bench-shim/pollscope_shim_bench_bg.wasm" });
     if (typeof module.ring_probe_create !== "function") {
-      throw new Error("the shim in target/web has no ring_probe_* exports: rebuild it with `cargo xtask build`");
+      throw new Error("the bench shim has no ring_probe_* exports: rebuild it with `cargo xtask bench ring`");
     }
     return module;
   })();

@@ -10,10 +10,10 @@ import { jsConsume, jsOps, jsPing, jsProduce, memcpy } from "./js-ring.js";
 let shim = null;
 async function loadShim() {
   if (!shim) {
-    shim = await import("/pollscope/pollscope_shim.js");
-    await shim.default({ module_or_path: "/pollscope/pollscope_shim_bg.wasm" });
+    shim = await import("/bench-shim/pollscope_shim_bench.js");
+    await shim.default({ module_or_path: "/bench-shim/pollscope_shim_bench_bg.wasm" });
     if (typeof shim.ring_probe_produce !== "function") {
-      throw new Error("the shim in target/web has no ring_probe_* exports: rebuild it with `cargo xtask build`");
+      throw new Error("the bench shim has no ring_probe_* exports: rebuild it with `cargo xtask bench ring`");
     }
   }
   return shim;

@@ -12,8 +12,8 @@
 //! - `now`, `stdout`, `stdin`, `instantiate`, `size`: Pollscope against jco (transpiled guests on
 //!   `@bytecodealliance/preview2-shim`'s browser build, sync and JSPI) — clock reads, stdout and
 //!   stdin throughput, time from bytes to first output, download sizes.
-//! - `ring`: throughput of `pollscope-ring` (producer and consumer loops inside the shim's
-//!   wasm, `host-shim/src/ring_probe.rs`) vs. a plain-JS ring of the same shape and
+//! - `ring`: throughput of `pollscope-ring` (producer and consumer loops inside the wasm of the
+//!   bench's own shim, built with `--features bench`: `host-shim/src/ring_probe.rs`) vs. a plain-JS ring of the same shape and
 //!   `TypedArray.set`, notify→wake latency, and a breakdown of where the Rust ring's time goes.
 //! - `telemetry-overhead`: one guest load (clock reads, 1 µs sleeps) with telemetry off
 //!   (`startComponent({telemetry: false})`), on with nobody listening, and subscribed without

@@ -74,6 +74,9 @@ struct Args {
     /// The browser assets (default: the repository's target/web).
     #[arg(long)]
     web_dir: Option<PathBuf>,
+    /// The bench's own shim with the ring probes (default: the repository's target/bench/shim).
+    #[arg(long)]
+    bench_shim_dir: Option<PathBuf>,
     /// Built guests (default: guests/target/wasm32-wasip2/release).
     #[arg(long)]
     guests_dir: Option<PathBuf>,
@@ -120,6 +123,12 @@ fn run(args: Args) -> Result<()> {
     let mut options = session::Options::for_repo();
     if let Some(dir) = args.web_dir {
         options.web_dir = dir;
+    }
+    if let Some(dir) = args.bench_shim_dir {
+        options.bench_shim_dir = dir;
+    }
+    if names.iter().any(|n| n == "ring") {
+        options.check_bench_shim()?;
     }
     if let Some(dir) = args.guests_dir {
         options.guests_dir = dir;

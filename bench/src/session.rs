@@ -2,7 +2,7 @@
 //! Chromium on the benchmark page, and the measurements the page posts back.
 //!
 //! The server hands out the harness's own pages (`bench/pages/`, embedded), the shim and loader
-//! from `target/web` (read from disk at each request, so a fresh `cargo xtask build` is picked
+//! from `target/web`, the ring probes from the bench's own shim (`target/bench/shim`, read from disk at each request, so a fresh `cargo xtask build` is picked
 //! up), guest components, and `/config.json` (what to run). The page answers with
 //! `POST /result` (one measurement), `POST /mark` (sample worker CPU now), and finally
 //! `POST /done` or `POST /error`.
@@ -52,11 +52,16 @@ const SHIM_FILES: &[&str] = &[
     "agent.js",
 ];
 
+/// What `cargo xtask bench` puts in `target/bench/shim` for the ring rows.
+const BENCH_SHIM_FILES: &[&str] = &["pollscope_shim_bench.js", "pollscope_shim_bench_bg.wasm"];
+
 /// Where things are and how long a session may take.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The browser assets (`target/web`).
     pub web_dir: PathBuf,
+    /// The bench's own shim with the `ring_probe_*` exports (`target/bench/shim`).
+    pub bench_shim_dir: PathBuf,
     /// Built guests (`guests/target/wasm32-wasip2/release`).
     pub guests_dir: PathBuf,
     /// Chromium; `None` finds it on PATH.
@@ -77,6 +82,7 @@ impl Options {
         let root = repo_root();
         Options {
             web_dir: root.join("target/web"),
+            bench_shim_dir: root.join("target/bench/shim"),
             guests_dir: root.join("guests/target/wasm32-wasip2/release"),
             browser: None,
             timeout: Duration::from_secs(600),
@@ -97,6 +103,20 @@ impl Options {
                 self.web_dir.display(),
                 missing.join(", ")
             );
+        }
+        Ok(())
+    }
+
+    /// Fails with what to run when the bench's own shim (the ring rows') is missing.
+    pub fn check_bench_shim(&self) -> Result<()> {
+        for name in BENCH_SHIM_FILES {
+            if !self.bench_shim_dir.join(name).is_file() {
+                bail!(
+                    "{} is missing: the ring rows need the shim built with `--features bench` \
+                     (`cargo xtask bench ring` builds it)",
+                    self.bench_shim_dir.join(name).display()
+                );
+            }
         }
         Ok(())
     }
@@ -201,6 +221,7 @@ enum End {
 struct Site {
     config: Vec<u8>,
     web_dir: PathBuf,
+    bench_shim_dir: PathBuf,
     guests_dir: PathBuf,
     jco_dir: Option<PathBuf>,
     chromium: OnceLock<u32>,
@@ -219,6 +240,7 @@ pub fn run(options: &Options, config: &Value) -> Result<Outcome> {
     let site = Arc::new(Site {
         config: serde_json::to_vec(config)?,
         web_dir: options.web_dir.clone(),
+        bench_shim_dir: options.bench_shim_dir.clone(),
         guests_dir: options.guests_dir.clone(),
         jco_dir: options.jco_dir.clone(),
         chromium: OnceLock::new(),
@@ -303,6 +325,9 @@ fn handle(site: &Site, mut request: Request) {
         (Method::Get, path) if path.starts_with("/bench/") => page(&path["/bench/".len()..]),
         (Method::Get, path) if path.starts_with("/pollscope/") => {
             file(&site.web_dir, &path["/pollscope/".len()..])
+        }
+        (Method::Get, path) if path.starts_with("/bench-shim/") => {
+            file(&site.bench_shim_dir, &path["/bench-shim/".len()..])
         }
         (Method::Get, path) if path.starts_with("/guests/") => {
             file(&site.guests_dir, &path["/guests/".len()..])

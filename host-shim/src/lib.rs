@@ -33,7 +33,7 @@ mod platform;
 mod port;
 #[cfg(target_arch = "wasm32")]
 mod preopen_export;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "bench"))]
 mod ring_probe;
 #[cfg(target_arch = "wasm32")]
 mod shared_memory;

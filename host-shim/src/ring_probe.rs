@@ -1,8 +1,10 @@
-//! Ring probes for the benchmark and stress harness (`bench/`): the producer and consumer loops
-//! of the real ring (`pollscope-ring` over [`JsSharedMemory`], exactly what the event thread and
-//! the wasm thread use) run entirely inside wasm, so a measurement is the Rust ring and not JS
-//! glue around it. Each loop blocks its worker with `Atomics.wait` (dedicated workers only), as
-//! the wasm thread does; the producer waits for space on `TAIL` the same way.
+//! Ring probes for the benchmark and stress harness (`bench/`), built only with the `bench`
+//! feature into the harness's own shim (`target/bench/shim`), never into the one users load.
+//! The producer and consumer loops of the real ring (`pollscope-ring` over [`JsSharedMemory`],
+//! exactly what the event thread and the wasm thread use) run entirely inside wasm, so a
+//! measurement is the Rust ring and not JS glue around it. Each loop blocks its worker with
+//! `Atomics.wait` (dedicated workers only), as the wasm thread does; the producer waits for
+//! space on `TAIL` the same way.
 //!
 //! Messages follow a plan both sides can recompute: per stream, a seeded generator gives each
 //! message's length and bytes, and the first bytes of every payload hold the message's sequence

@@ -20,6 +20,7 @@ const JCO_PACKAGES: &[(&str, &str)] = &[
 pub fn all(args: &[String]) -> Result<()> {
     setup::all()?;
     build::web_assets()?;
+    let bench_shim = build::bench_shim()?;
     let guests = build::guests()?;
     let jco_dir = root().join("target/jco");
     if !args.iter().any(|a| a == "--no-jco") {
@@ -32,6 +33,8 @@ pub fn all(args: &[String]) -> Result<()> {
         .args(args)
         .arg("--guests-dir")
         .arg(&guests)
+        .arg("--bench-shim-dir")
+        .arg(&bench_shim)
         .arg("--jco-dir")
         .arg(&jco_dir)
         .arg("--markdown")
@@ -67,7 +70,9 @@ pub fn all(args: &[String]) -> Result<()> {
          \"(kept across runs)\" come from dedicated runs and are carried over unchanged. \
          It installs what is missing (rustup targets, Debian's `chromium` and `npm`, and the pinned \
          `@bytecodealliance/jco` and `@bytecodealliance/preview2-shim` with `npm install --prefix \
-         target/jco`), builds `target/web` (`cargo xtask build`) and the guests (`guests/`, \
+         target/jco`), builds `target/web` (`cargo xtask build`), the harness's own shim with the \
+         ring probes (`--features bench`, into `target/bench/shim`; `target/web` never has \
+         them) and the guests (`guests/`, \
          `wasm32-wasip2`, release: `bench_sleep`, `bench_now`, `bench_stdout`, `bench_stdin`, \
          `bench_instantiate`; Pollscope only: `bench_telemetry_load`, and `clocks_naps` for the \
          soak), then runs `cargo run -p pollscope-bench`, which transpiles the first five with `jco transpile --instantiation async` (and again with `--async-mode jspi \
@@ -80,7 +85,7 @@ pub fn all(args: &[String]) -> Result<()> {
          runs each guest through `pollscope.js` (`startComponent`); jco runs the same guest, \
          transpiled, in a fresh dedicated worker per run (`bench/pages/jco-worker.js`). JSPI rows \
          appear only where the browser has `WebAssembly.Suspending`. The ring rows run the \
-         producer and consumer loops of `pollscope-ring` inside the shim's wasm \
+         producer and consumer loops of `pollscope-ring` inside the bench shim's wasm \
          (`host-shim/src/ring_probe.rs`); the plain-JS baseline is `bench/pages/js-ring.js`.\n",
         date = today(),
     );

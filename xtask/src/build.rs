@@ -17,18 +17,7 @@ pub fn web_dir() -> PathBuf {
 pub fn web_assets() -> Result<()> {
     let out = web_dir();
     for (features, name) in [("", "pollscope_shim"), ("tinygo", "pollscope_shim_tinygo")] {
-        run(cargo().args([
-            "build",
-            "--locked",
-            "--release",
-            "--package",
-            "pollscope-shim",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--features",
-            features,
-        ]))?;
-        bindgen_as("pollscope_shim", name, &out)?;
+        shim(features, name, &out)?;
     }
     for entry in std::fs::read_dir(root().join("host-shim/js"))? {
         let path = entry?.path();
@@ -42,6 +31,31 @@ pub fn web_assets() -> Result<()> {
     crate::panel::build()?;
     println!("xtask: browser assets in {}", out.display());
     Ok(())
+}
+
+/// The benchmark harness's own shim, `pollscope_shim_bench` in `target/bench/shim`: the
+/// production shim plus the ring micro-benchmarks' `ring_probe_*` exports (feature `bench`),
+/// which users never download.
+pub fn bench_shim() -> Result<PathBuf> {
+    let out = root().join("target/bench/shim");
+    shim("bench", "pollscope_shim_bench", &out)?;
+    Ok(out)
+}
+
+/// One release build of the shim with `features`, through wasm-bindgen as `name` into `out`.
+fn shim(features: &str, name: &str, out: &Path) -> Result<()> {
+    run(cargo().args([
+        "build",
+        "--locked",
+        "--release",
+        "--package",
+        "pollscope-shim",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--features",
+        features,
+    ]))?;
+    bindgen_as("pollscope_shim", name, out)
 }
 
 /// wasm-bindgen `--target web` on the release wasm of `crate_name` (its library name), into
