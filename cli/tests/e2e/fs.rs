@@ -129,6 +129,7 @@ fn fs_preopens_writes_back_like_wasmtime() {
             "mkdir /in/dir: error PermissionDenied (errno 63)\n",
             "remove /in/data.txt: error PermissionDenied (errno 63)\n",
             "rename /in/data.txt: error PermissionDenied (errno 63)\n",
+            "set times of /in/data.txt: error PermissionDenied (errno 63)\n",
             "list /in: data.txt\n",
             "done\n",
         ),

@@ -112,6 +112,11 @@ fn main() {
         "rename /in/data.txt: {}",
         outcome(fs::rename("/in/data.txt", "/in/moved.txt"))
     );
+    let data = fs::File::open("/in/data.txt").unwrap();
+    println!(
+        "set times of /in/data.txt: {}",
+        outcome(data.set_modified(std::time::UNIX_EPOCH))
+    );
     println!("list /in: {}", list("/in"));
     println!("done");
 }

@@ -81,6 +81,10 @@ impl OpenFlags {
 pub(crate) struct Descriptor {
     pub inode: InodeRef,
     pub flags: DescriptorFlags,
+    /// For a file: whether it was opened through a directory that may change (not below a
+    /// read-only preopen). wasmtime's `FilePerms` without `WRITE`: its size and times cannot
+    /// change either (`not-permitted`).
+    in_writable_tree: bool,
 }
 
 /// A 128-bit metadata hash as (lower, upper).
@@ -93,7 +97,20 @@ pub(crate) struct DirectoryEntryStream(pub(crate) VecDeque<(DescriptorType, Stri
 impl Descriptor {
     /// A descriptor for `inode` with `flags`.
     pub(crate) fn new(inode: InodeRef, flags: DescriptorFlags) -> Descriptor {
-        Descriptor { inode, flags }
+        Descriptor {
+            inode,
+            flags,
+            in_writable_tree: true,
+        }
+    }
+
+    /// `not-permitted` for a file below a read-only preopen (checked first, as wasmtime).
+    fn require_writable_tree(&self) -> Result<(), ErrorCode> {
+        if self.in_writable_tree {
+            Ok(())
+        } else {
+            Err(ErrorCode::NotPermitted)
+        }
     }
 
     fn dir(&self) -> Result<&InodeRef, ErrorCode> {
@@ -214,13 +231,15 @@ impl Descriptor {
 
     /// `set-size`.
     pub(crate) fn set_size(&self, size: u64, now: Timestamp) -> Result<(), ErrorCode> {
+        self.require_writable_tree()?;
         let file = self.file_with(DescriptorFlags::WRITE)?;
         let result = file.borrow_mut().set_size(size, now);
         result
     }
 
     /// `set-times`. Changing a directory's own times is a change made through it, so it needs
-    /// `mutate-directory`; a file's owner may always set them (POSIX `futimens`).
+    /// `mutate-directory`; a file's owner may set them (POSIX `futimens`) unless the file is
+    /// below a read-only preopen.
     pub(crate) fn set_times(
         &self,
         atime: NewTimestamp,
@@ -229,6 +248,8 @@ impl Descriptor {
     ) -> Result<(), ErrorCode> {
         if self.inode.borrow().is_dir() {
             self.require_mutate()?;
+        } else {
+            self.require_writable_tree()?;
         }
         check_times(atime, mtime)?;
         let result = self.inode.borrow_mut().set_times(atime, mtime, now);
@@ -375,7 +396,11 @@ impl Descriptor {
                 }
                 // `mutate-directory` "may only be set on directories".
                 let flags = DescriptorFlags(flags.0 & !DescriptorFlags::MUTATE_DIRECTORY);
-                Ok(Descriptor::new(inode, flags))
+                Ok(Descriptor {
+                    inode,
+                    flags,
+                    in_writable_tree: self.flags.contains(DescriptorFlags::MUTATE_DIRECTORY),
+                })
             }
         }
     }
@@ -764,7 +789,15 @@ mod tests {
             open(&mut fs, &read_only, "f", OpenFlags::TRUNCATE, 1).unwrap_err(),
             denied
         );
-        assert!(open(&mut fs, &read_only, "f", 0, 1).is_ok());
+        // A file below it: readable, but its size and times cannot change (wasmtime's
+        // read-only FilePerms).
+        let below = open(&mut fs, &read_only, "f", 0, 1).unwrap();
+        assert_eq!(below.read(4, 0).unwrap().0, b"data");
+        assert_eq!(below.set_size(0, t(3)), Err(denied));
+        assert_eq!(
+            below.set_times(NewTimestamp::Now, NewTimestamp::Now, t(3)),
+            Err(denied)
+        );
         assert_eq!(
             read_only.set_times(NewTimestamp::Now, NewTimestamp::Now, t(3)),
             Err(denied)
