@@ -1,6 +1,7 @@
 //! TinyGo-shaped fixtures (`fixtures/`, built by `cargo xtask fixtures` into
 //! `target/fixtures`): goroutines switched by asyncify run under the shim like a TinyGo
-//! wasip2 build of `fixtures/tinygo/main.go`.
+//! wasip2 build of `fixtures/tinygo/main.go` — shaped like real output, where `wasm-opt -Oz`
+//! inlined `tinygo_launch`/`tinygo_rewind`/`tinygo_unwind`, the scheduler and `main.main`.
 
 use std::path::PathBuf;
 
@@ -99,7 +100,9 @@ fn tinygo_inspect_tells_the_builds_apart() {
 
 /// A Go panic in a TinyGo program ends in `runtime.abort`'s `unreachable`: the trap's frames
 /// are named from the name section and the program's carry their Go file and line from the
-/// DWARF line table.
+/// DWARF line table. As in real output, `main.main` is inlined into main's goroutine wrapper
+/// and the scheduler into the run export: the innermost frame is the wrapper, at main.main's
+/// last statement.
 #[test]
 fn tinygo_trap_frames_name_the_go_source_line() {
     let run = Invocation::new(tinygo_fixture("tinygo_sleepers_panics")).run();
@@ -113,15 +116,18 @@ fn tinygo_trap_frames_name_the_go_source_line() {
     let frames: Vec<&str> = stderr.lines().collect();
     let main = frames
         .iter()
-        .position(|line| line.contains(": main.main (function "))
-        .unwrap_or_else(|| run.fail("no main.main frame"));
+        .position(|line| line.contains(": runtime.run$1$gowrapper (function "))
+        .unwrap_or_else(|| run.fail("no frame of main's goroutine wrapper"));
     if main != 1 {
-        run.fail("main.main is the innermost frame, right after the message");
+        run.fail("main's goroutine is the innermost frame, right after the message");
     }
     if frames.get(main + 1).map(|line| line.trim()) != Some("at ./fixtures/tinygo/main.go:19") {
-        run.fail("main.main's frame is at main.go:19, the last statement it ran");
+        run.fail("its frame is at main.go:19, the last statement main.main ran");
     }
-    if !frames.iter().any(|line| line.contains("tinygo_rewind")) {
-        run.fail("the frames go down through the scheduler's rewind");
+    if !frames
+        .iter()
+        .any(|line| line.contains("run.wasmexport_Run (function "))
+    {
+        run.fail("the frames go down through the run export, where the scheduler was inlined");
     }
 }

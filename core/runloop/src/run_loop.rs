@@ -366,15 +366,15 @@ impl<P: Port, S: Scheduler> RunLoop<P, S> {
         self.answer_snapshot(host);
     }
 
-    /// A task switch the asyncify flight recorder saw: recorded with detail on; a step under
-    /// way ends here. Returns whether the guest must be held (the caller then runs a
-    /// checkpoint).
+    /// A task switch the asyncify flight recorder saw: recorded (the scheduler keeps a
+    /// bounded ring, posted once a panel subscribes); a step under way ends here. Returns
+    /// whether the guest must be held (the caller then runs a checkpoint).
     pub fn scheduler_event(&mut self, kind: i32, phase: i32, ptr: i32) -> bool {
-        if self.recorder.detail() {
-            let now = self.port.now();
-            if let Some(scheduler) = self.scheduler.as_mut() {
-                scheduler.record(kind, phase, ptr, now);
-            }
+        // Not only with detail on: the recorder's rewrite is itself the opt-in, and a
+        // restart's first switches (main's launch) come before the panel subscribes again.
+        let now = self.port.now();
+        if let Some(scheduler) = self.scheduler.as_mut() {
+            scheduler.record(kind, phase, ptr, now);
         }
         self.steering.at_scheduler_event()
     }

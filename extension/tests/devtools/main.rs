@@ -62,6 +62,7 @@ mod ids {
     pub const GOROUTINE_ROW: &str = "goroutine-row";
     pub const ASYNCIFY_RECORD: &str = "asyncify-record";
     pub const ASYNCIFY_EVENT: &str = "asyncify-event";
+    pub const GOROUTINE_BACKTRACE: &str = "goroutine-backtrace";
 }
 
 /// One Chromium at a time: each test here runs a browser, a server and a guest on 2 cores.
@@ -232,11 +233,22 @@ fn the_panel_shows_and_steers_a_live_guest_and_survives_a_worker_restart_and_for
     );
 }
 
-/// The TinyGo-shaped fixture (`cargo xtask fixtures`): its scheduler in the Goroutines view
-/// and its task switches in the Asyncify view.
+/// The TinyGo-shaped fixtures (`cargo xtask fixtures`, built as TinyGo builds: no tinygo_*
+/// function survives wasm-opt): the scheduler in the Goroutines view with each sleeper's
+/// backtrace, and the task switches in the Asyncify view, in order and one per step.
 #[test]
 fn the_goroutines_and_asyncify_views_follow_a_tinygo_program() {
-    let fixture = repo_root().join("target/fixtures/tinygo_sleepers.wasm");
+    follow_a_tinygo_program("tinygo_sleepers");
+}
+
+/// The same with TinyGo 0.34's `internal/task.Task` (`stackState.canaryPtr`).
+#[test]
+fn the_goroutines_and_asyncify_views_follow_a_tinygo_034_program() {
+    follow_a_tinygo_program("tinygo_sleepers_034");
+}
+
+fn follow_a_tinygo_program(stem: &str) {
+    let fixture = repo_root().join(format!("target/fixtures/{stem}.wasm"));
     assert!(
         fixture.is_file(),
         "{} is missing: run `cargo xtask fixtures` (cargo xtask test does)",
@@ -251,6 +263,15 @@ fn the_goroutines_and_asyncify_views_follow_a_tinygo_program() {
         ],
     );
 }
+
+/// The fixture's goroutines (task addresses, fixtures/README.md) and the Go function each
+/// runs, in the order the scheduler first runs them: main, then the workers a, b, c.
+const GOROUTINES: [(&str, &str); 4] = [
+    ("0x11000", "main.main"),
+    ("0x11040", "main.worker"),
+    ("0x11080", "main.worker"),
+    ("0x110c0", "main.worker"),
+];
 
 /// The program is over in about a second: slow time tenfold (the setting outlives a restart),
 /// restart it from the panel and pause it at its first idle wait, where all four goroutines
@@ -271,30 +292,7 @@ fn shows_the_sleep_queue(scene: &mut Scene) -> Result<()> {
         first(s, "time-scale-value").contains("0.1")
     })?;
     scene.click(ids::RESTART)?;
-    scene.click(ids::PAUSE)?;
-    let paused = scene.wait_until("the paused guest's goroutines", |s| {
-        first(s, ids::GUEST_STATE).contains("paused") && all(s, ids::GOROUTINE_ROW).len() == 4
-    })?;
-    // The pause lands at the program's first host call (main running, the three workers
-    // started but not yet run) or, later, at its first idle wait; a step runs to that wait.
-    let rows = all(&paused, ids::GOROUTINE_ROW);
-    if rows[0].starts_with("current") {
-        if !(rows[0].contains("runtime.run$1$gowrapper")
-            && rows[1..]
-                .iter()
-                .all(|row| row.starts_with("runnable") && row.contains("main.worker$gowrapper")))
-        {
-            bail!("main runs and the three workers are runnable: {rows:#?}");
-        }
-        scene.click(ids::STEP)?;
-    }
-    let shown = scene.wait_until("four sleeping goroutines, held before the wait", |s| {
-        let rows = all(s, ids::GOROUTINE_ROW);
-        first(s, ids::GUEST_STATE).contains("paused")
-            && rows.len() == 4
-            && rows.iter().all(|row| row.starts_with("sleeping"))
-    })?;
-    let rows = all(&shown, ids::GOROUTINE_ROW);
+    let rows = pause_at_the_first_idle_wait(scene)?;
     // Wake order: the workers (b 100 ms, c 200 ms, a 300 ms), then main (1 s).
     for row in &rows[..3] {
         if !(row.contains("sleeping")
@@ -313,23 +311,141 @@ fn shows_the_sleep_queue(scene: &mut Scene) -> Result<()> {
     {
         bail!("every row shows its wake time and countdown: {rows:#?}");
     }
+    // Each sleeper's stack, replayed from its asyncify save area: innermost where it paused
+    // (runtime.sleep, with Pause inlined), outermost its entry at its time.Sleep.
+    let stacks = all(&scene.snapshot()?, ids::GOROUTINE_BACKTRACE).to_vec();
+    let expected_ends = ["main.go:10", "main.go:10", "main.go:10", "main.go:18"];
+    if stacks.len() != 4
+        || !stacks
+            .iter()
+            .zip(expected_ends)
+            .all(|(stack, end)| stack.starts_with("runtime.sleep") && stack.ends_with(end))
+    {
+        bail!("each sleeper's backtrace from runtime.sleep to its Go line: {stacks:#?}");
+    }
     scene.click(ids::RESUME)?;
     Ok(())
 }
 
-/// Recording is offered for an instrumentable program and restarts it rewritten: unwinds
-/// (each sleep) and rewinds (each wake) appear.
+/// Pauses the (re)started guest and brings it to its first idle wait, where all four
+/// goroutines sleep; returns their rows. The pause lands at the program's first host call
+/// (main running, the three workers started but not yet run) or, later, at its first idle
+/// wait; steps run on to that wait (with the recorder on, each also stops at a task switch).
+fn pause_at_the_first_idle_wait(scene: &mut Scene) -> Result<Vec<String>> {
+    // A pause sent while the restarted run's workers start up can be lost: ask again.
+    for _ in 0..4 {
+        scene.click(ids::PAUSE)?;
+        let deadline = Instant::now() + Duration::from_millis(400);
+        while !first(&scene.snapshot()?, ids::GUEST_STATE).contains("paused")
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        if first(&scene.snapshot()?, ids::GUEST_STATE).contains("paused") {
+            break;
+        }
+    }
+    let paused = scene.wait_until("the paused guest's goroutines", |s| {
+        first(s, ids::GUEST_STATE).contains("paused") && all(s, ids::GOROUTINE_ROW).len() == 4
+    })?;
+    let rows = all(&paused, ids::GOROUTINE_ROW);
+    if rows[0].starts_with("current")
+        && !(rows[0].contains("runtime.run$1$gowrapper")
+            && rows[1..]
+                .iter()
+                .all(|row| row.starts_with("runnable") && row.contains("main.worker$gowrapper")))
+    {
+        bail!("main runs and the three workers are runnable: {rows:#?}");
+    }
+    let all_asleep = |s: &Snapshot| {
+        let rows = all(s, ids::GOROUTINE_ROW);
+        first(s, ids::GUEST_STATE).contains("paused")
+            && rows.len() == 4
+            && rows.iter().all(|row| row.starts_with("sleeping"))
+    };
+    for _ in 0..16 {
+        let now = scene.snapshot()?;
+        if all_asleep(&now) {
+            return Ok(all(&now, ids::GOROUTINE_ROW).to_vec());
+        }
+        scene.click(ids::STEP)?;
+        scene.watch_for(1);
+    }
+    let shown = scene.wait_until("four sleeping goroutines, held before the wait", all_asleep)?;
+    Ok(all(&shown, ids::GOROUTINE_ROW).to_vec())
+}
+
+/// Recording is offered for an instrumentable program and restarts it rewritten. Paused at
+/// its first idle wait, the Asyncify view lists every task switch so far in the order the
+/// scheduler made them, each with its goroutine: main launched and unwound by its sleep, then
+/// each worker likewise; each step then runs to the next switch: b (100 ms) rewound, and back
+/// on its goroutine.
 fn records_task_switches(scene: &mut Scene) -> Result<()> {
     scene.wait_until("the offer to record task switches", |s| {
         !all(s, ids::ASYNCIFY_RECORD).is_empty()
     })?;
     scene.click(ids::ASYNCIFY_RECORD)?;
-    scene.wait_until("unwinds and rewinds", |s| {
-        let events = all(s, ids::ASYNCIFY_EVENT);
-        events.iter().any(|e| e.starts_with("unwind"))
-            && events.iter().any(|e| e.starts_with("rewind"))
+    // The restart reaches the page through the panel's command relay: pause the new run, once
+    // it reports (its first switch is main's launch), not the old one.
+    scene.wait_until("the rewritten program's first task switch", |s| {
+        !all(s, ids::ASYNCIFY_EVENT).is_empty()
     })?;
+    pause_at_the_first_idle_wait(scene)?;
+    let mut expected = Vec::new();
+    for (task, function) in GOROUTINES {
+        for switch in ["launch enter", "unwind enter", "unwind leave"] {
+            expected.push(format!("{switch} {function} (task {task})"));
+        }
+    }
+    let shown = scene.wait_until("every task switch up to the first idle wait", |s| {
+        all(s, ids::ASYNCIFY_EVENT).len() == expected.len()
+    })?;
+    let mut switches = all(&shown, ids::ASYNCIFY_EVENT).to_vec();
+    switches.reverse(); // the view lists the newest first
+    if switches != expected {
+        bail!("task switches in the scheduler's order: {switches:#?}, expected {expected:#?}");
+    }
+    let b = GOROUTINES[2];
+    for next in ["rewind enter", "rewind leave"] {
+        let want = format!("{next} {} (task {})", b.1, b.0);
+        let switches = step_to_the_next_switch(scene)?;
+        if switches.first() != Some(&want) {
+            bail!(
+                "the step stopped at `{want}`: {:#?}",
+                &switches[..switches.len().min(4)]
+            );
+        }
+    }
+    scene.click(ids::RESUME)?;
     Ok(())
+}
+
+/// Steps until one more task switch is listed (a step that only finishes the wait the pause
+/// held before adds none) and checks the guest is held after exactly one; returns the
+/// switches, newest first.
+fn step_to_the_next_switch(scene: &mut Scene) -> Result<Vec<String>> {
+    let before = all(&scene.snapshot()?, ids::ASYNCIFY_EVENT).len();
+    for _ in 0..3 {
+        scene.click(ids::STEP)?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while all(&scene.snapshot()?, ids::ASYNCIFY_EVENT).len() == before
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Held: nothing more comes until the next step.
+        scene.watch_for(2);
+        let now = all(&scene.snapshot()?, ids::ASYNCIFY_EVENT).to_vec();
+        match now.len() - before {
+            0 => continue,
+            1 => return Ok(now),
+            more => bail!(
+                "one step ran {more} task switches: {:#?}",
+                &now[..now.len().min(more + 1)]
+            ),
+        }
+    }
+    bail!("three steps and no task switch")
 }
 
 fn shows_pollables_waits_and_ring(scene: &mut Scene) -> Result<()> {

@@ -8,7 +8,8 @@ use crate::context::Ctx;
 use crate::model::flow::{current_step, FlowStep};
 use crate::model::format;
 
-const RECENT_SWITCHES: usize = 12;
+/// Enough for every switch of a short program (the fixture makes 24).
+const RECENT_SWITCHES: usize = 32;
 
 /// Asyncify.
 #[component]
