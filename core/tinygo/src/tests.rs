@@ -1029,3 +1029,103 @@ mod entries {
         }
     }
 }
+
+/// Asyncify's state changes are task switches of `currentTask`, whatever the Task layout; a
+/// scheduler-side indirect call is a launch only of the current task's own entry in state 0.
+#[test]
+fn task_switches_are_read_from_state_changes_and_the_current_task() {
+    use crate::{task_switch, HookEvent};
+    use pollscope_protocol::{AsyncifyKind as K, AsyncifyPhase as P};
+    for layout in [TaskLayout::TINYGO_033, TaskLayout::TINYGO_034] {
+        let found = introspect(tinygo_dwarf(layout, true));
+        let mut memory = scheduler_memory(&layout);
+        memory.put_u32(addr::CURRENT_TASK, 0x2100);
+        let switch =
+            |event| task_switch(&found, &memory.0[..], event).map(|s| (s.kind, s.phase, s.task));
+        let write = |old, new| switch(HookEvent::StateWrite { old, new });
+        assert_eq!(write(0, 1), Some((K::Unwind, P::Enter, 0x2100)));
+        assert_eq!(write(1, 0), Some((K::Unwind, P::Leave, 0x2100)));
+        assert_eq!(write(0, 2), Some((K::Rewind, P::Enter, 0x2100)));
+        assert_eq!(write(2, 0), Some((K::Rewind, P::Leave, 0x2100)));
+        assert_eq!(write(0, 0), Some((K::Exit, P::Enter, 0x2100)));
+        assert_eq!(
+            write(2, 1),
+            None,
+            "asyncify never goes from rewinding to unwinding"
+        );
+        let call = |state, table_index| switch(HookEvent::TaskCall { state, table_index });
+        // Task 0x2100's entry is TABLE_BASE + 2 (put by scheduler_memory).
+        assert_eq!(call(0, TABLE_BASE + 2), Some((K::Launch, P::Enter, 0x2100)));
+        assert_eq!(
+            call(0, TABLE_BASE + 1),
+            None,
+            "another function: a callback"
+        );
+        assert_eq!(
+            call(2, TABLE_BASE + 2),
+            None,
+            "rewinding into it is no launch"
+        );
+        assert_eq!(
+            switch(HookEvent::RewindCall { offset: 9 }),
+            None,
+            "the replay's events are not switches"
+        );
+        memory.put_u32(addr::CURRENT_TASK, 0);
+        assert_eq!(
+            task_switch(
+                &found,
+                &memory.0[..],
+                HookEvent::TaskCall {
+                    state: 0,
+                    table_index: TABLE_BASE + 2
+                }
+            ),
+            None,
+            "inside the scheduler nothing is launched"
+        );
+    }
+}
+
+/// A replay is bounded and says why it stopped; a failed one is a named problem.
+#[test]
+fn replays_are_bounded_and_failures_are_named() {
+    use crate::backtrace::{from_replay, Replay, Stop, MAX_FRAMES};
+    let found = introspect(tinygo_dwarf(TaskLayout::TINYGO_033, true));
+    let mut ignored = Replay::default();
+    assert_eq!(
+        ignored.on_hook(3, 5, 0),
+        Ok(()),
+        "not armed: the rewind is being set up"
+    );
+    assert_eq!(ignored, Replay::default());
+    let mut replay = Replay::armed();
+    for offset in 0..MAX_FRAMES as i32 {
+        assert_eq!(replay.on_hook(2, offset, 0), Ok(()));
+    }
+    assert_eq!(replay.on_hook(2, 1, 0), Err(Stop::TooDeep));
+    let cut = from_replay(&found, Ok(replay));
+    assert_eq!(cut.frames.len(), MAX_FRAMES);
+    assert!(cut.problem.unwrap().contains("stack cut"));
+
+    let mut replay = Replay::armed();
+    replay.on_hook(2, 0x40, 0).unwrap();
+    assert_eq!(replay.on_hook(3, 0x48, 0), Err(Stop::Reached));
+    let done = from_replay(&found, Ok(replay));
+    assert_eq!(done.problem, None);
+    assert_eq!(done.frames.len(), 1);
+
+    let mut unfinished = Replay::armed();
+    unfinished.on_hook(2, 0x40, 0).unwrap();
+    let returned = from_replay(&found, Ok(unfinished));
+    assert!(returned
+        .problem
+        .unwrap()
+        .contains("without reaching a pause"));
+    let failed = from_replay(&found, Err("unreachable".into()));
+    assert!(failed.frames.is_empty());
+    assert!(failed
+        .problem
+        .unwrap()
+        .contains("does not decode: unreachable"));
+}
