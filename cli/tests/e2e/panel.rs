@@ -175,6 +175,20 @@ fn the_serve_page_panel_shows_a_tinygo_programs_sleep_queue() {
         Ok(main && workers && language == ["Go (TinyGo 0.33.0)"])
     });
     functions.unwrap_or_else(|err| panic!("{err:#}"));
+    // Each sleeper's backtrace, from where it paused out to its Go line.
+    let stacks = page.wait_until("each sleeping goroutine's backtrace", |p| {
+        let stacks = p.eval(
+            r#"Array.from(document.querySelectorAll('[data-testid="goroutine-row"][data-queue="sleeping"]'),
+                (r) => [r.dataset.function, r.querySelector('[data-testid="goroutine-backtrace"]').textContent])"#,
+        )?;
+        let stacks: Vec<(String, String)> = serde_json::from_value(stacks).unwrap_or_default();
+        Ok(!stacks.is_empty()
+            && stacks.iter().all(|(function, stack)| {
+                let line = if function == "main.main" { "main.go:18" } else { "main.go:10" };
+                stack.starts_with("runtime.sleep") && stack.ends_with(line)
+            }))
+    });
+    stacks.unwrap_or_else(|err| panic!("{err:#}"));
 
     // The Asyncify view offers the flight recorder (a restart); then it shows the task
     // switches and the step they put the guest at.

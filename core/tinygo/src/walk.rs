@@ -303,8 +303,19 @@ pub fn walk_with_backtraces<M: ReadMemory + ?Sized>(
         })
     });
     let reader = Reader { memory };
+    // While a goroutine is unwinding (a step can hold it there) it is already in the sleep
+    // queue, but its save area is not written yet: replaying it would read garbage.
+    let running = snapshot.current.as_ref().map(|g| g.id);
     for (n, goroutine) in snapshot.sleep_queue.iter_mut().enumerate() {
+        let empty_save_area = goroutine
+            .stack
+            .and_then(|s| Some(s.asyncifysp <= s.bottom?.checked_add(4)?))
+            .unwrap_or(false);
         let backtrace = match &replay {
+            _ if running == Some(goroutine.id) || empty_save_area => Err(
+                "not parked yet: it is still running or unwinding, its save area not written"
+                    .to_string(),
+            ),
             _ if n >= MAX_BACKTRACES => Err(format!(
                 "not replayed: only the first {MAX_BACKTRACES} sleeping goroutines are"
             )),

@@ -606,4 +606,27 @@ fn a_corrupt_save_area_is_a_named_problem() {
         problem(0x110c0)
     );
     assert_eq!(problem(0x11040), None, "the others still decode");
+
+    // While main is still current (held mid-unwind by a step, say), its save area is not
+    // written yet: no replay.
+    let current = introspection
+        .symbol(pollscope_tinygo::CURRENT_TASK)
+        .address_of(0, 4)
+        .unwrap() as usize;
+    memory[current..current + 4].copy_from_slice(&0x11000u32.to_le_bytes());
+    let snapshot = walk_with_backtraces(&introspection, &memory[..], 7, &mut rewinder);
+    let main = snapshot
+        .sleep_queue
+        .iter()
+        .find(|g| g.id == 0x11000)
+        .unwrap();
+    let backtrace = main.backtrace.as_ref().unwrap();
+    assert!(backtrace.frames.is_empty());
+    assert!(
+        backtrace
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("not parked yet")),
+        "{backtrace:?}"
+    );
 }
