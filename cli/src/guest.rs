@@ -7,7 +7,6 @@
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -83,6 +82,8 @@ pub enum PreopenJson {
         /// Relative to the page (`preopens`, the server's write-back route); the page makes
         /// it absolute for the worker.
         write_back_url: Option<String>,
+        /// Symbolic links below it: (relative path, target as the host has it).
+        symlinks: Vec<(String, String)>,
     },
 }
 
@@ -102,8 +103,8 @@ pub struct GuestConfig {
     /// Guest paths of the files; `/files/{index}` serves each one's bytes.
     pub files: Vec<String>,
     #[serde(skip)]
-    /// Host paths of the files, same order: canonical (no symbolic link in them), each inside
-    /// its `--dir`.
+    /// Host paths of the files, same order: below the canonical `--dir`, no symbolic link
+    /// in them.
     pub file_sources: Vec<PathBuf>,
     /// The `--dir`s and what each loaded, for writing them back.
     #[serde(skip)]
@@ -138,9 +139,8 @@ pub struct Mount {
     pub loaded: Loaded,
 }
 
-/// Most names (files and directories) all `--dir`s may give the guest: as many as its
-/// in-memory filesystem holds (`pollscope_wasi`'s `MAX_FS_ENTRIES`). Links to directories are
-/// followed (see [`collect`]), so without this a few links could multiply a tree.
+/// Most names (files, directories and links) all `--dir`s may give the guest: as many as its
+/// in-memory filesystem holds (`pollscope_wasi`'s `MAX_FS_ENTRIES`).
 pub const MAX_DIR_ENTRIES: usize = 1 << 18;
 
 /// Most bytes of file contents all `--dir`s may give the guest: what its in-memory filesystem
@@ -242,13 +242,19 @@ impl GuestArgs {
                 path: location.clone(),
                 writable,
                 write_back_url: writable.then(|| "preopens".to_string()),
+                symlinks: Vec::new(),
             });
             let (dirs_before, files_before) = (config.dirs.len(), config.files.len());
-            for skipped in collect(host, &location, &mut config, &mut budget)? {
+            let collected = collect(host, &location, &mut config, &mut budget)?;
+            for skipped in &collected.skipped {
                 eprintln!("pollscope: --dir {}: {skipped}", host.display());
+            }
+            if let Some(PreopenJson::Dir { symlinks, .. }) = config.preopens.last_mut() {
+                symlinks.clone_from(&collected.links);
             }
             let relative = |path: &String| path[location.len() + 1..].to_string();
             let loaded = Loaded {
+                symlinks: collected.links,
                 dirs: config.dirs[dirs_before..].iter().map(relative).collect(),
                 files: config.files[files_before..]
                     .iter()
@@ -274,6 +280,7 @@ impl GuestArgs {
                 path: format!("/{index}"),
                 writable: true,
                 write_back_url: None,
+                symlinks: Vec::new(),
             });
         }
         Ok((component, config, settings))
@@ -287,51 +294,35 @@ struct Budget {
     bytes: u64,
 }
 
-/// A directory on the way from a `--dir`'s root, its canonical path first: a link is followed
-/// only to a directory not already on the way (else it would loop).
-struct Ancestry {
-    dir: PathBuf,
-    parent: Option<Rc<Ancestry>>,
-}
-
-impl Ancestry {
-    fn contains(&self, dir: &Path) -> bool {
-        let mut at = Some(self);
-        while let Some(ancestor) = at {
-            if ancestor.dir == dir {
-                return true;
-            }
-            at = ancestor.parent.as_deref();
-        }
-        false
-    }
+/// What one `--dir` holds, as the guest gets it.
+#[derive(Debug, Default)]
+struct Collected {
+    /// Symbolic links: (path relative to the `--dir`, target as the host has it).
+    links: Vec<(String, String)>,
+    /// What was left out, each said on stderr.
+    skipped: Vec<String>,
 }
 
 /// Adds what the host directory `host` holds under `guest`: regular files and directories,
-/// and symbolic links that resolve to one of them **inside** `host` (a link out of it, a
-/// dangling or looping link, a link back to a directory on its own way, FIFOs, sockets and
-/// devices are left out, each said in the returned notes). Walks iteratively, so no depth of
-/// tree can overflow the stack; fails past [`MAX_DIR_ENTRIES`] or [`MAX_DIR_BYTES`].
+/// and symbolic links as links, their targets as text, never followed (as wasmtime shows
+/// them: the guest's filesystem refuses to follow one out of the directory or to an absolute
+/// path, with `not-permitted`, so a link loop or a link out gives the guest nothing from
+/// outside). FIFOs, sockets, devices and links whose target is not UTF-8 are left out, each
+/// said. Walks iteratively, so no depth of tree can overflow the stack; fails past
+/// [`MAX_DIR_ENTRIES`] or [`MAX_DIR_BYTES`].
 fn collect(
     host: &Path,
     guest: &str,
     config: &mut GuestConfig,
     budget: &mut Budget,
-) -> Result<Vec<String>> {
+) -> Result<Collected> {
     let root =
         std::fs::canonicalize(host).with_context(|| format!("reading {}", host.display()))?;
-    let mut skipped = Vec::new();
+    let mut collected = Collected::default();
     let guest_root = guest.trim_end_matches('/');
-    let mut pending = VecDeque::from([(
-        Rc::new(Ancestry {
-            dir: root.clone(),
-            parent: None,
-        }),
-        guest_root.to_string(),
-    )]);
-    while let Some((ancestry, guest_dir)) = pending.pop_front() {
-        let dir = &ancestry.dir;
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
+    let mut pending = VecDeque::from([(root, guest_root.to_string())]);
+    while let Some((dir, guest_dir)) = pending.pop_front() {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
             .with_context(|| format!("reading {}", dir.display()))?
             .collect::<Result<_, _>>()
             .with_context(|| format!("reading {}", dir.display()))?;
@@ -340,69 +331,42 @@ fn collect(
             let name = entry.file_name().to_string_lossy().into_owned();
             let guest_path = format!("{guest_dir}/{name}");
             let path = entry.path();
-            // Named as the user would reach it: through the links followed on the way.
-            let shown = &guest_path[guest_root.len() + 1..];
+            let shown = guest_path[guest_root.len() + 1..].to_string();
+            // Not followed: `path` has no link in it but maybe its last name.
             let file_type = entry
                 .file_type()
                 .with_context(|| format!("reading {}", path.display()))?;
-            // `path` has no link in it but its last component; resolve that one, if a link.
-            let (real, meta) = if file_type.is_symlink() {
-                match std::fs::canonicalize(&path) {
-                    Ok(real) if real.starts_with(&root) => match std::fs::metadata(&real) {
-                        Ok(meta) => (real, meta),
-                        Err(err) => {
-                            skipped.push(format!("{shown}: left out, its target: {err}"));
-                            continue;
-                        }
-                    },
-                    Ok(real) => {
-                        skipped.push(format!(
-                            "{shown}: left out, a symbolic link out of the directory (to {})",
-                            real.display()
-                        ));
-                        continue;
+            if file_type.is_symlink() {
+                let target = std::fs::read_link(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                match target.into_os_string().into_string() {
+                    Ok(target) => {
+                        take(budget, target.len() as u64)?;
+                        collected.links.push((shown, target));
                     }
-                    Err(err) => {
-                        skipped.push(format!(
-                            "{shown}: left out, a symbolic link that does not resolve ({err})"
-                        ));
-                        continue;
-                    }
+                    Err(_) => collected.skipped.push(format!(
+                        "{shown}: left out, a symbolic link whose target is not UTF-8"
+                    )),
                 }
-            } else {
+            } else if file_type.is_dir() {
+                take(budget, 0)?;
+                config.dirs.push(guest_path.clone());
+                pending.push_back((path, guest_path));
+            } else if file_type.is_file() {
                 let meta = entry
                     .metadata()
                     .with_context(|| format!("reading {}", path.display()))?;
-                (path.clone(), meta)
-            };
-            if meta.is_dir() {
-                if ancestry.contains(&real) {
-                    skipped.push(format!(
-                        "{shown}: left out, a symbolic link to a directory it is in (a loop)"
-                    ));
-                    continue;
-                }
-                take(budget, 0)?;
-                config.dirs.push(guest_path.clone());
-                pending.push_back((
-                    Rc::new(Ancestry {
-                        dir: real,
-                        parent: Some(Rc::clone(&ancestry)),
-                    }),
-                    guest_path,
-                ));
-            } else if meta.is_file() {
                 take(budget, meta.len())?;
                 config.files.push(guest_path);
-                config.file_sources.push(real);
+                config.file_sources.push(path);
             } else {
-                skipped.push(format!(
-                    "{shown}: left out, not a regular file or a directory"
+                collected.skipped.push(format!(
+                    "{shown}: left out, not a regular file, a directory or a link"
                 ));
             }
         }
     }
-    Ok(skipped)
+    Ok(collected)
 }
 
 /// Counts one more name of `bytes` against the `--dir` limits.
@@ -524,6 +488,7 @@ mod tests {
             path: path.into(),
             writable,
             write_back_url: url.map(String::from),
+            symlinks: Vec::new(),
         };
         assert_eq!(
             config.preopens,
@@ -569,16 +534,24 @@ mod tests {
         assert!(parse_env("=v").is_err());
     }
 
-    fn load(root: &Path) -> (GuestConfig, Vec<String>) {
+    fn load(root: &Path) -> (GuestConfig, Collected) {
         let mut config = GuestConfig::default();
-        let skipped = collect(root, "/data", &mut config, &mut Budget::default()).unwrap();
-        (config, skipped)
+        let collected = collect(root, "/data", &mut config, &mut Budget::default()).unwrap();
+        (config, collected)
     }
 
-    /// Loops (to the root, to a parent, through two links, to itself) and links out of the
-    /// directory (a folder, a file) are left out and said; nothing outside is ever listed.
+    fn pairs(links: &[(String, String)]) -> Vec<(&str, &str)> {
+        links
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect()
+    }
+
+    /// Links are given as links, never followed, as wasmtime shows them: loops (to the root,
+    /// a parent, through two links, itself) and links out of the directory (a folder, a
+    /// file, `../..`) are only text, and nothing outside is ever read or listed.
     #[test]
-    fn loops_and_links_out_are_left_out() {
+    fn links_are_given_as_links_and_never_followed() {
         let outside = Scratch::new("outside");
         outside.write("secret.txt", "outside");
         let dir = Scratch::new("loops");
@@ -594,68 +567,56 @@ mod tests {
         dir.link("secret.txt", outside.0.join("secret.txt"));
         dir.link("a/escape_up", "../../");
 
-        let (config, skipped) = load(&dir.0);
-        for source in &config.file_sources {
-            assert!(
-                source.starts_with(std::fs::canonicalize(&dir.0).unwrap()),
-                "{} is outside",
-                source.display()
-            );
-        }
-        // a/to_b is followed (b is inside and not on its way), and b/to_a inside it is the
-        // loop; likewise the other way round.
+        let (config, collected) = load(&dir.0);
+        let root = std::fs::canonicalize(&dir.0).unwrap();
+        assert!(config
+            .file_sources
+            .iter()
+            .all(|source| source.starts_with(&root)));
+        assert_eq!(config.dirs, ["/data/a", "/data/b"]);
+        assert_eq!(config.files, ["/data/a/file.txt", "/data/b/file.txt"]);
+        let escape = outside.0.display().to_string();
+        let secret = outside.0.join("secret.txt").display().to_string();
         assert_eq!(
-            config.dirs,
-            ["/data/a", "/data/b", "/data/a/to_b", "/data/b/to_a"]
-        );
-        assert_eq!(
-            config.files,
+            pairs(&collected.links),
             [
-                "/data/a/file.txt",
-                "/data/b/file.txt",
-                "/data/a/to_b/file.txt",
-                "/data/b/to_a/file.txt"
+                ("dangling", "missing"),
+                ("escape", escape.as_str()),
+                ("root", "."),
+                ("secret.txt", secret.as_str()),
+                ("self", "self"),
+                ("a/escape_up", "../../"),
+                ("a/to_b", "../b"),
+                ("a/up", ".."),
+                ("b/to_a", "../a"),
             ]
         );
-        let said = skipped.join("\n");
-        for what in [
-            "root: left out, a symbolic link to a directory it is in (a loop)",
-            "a/up: left out, a symbolic link to a directory it is in (a loop)",
-            "a/to_b/to_a: left out, a symbolic link to a directory it is in (a loop)",
-            "b/to_a/to_b: left out, a symbolic link to a directory it is in (a loop)",
-            "self: left out, a symbolic link that does not resolve",
-            "dangling: left out, a symbolic link that does not resolve",
-            "escape: left out, a symbolic link out of the directory",
-            "secret.txt: left out, a symbolic link out of the directory",
-            "a/escape_up: left out, a symbolic link out of the directory",
-        ] {
-            assert!(said.contains(what), "{what:?} not in:\n{said}");
-        }
+        assert!(collected.skipped.is_empty(), "{:?}", collected.skipped);
     }
 
-    /// Links that stay inside are followed: a file under another name, a folder.
+    /// Links that stay inside are links too (the guest follows them itself); what is neither
+    /// a file, a directory nor a link (a FIFO) is left out and said.
     #[test]
-    fn links_inside_are_followed() {
+    fn links_inside_stay_links_and_fifos_are_left_out() {
         let dir = Scratch::new("inside");
         dir.write("data/v2/table.csv", "1,2");
         dir.link("data/current", "v2");
         dir.link("latest.csv", "data/v2/table.csv");
-        let (config, skipped) = load(&dir.0);
-        assert!(skipped.is_empty(), "{skipped:?}");
+        let fifo =
+            std::ffi::CString::new(dir.0.join("pipe").as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let (config, collected) = load(&dir.0);
+        assert_eq!(config.dirs, ["/data/data", "/data/data/v2"]);
+        assert_eq!(config.files, ["/data/data/v2/table.csv"]);
         assert_eq!(
-            config.dirs,
-            ["/data/data", "/data/data/current", "/data/data/v2"]
+            pairs(&collected.links),
+            [("latest.csv", "data/v2/table.csv"), ("data/current", "v2")]
         );
         assert_eq!(
-            config.files,
-            [
-                "/data/latest.csv",
-                "/data/data/current/table.csv",
-                "/data/data/v2/table.csv"
-            ]
+            collected.skipped,
+            ["pipe: left out, not a regular file, a directory or a link"]
         );
-        let real = std::fs::canonicalize(dir.0.join("data/v2/table.csv")).unwrap();
-        assert!(config.file_sources.iter().all(|source| *source == real));
     }
 
     /// A tree deeper than any stack would take recursively.
@@ -673,18 +634,18 @@ mod tests {
         assert_eq!(config.files.len(), 1);
     }
 
-    /// Links that multiply a tree (each level links twice to the next) stop at the entry
-    /// limit with an error naming it, instead of growing without end.
+    /// Links that would multiply a tree if followed (each level links twice to the next) are
+    /// two links per level, nothing more.
     #[test]
-    fn multiplying_links_stop_at_the_entry_limit() {
+    fn links_never_multiply_a_tree() {
         let dir = Scratch::new("diamond");
         for level in 0..24 {
             dir.write(&format!("l{level}/f"), "x");
             dir.link(&format!("l{level}/x"), format!("../l{}", level + 1));
             dir.link(&format!("l{level}/y"), format!("../l{}", level + 1));
         }
-        let mut config = GuestConfig::default();
-        let err = collect(&dir.0, "/data", &mut config, &mut Budget::default()).unwrap_err();
-        assert!(err.to_string().contains("MAX_DIR_ENTRIES"), "{err}");
+        let (config, collected) = load(&dir.0);
+        assert_eq!((config.dirs.len(), config.files.len()), (24, 24));
+        assert_eq!(collected.links.len(), 48);
     }
 }

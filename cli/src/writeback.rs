@@ -31,14 +31,16 @@ use std::path::{Path, PathBuf};
 use pollscope_wasi::{is_plain_relative_path, ExportedKind, ExportedTree};
 
 /// What `--dir` loaded from one host directory: relative paths (`/`-separated) of the
-/// directories, and of the files with their index in the guest's file list (the export's
-/// origins).
+/// directories, of the files with their index in the guest's file list (the export's
+/// origins), and of the symbolic links with their targets.
 #[derive(Debug, Default, Clone)]
 pub struct Loaded {
     /// Directories, relative to the `--dir`.
     pub dirs: Vec<String>,
     /// Files, relative to the `--dir`, with their origin index.
     pub files: Vec<(String, u32)>,
+    /// Symbolic links, relative to the `--dir`, with their targets.
+    pub symlinks: Vec<(String, String)>,
 }
 
 /// One `--dir` to write back: its host directory, what was loaded from it, and the tree the
@@ -137,6 +139,16 @@ fn apply_one(target: &Target, originals: &mut HashMap<u32, File>, problems: &mut
             removals.push((dir, true));
         }
     }
+    // A loaded link the guest left as it was stays (even one leading out: it is the host's).
+    let mut kept_links: HashSet<&str> = HashSet::new();
+    for (path, target) in &loaded.symlinks {
+        match goal.get(path.as_str()) {
+            Some(ExportedKind::Symlink(t)) if t == target => {
+                kept_links.insert(path);
+            }
+            _ => removals.push((path, false)),
+        }
+    }
     for (path, origin) in &loaded.files {
         let keep = match goal.get(path.as_str()) {
             Some(ExportedKind::Unchanged(o)) if o == origin => true,
@@ -172,6 +184,7 @@ fn apply_one(target: &Target, originals: &mut HashMap<u32, File>, problems: &mut
             ExportedKind::Bytes(bytes) => {
                 write_file(&root_fd, path, bytes, kept_in_place.contains(path))
             }
+            ExportedKind::Symlink(_) if kept_links.contains(path) => Ok(()),
             ExportedKind::Symlink(target) => make_symlink(&root_fd, path, target),
             ExportedKind::HardLink(first) => make_hard_link(&root_fd, first, path),
         };
@@ -514,6 +527,7 @@ mod tests {
             .enumerate()
             .map(|(i, name)| (name.to_string(), i as u32))
             .collect(),
+            symlinks: vec![],
         };
         let guest = tree(&[
             ("a.txt", Unchanged(5)),
@@ -559,6 +573,7 @@ mod tests {
         let loaded = Loaded {
             dirs: vec![],
             files: vec![("victim.txt".into(), 0)],
+            symlinks: vec![],
         };
         let guest = tree(&[
             ("../escape.txt", Bytes(b"x".to_vec())),
@@ -599,6 +614,7 @@ mod tests {
         let loaded = Loaded {
             dirs: vec!["data".into()],
             files: vec![("data/file.txt".into(), 0)],
+            symlinks: vec![],
         };
         // The guest deleted the file and wrote a new one beside it.
         let guest = tree(&[("data", Dir), ("data/other.txt", Bytes(b"x".to_vec()))]);
@@ -625,6 +641,7 @@ mod tests {
         let loaded_first = Loaded {
             dirs: vec![],
             files: vec![("x.txt".into(), 0)],
+            symlinks: vec![],
         };
         let (empty, moved) = (tree(&[]), tree(&[("y.txt", Unchanged(0))]));
         let targets = [
@@ -643,6 +660,48 @@ mod tests {
         assert!(problems.iter().all(Vec::is_empty), "{problems:?}");
         assert!(first.listing().is_empty());
         assert_eq!(second.listing(), ["y.txt = moving"]);
+    }
+
+    /// The host's links come back as the guest left them: one left alone stays (even one
+    /// leading out, which is the host's own), one removed is removed, one given another
+    /// target is made again, and nothing is followed.
+    #[test]
+    fn loaded_links_are_kept_removed_or_remade() {
+        let outside = Scratch::new("links-outside");
+        outside.write("kept.txt", "outside");
+        let dir = Scratch::new("links");
+        dir.write("a.txt", "a");
+        dir.write("b.txt", "b");
+        symlink(&outside.0, dir.0.join("out")).unwrap();
+        symlink("a.txt", dir.0.join("gone")).unwrap();
+        symlink("a.txt", dir.0.join("retarget")).unwrap();
+        let loaded = Loaded {
+            dirs: vec![],
+            files: vec![("a.txt".into(), 0), ("b.txt".into(), 1)],
+            symlinks: vec![
+                ("gone".into(), "a.txt".into()),
+                ("out".into(), outside.0.display().to_string()),
+                ("retarget".into(), "a.txt".into()),
+            ],
+        };
+        let guest = tree(&[
+            ("a.txt", Unchanged(0)),
+            ("b.txt", Unchanged(1)),
+            ("out", Symlink(outside.0.display().to_string())),
+            ("retarget", Symlink("b.txt".into())),
+        ]);
+        let problems = apply(&dir.0, &loaded, &guest, &[]);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            dir.listing(),
+            [
+                "a.txt = a".to_string(),
+                "b.txt = b".to_string(),
+                format!("out -> {}", outside.0.display()),
+                "retarget -> b.txt".to_string(),
+            ]
+        );
+        assert_eq!(outside.listing(), ["kept.txt = outside"]);
     }
 
     #[test]

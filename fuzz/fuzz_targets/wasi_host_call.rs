@@ -125,12 +125,14 @@ fuzz_target!(|data: &[u8]| {
         path: "/home".into(),
         writable: false,
         write_back: false,
+        symlinks: vec![("up".into(), "..".into())],
     });
     config.preopens.push(Preopen {
         name: ".".into(),
         path: "/out".into(),
         writable: true,
         write_back: true,
+        symlinks: vec![("out".into(), "../../escape".into()), ("abs".into(), "/etc".into())],
     });
     let mut host = Host::new(config, Box::new(platform)).expect("the config is valid");
     call_until_the_end(&mut host, &mut input, &mut memory, size, &waits);

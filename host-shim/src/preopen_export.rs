@@ -52,11 +52,13 @@ fn preopen(spec: &PreopenSpec) -> Preopen {
             path,
             writable,
             write_back_url,
+            symlinks,
         } => Preopen {
             name: name.clone(),
             path: path.clone(),
             writable: *writable,
             write_back: write_back_url.is_some(),
+            symlinks: symlinks.clone(),
         },
     }
 }

@@ -194,6 +194,9 @@ pub enum PreopenSpec {
         /// `pollscope_wasi::PreopenExport`) when the guest ends, before it says so.
         #[serde(default)]
         write_back_url: Option<String>,
+        /// Symbolic links in its tree: (path relative to `path`, target as text).
+        #[serde(default)]
+        symlinks: Vec<(String, String)>,
     },
 }
 

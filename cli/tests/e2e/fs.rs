@@ -7,7 +7,8 @@ use std::path::Path;
 use crate::data::{fnv1a64, noise, TempDir};
 use crate::harness::{guest, Invocation};
 
-/// Every entry below `dir`, sorted: `name/` for directories, `name = contents` for files.
+/// Every entry below `dir`, sorted: `name/` for directories, `name -> target` for links
+/// (never followed), `name = contents` for files.
 fn listing(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
@@ -20,7 +21,11 @@ fn listing(dir: &Path) -> Vec<String> {
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
-            if entry.file_type().unwrap().is_dir() {
+            let kind = entry.file_type().unwrap();
+            if kind.is_symlink() {
+                let target = std::fs::read_link(entry.path()).unwrap();
+                out.push(format!("{rel} -> {}", target.display()));
+            } else if kind.is_dir() {
                 out.push(format!("{rel}/"));
                 pending.push(entry.path());
             } else {
@@ -203,15 +208,21 @@ fn fs_big_write_is_written_back_whole() {
 }
 
 /// A guest that tries the raw `wasi:filesystem` calls on ways out of its `--dir` (`..`, an
-/// absolute path, a link it makes to `../../outside`, `..` from a subdirectory) gets
-/// `not-permitted` each time, as from wasmtime's sandbox; afterwards the host holds its
+/// absolute path, a link it makes to `../../outside`, `..` from a subdirectory, the host's own
+/// links out, absolute and relative) gets `not-permitted` each time, as from wasmtime's
+/// sandbox (reading a relative link's text is fine, an absolute one's is not, as the WIT
+/// says); afterwards the host holds its
 /// legitimate changes, nothing appeared beside the `--dir`, and its link out was not made on
 /// the host (said on stderr: a link there would lead any host program out).
 #[test]
 fn fs_escape_reaches_nothing_outside_its_dir() {
     let around = TempDir::new("escape-around");
+    let secret = around.write("outside/secret.txt", "the host's secret");
     let out = around.path().join("dir");
     std::fs::create_dir(&out).unwrap();
+    // Links the host has in the --dir, one absolute and one relative, both leading out.
+    std::os::unix::fs::symlink(&secret, out.join("host-abs")).unwrap();
+    std::os::unix::fs::symlink("../outside/secret.txt", out.join("host-rel")).unwrap();
     let run = Invocation::new(guest("fs_escape")).dir(&out, ".").run();
     run.assert(
         0,
@@ -223,12 +234,27 @@ fn fs_escape_reaches_nothing_outside_its_dir() {
             "mkdir sub: ok\n",
             "create ../../escape.txt from sub: not-permitted\n",
             "create sub/inside.txt: ok\n",
+            "read through host-abs: not-permitted\n",
+            "read through host-rel: not-permitted\n",
+            "readlink host-rel: \"../outside/secret.txt\"\n",
+            "readlink host-abs: not-permitted\n",
         ),
     );
     assert_eq!(
         listing(around.path()),
-        ["dir/", "dir/sub/", "dir/sub/inside.txt = \"\""]
+        [
+            "dir/".to_string(),
+            format!("dir/host-abs -> {}", secret.display()),
+            "dir/host-rel -> ../outside/secret.txt".to_string(),
+            "dir/sub/".to_string(),
+            "dir/sub/inside.txt = \"\"".to_string(),
+            "outside/".to_string(),
+            "outside/secret.txt = \"the host's secret\"".to_string(),
+        ]
     );
+    if run.stdout().contains("the host's secret") {
+        run.fail("a file outside the --dir reached the guest");
+    }
     let said = "link-out: not written (a symbolic link to \"../../outside\" would lead out";
     if !run.stderr().contains(said) {
         run.fail(&format!("expected {said:?} on stderr"));

@@ -39,6 +39,11 @@ pub struct Preopen {
     /// Whether [`Host::export_preopens`](crate::Host::export_preopens) hands this tree back
     /// when the guest ends (for an embedder that writes it to disk).
     pub write_back: bool,
+    /// Symbolic links to create in the tree before the guest starts: (path relative to
+    /// [`path`](Preopen::path), target as the host has it). A link is only text: following
+    /// one out of the preopen, or to an absolute path, fails with `not-permitted` as in
+    /// wasmtime, so a host directory's links can be given as they are.
+    pub symlinks: Vec<(String, String)>,
 }
 
 impl Preopen {
@@ -49,6 +54,7 @@ impl Preopen {
             path: path.to_string(),
             writable: true,
             write_back: false,
+            symlinks: Vec::new(),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! `fs_escape`: a guest that tries to reach outside its `--dir` (mounted at `.`) through the
 //! raw `wasi:filesystem` calls, where no libc tidies the path first (issue #12). Each attempt
 //! prints the error code wasmtime's sandbox gives (`not-permitted`); the legitimate writes in
-//! between print `ok`. The test checks the host afterwards: the legitimate files are there,
-//! nothing appeared outside, and the guest's link out was not made on the host.
+//! between print `ok`. The host's own links out of the directory (`host-abs`, `host-rel`) are
+//! links in the guest too, and following them is refused the same way. The test checks the
+//! host afterwards: the legitimate files are there, nothing appeared outside, the host's
+//! links are as they were, and the guest's link out was not made on the host.
 
 use wasi::filesystem::preopens::get_directories;
 use wasi::filesystem::types::{Descriptor, DescriptorFlags, ErrorCode, OpenFlags, PathFlags};
@@ -59,6 +61,25 @@ fn main() {
         "create sub/inside.txt",
         open(&sub, PathFlags::empty(), "inside.txt", create, write),
     );
+    let read = DescriptorFlags::READ;
+    for link in ["host-abs", "host-rel"] {
+        say(
+            &format!("read through {link}"),
+            open(
+                &dir,
+                PathFlags::SYMLINK_FOLLOW,
+                link,
+                OpenFlags::empty(),
+                read,
+            ),
+        );
+    }
+    for link in ["host-rel", "host-abs"] {
+        match dir.readlink_at(link) {
+            Ok(target) => println!("readlink {link}: {target:?}"),
+            Err(code) => println!("readlink {link}: {}", code.name()),
+        }
+    }
 }
 
 fn open(

@@ -128,8 +128,11 @@ fn list(dir: &str) -> String {
         .unwrap()
         .map(|entry| {
             let entry = entry.unwrap();
-            let kind = if entry.file_type().unwrap().is_dir() {
+            let file_type = entry.file_type().unwrap();
+            let kind = if file_type.is_dir() {
                 "dir"
+            } else if file_type.is_symlink() {
+                "link"
             } else {
                 "file"
             };

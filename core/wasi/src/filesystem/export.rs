@@ -298,6 +298,7 @@ mod tests {
                 path: "/0".into(),
                 writable: true,
                 write_back: true,
+                symlinks: vec![("sub/up".into(), "..".into())],
             },
         ];
         config.dirs.push("/0/sub".into());
@@ -324,6 +325,7 @@ mod tests {
                 ("a.txt", &ExportedKind::Unchanged(0)),
                 ("sub", &ExportedKind::Dir),
                 ("sub/b.txt", &ExportedKind::Unchanged(1)),
+                ("sub/up", &ExportedKind::Symlink("..".into())),
             ]
         );
     }
@@ -360,6 +362,7 @@ mod tests {
                 ("new.txt", &ExportedKind::Bytes(b"new".to_vec())),
                 ("sub", &ExportedKind::Dir),
                 ("sub/again.txt", &ExportedKind::HardLink("a.txt".into())),
+                ("sub/up", &ExportedKind::Symlink("..".into())),
             ]
         );
     }

@@ -622,6 +622,35 @@ impl MemFs {
     }
 }
 
+impl MemFs {
+    /// Creates the symbolic link at absolute host-configuration path `path` (missing parent
+    /// directories too) with `target`, which is kept as text; fails when something is there.
+    pub(crate) fn write_symlink(
+        &mut self,
+        path: &str,
+        target: &str,
+        now: Timestamp,
+    ) -> Result<(), String> {
+        let (parent, name) = match path.trim_end_matches('/').rsplit_once('/') {
+            Some((parent, name)) if !name.is_empty() => (parent, name),
+            _ => return Err(format!("`{path}`: not an absolute path")),
+        };
+        config_components(path)?;
+        let dir = self.create_dir_all(if parent.is_empty() { "/" } else { parent }, now)?;
+        if dir
+            .borrow()
+            .dir()
+            .is_ok_and(|d| d.entries.contains_key(name))
+        {
+            return Err(format!("`{path}`: exists"));
+        }
+        self.room_for_entry(path, name)?;
+        let link = self.new_symlink(target, now).map_err(|_| self.full(path))?;
+        attach(&dir, name, link, now);
+        Ok(())
+    }
+}
+
 /// The names of an absolute configuration path, rejecting what a guest path could not be.
 fn config_components(path: &str) -> Result<Vec<&str>, String> {
     let rest = path.strip_prefix('/').ok_or_else(|| {

@@ -23,7 +23,7 @@ pub(crate) struct FsState {
 
 impl FsState {
     /// Builds the tree the configuration describes: `dirs`, then `files`, then `preopens`
-    /// (each created when missing). Fails on a path that is not absolute, contains `..`, or
+    /// (each created when missing) with their symbolic links. Fails on a path that is not absolute, contains `..`, or
     /// collides with an entry of another type.
     pub(crate) fn new(config: &HostConfig) -> Result<FsState, String> {
         let epoch = Timestamp::default();
@@ -44,6 +44,12 @@ impl FsState {
             let dir = memfs
                 .create_dir_all(&preopen.path, epoch)
                 .map_err(|e| format!("filesystem: preopen {e}"))?;
+            for (relative, target) in &preopen.symlinks {
+                let path = format!("{}/{relative}", preopen.path.trim_end_matches('/'));
+                memfs
+                    .write_symlink(&path, target, epoch)
+                    .map_err(|e| format!("filesystem: symbolic link {e}"))?;
+            }
             preopens.push(PreopenDir {
                 dir,
                 config: preopen.clone(),
@@ -99,6 +105,46 @@ mod tests {
         config.preopens.push(Preopen::scratch("data"));
         let err = FsState::new(&config).err().unwrap();
         assert!(err.contains("must be absolute"), "{err}");
+    }
+
+    /// A preopen's links are created as links, with their targets as text; the guest's
+    /// resolution keeps them from leading out (see `path.rs`).
+    #[test]
+    fn preopen_links_are_created_as_given() {
+        let mut config = HostConfig::new("p");
+        config.preopens = vec![Preopen {
+            name: ".".into(),
+            path: "/0".into(),
+            writable: false,
+            write_back: false,
+            symlinks: vec![
+                ("d/inside".into(), "../f".into()),
+                ("out".into(), "../../etc".into()),
+                ("abs".into(), "/etc/passwd".into()),
+            ],
+        }];
+        config.files.push(("/0/f".into(), b"x".to_vec()));
+        let fs = FsState::new(&config).unwrap();
+        let root = &fs.preopens[0].dir;
+        let target = |path: &[&str]| {
+            let mut at = root.clone();
+            for name in path {
+                let next = at.borrow().dir().unwrap().entries[*name].clone();
+                at = next;
+            }
+            let inode = at.borrow();
+            match &inode.node {
+                Node::Symlink(target) => target.clone(),
+                _ => panic!("{path:?} is not a link"),
+            }
+        };
+        assert_eq!(target(&["d", "inside"]), "../f");
+        assert_eq!(target(&["out"]), "../../etc");
+        assert_eq!(target(&["abs"]), "/etc/passwd");
+
+        config.preopens[0].symlinks.push(("f".into(), "x".into()));
+        let err = FsState::new(&config).err().unwrap();
+        assert!(err.contains("`/0/f`: exists"), "{err}");
     }
 
     #[test]
