@@ -24,8 +24,8 @@ use crate::{
 /// short with a problem rather than made to cost unbounded time at every idle wait.
 pub const MAX_QUEUE_ITEMS: usize = 4096;
 
-/// Most sleeping goroutines one snapshot replays for backtraces (each replay re-runs a
-/// rewind); the ones after them get a problem instead.
+/// Most parked goroutines one snapshot replays for backtraces (each replay re-runs a rewind);
+/// the ones after them get a problem instead.
 pub const MAX_BACKTRACES: usize = 64;
 
 /// Guest linear memory, read-only.
@@ -284,8 +284,9 @@ pub fn walk<M: ReadMemory + ?Sized>(
     snapshot
 }
 
-/// [`walk`], with each sleeping goroutine's backtrace replayed by `rewinder` from its
-/// asyncify save area (see [`crate::backtrace`]).
+/// [`walk`], with each parked goroutine's backtrace — every sleeping one, and the runnable
+/// ones that have run before (`state.launched`) — replayed by `rewinder` from its asyncify save
+/// area (see [`crate::backtrace`]).
 pub fn walk_with_backtraces<M: ReadMemory + ?Sized>(
     introspection: &Introspection,
     memory: &M,
@@ -306,7 +307,22 @@ pub fn walk_with_backtraces<M: ReadMemory + ?Sized>(
     // While a goroutine is unwinding (a step can hold it there) it is already in the sleep
     // queue, but its save area is not written yet: replaying it would read garbage.
     let running = snapshot.current.as_ref().map(|g| g.id);
-    for (n, goroutine) in snapshot.sleep_queue.iter_mut().enumerate() {
+    // A runnable goroutine is parked too once it has run (woken, not yet resumed); one never
+    // launched has no save area.
+    let launched = task.and_then(|task| task.offset("launched"));
+    let has_run = |id: u32| {
+        launched.is_some_and(|offset| {
+            let mut flag = [0];
+            id.checked_add(offset)
+                .and_then(|at| memory.read(at, &mut flag))
+                .is_some_and(|()| flag[0] != 0)
+        })
+    };
+    let parked = snapshot
+        .sleep_queue
+        .iter_mut()
+        .chain(snapshot.run_queue.iter_mut().filter(|g| has_run(g.id)));
+    for (n, goroutine) in parked.enumerate() {
         let empty_save_area = goroutine
             .stack
             .and_then(|s| Some(s.asyncifysp <= s.bottom?.checked_add(4)?))
@@ -317,7 +333,7 @@ pub fn walk_with_backtraces<M: ReadMemory + ?Sized>(
                     .to_string(),
             ),
             _ if n >= MAX_BACKTRACES => Err(format!(
-                "not replayed: only the first {MAX_BACKTRACES} sleeping goroutines are"
+                "not replayed: only the first {MAX_BACKTRACES} parked goroutines are"
             )),
             None => Err(format!(
                 "{TASK_TYPE} lacks state.entry, state.args or stackState in the DWARF"

@@ -630,3 +630,49 @@ fn a_corrupt_save_area_is_a_named_problem() {
         "{backtrace:?}"
     );
 }
+
+/// Worker a woken (moved to the run queue) but not yet resumed, main's goroutine in the run
+/// queue too: both are still parked, with their stacks.
+#[test]
+fn a_woken_goroutine_in_the_run_queue_is_still_parked() {
+    let module = program_module();
+    let introspection = Introspection::read(&module).unwrap();
+    let guest = run(&module, Introspection::read(&module).unwrap());
+    let task = introspection.layout(TASK_TYPE).unwrap();
+    let pieces = |name: &str, n: u32| introspection.symbol(name).address_of(n, 4).unwrap() as usize;
+    let put = |memory: &mut Vec<u8>, at: usize, value: u32| {
+        memory[at..at + 4].copy_from_slice(&value.to_le_bytes())
+    };
+    let next = task.offset("Next").unwrap() as usize;
+    let mut moved = guest.first_idle_memory.clone();
+    let sleep_queue = pieces(pollscope_tinygo::SLEEP_QUEUE, 0);
+    put(&mut moved, sleep_queue, 0x11080); // b, c stay asleep
+    put(&mut moved, 0x110c0 + next, 0);
+    put(&mut moved, pieces(pollscope_tinygo::RUN_QUEUE, 0), 0x11040);
+    put(&mut moved, pieces(pollscope_tinygo::RUN_QUEUE, 4), 0x11000);
+    put(&mut moved, 0x11040 + next, 0x11000);
+    put(&mut moved, 0x11000 + next, 0);
+    let mut rewinder = WasmiRewinder::new(&module, moved.clone());
+    let snapshot = walk_with_backtraces(&introspection, &moved[..], 7, &mut rewinder);
+    assert_eq!(snapshot.sleep_queue.len(), 2);
+    let runnable: Vec<_> = snapshot
+        .run_queue
+        .iter()
+        .map(|g| {
+            let backtrace = g
+                .backtrace
+                .as_ref()
+                .expect("a launched goroutine is replayed");
+            (
+                g.id,
+                backtrace.problem.clone(),
+                backtrace.frames.last().and_then(|f| f.line),
+            )
+        })
+        .collect();
+    assert_eq!(
+        runnable,
+        [(0x11040, None, Some(10)), (0x11000, None, Some(18))],
+        "{snapshot:#?}"
+    );
+}
