@@ -168,7 +168,7 @@ fn write_back(site: &Site) {
             ),
         }
     }
-    let problems = crate::writeback::apply_all(&targets, &site.config.file_sources);
+    let problems = crate::writeback::apply_all(&targets);
     for (host, problems) in hosts.iter().zip(problems) {
         for problem in problems {
             eprintln!("pollscope: --dir {host}: {problem}");

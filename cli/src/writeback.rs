@@ -26,7 +26,7 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use pollscope_wasi::{is_plain_relative_path, ExportedKind, ExportedTree};
 
@@ -55,16 +55,27 @@ pub struct Target<'a> {
 }
 
 /// Writes back every target (makes each host directory hold its tree, given what was loaded
-/// from it and where every origin's bytes are on the host: `sources`, by origin index,
-/// canonical paths), returning each one's problems as `path: why` lines (same order). The originals any
-/// tree copies from are opened before any directory changes, so a file the guest moved from
+/// from it), returning each one's problems as `path: why` lines (same order). The originals
+/// any tree copies from are opened first, each where it was loaded, walked from its `--dir`
+/// like every other step, and before any directory changes: so a file the guest moved from
 /// one `--dir` to another (a rename across preopens, as under wasmtime) still has its bytes
 /// when the first directory no longer does.
-pub fn apply_all(targets: &[Target], sources: &[PathBuf]) -> Vec<Vec<String>> {
+pub fn apply_all(targets: &[Target]) -> Vec<Vec<String>> {
     let mut problems = vec![Vec::new(); targets.len()];
+    // Every origin's place: its --dir and its path there.
+    let places: HashMap<u32, (&Path, &str)> = targets
+        .iter()
+        .flat_map(|target| {
+            target
+                .loaded
+                .files
+                .iter()
+                .map(|(path, origin)| (*origin, (target.root, path.as_str())))
+        })
+        .collect();
     let mut originals: HashMap<u32, File> = HashMap::new();
     for (target, problems) in targets.iter().zip(&mut problems) {
-        open_originals(target, sources, &mut originals, problems);
+        open_originals(target, &places, &mut originals, problems);
     }
     for (target, problems) in targets.iter().zip(&mut problems) {
         apply_one(target, &mut originals, problems);
@@ -85,7 +96,7 @@ fn loaded_files(loaded: &Loaded) -> HashMap<u32, &str> {
 ///    removed, so a move (or a swap) copies from the bytes as they were.
 fn open_originals(
     target: &Target,
-    sources: &[PathBuf],
+    places: &HashMap<u32, (&Path, &str)>,
     originals: &mut HashMap<u32, File>,
     problems: &mut Vec<String>,
 ) {
@@ -99,9 +110,9 @@ fn open_originals(
         {
             continue;
         }
-        match sources
-            .get(origin as usize)
-            .map(|source| open_source(source))
+        match places
+            .get(&origin)
+            .map(|(root, path)| open_original(root, path))
         {
             Some(Ok(file)) => {
                 originals.insert(origin, file);
@@ -338,13 +349,17 @@ fn copy_new(root: &OwnedFd, path: &str, original: &mut File) -> std::io::Result<
     std::io::copy(original, &mut file).map(drop)
 }
 
-/// A loaded original's bytes, opened as the server reads them: no link, no FIFO.
-fn open_source(source: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(source)?;
+/// A loaded original's bytes at `path` below `root`, walked like every other step: no link on
+/// the way or at the end, no FIFO or device.
+fn open_original(root: &Path, path: &str) -> std::io::Result<File> {
+    let root = open_dir_at(None, root.as_os_str().as_bytes(), true)?;
+    let (parent, name) = parent_of(&root, path)?;
+    let c = c_name(name.as_bytes())?;
+    let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    // SAFETY: valid descriptor and C string.
+    let fd = check(unsafe { libc::openat(parent.as_raw_fd(), c.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    let file = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
     if !file.metadata()?.is_file() {
         return Err(std::io::Error::other("not a regular file"));
     }
@@ -407,15 +422,11 @@ mod tests {
     use super::*;
     use pollscope_wasi::ExportedEntry;
     use std::os::unix::fs::symlink;
+    use std::path::PathBuf;
 
     /// One target alone.
-    fn apply(
-        root: &Path,
-        loaded: &Loaded,
-        tree: &ExportedTree,
-        sources: &[PathBuf],
-    ) -> Vec<String> {
-        apply_all(&[Target { root, loaded, tree }], sources).remove(0)
+    fn apply(root: &Path, loaded: &Loaded, tree: &ExportedTree) -> Vec<String> {
+        apply_all(&[Target { root, loaded, tree }]).remove(0)
     }
 
     fn read(path: &Path) -> String {
@@ -499,7 +510,7 @@ mod tests {
     #[test]
     fn the_directory_ends_as_the_guest_left_it() {
         let dir = Scratch::new("usual");
-        let sources: Vec<PathBuf> = [
+        let names = [
             "keep.txt",
             "change.txt",
             "move.txt",
@@ -507,26 +518,18 @@ mod tests {
             "a.txt",
             "b.txt",
             "old/x.txt",
-        ]
-        .iter()
-        .map(|name| dir.write(name, &format!("was {name}")))
-        .collect();
+        ];
+        for name in names {
+            dir.write(name, &format!("was {name}"));
+        }
         std::fs::create_dir(dir.0.join("unseen")).unwrap();
         let loaded = Loaded {
             dirs: vec!["old".into()],
-            files: [
-                "keep.txt",
-                "change.txt",
-                "move.txt",
-                "gone.txt",
-                "a.txt",
-                "b.txt",
-                "old/x.txt",
-            ]
-            .iter()
-            .enumerate()
-            .map(|(i, name)| (name.to_string(), i as u32))
-            .collect(),
+            files: names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| (name.to_string(), i as u32))
+                .collect(),
             symlinks: vec![],
         };
         let guest = tree(&[
@@ -540,7 +543,7 @@ mod tests {
             ("new/moved.txt", Unchanged(2)),
             ("new/second-name.txt", HardLink("new/fresh.txt".into())),
         ]);
-        let problems = apply(&dir.0, &loaded, &guest, &sources);
+        let problems = apply(&dir.0, &loaded, &guest);
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(
             dir.listing(),
@@ -569,7 +572,7 @@ mod tests {
         let dir = Scratch::new("hostile");
         symlink(&outside.0, dir.0.join("out")).unwrap();
         symlink(&secret, dir.0.join("secret-link")).unwrap();
-        let victim = dir.write("victim.txt", "v");
+        dir.write("victim.txt", "v");
         let loaded = Loaded {
             dirs: vec![],
             files: vec![("victim.txt".into(), 0)],
@@ -584,7 +587,7 @@ mod tests {
             ("abs", Symlink("/etc/passwd".into())),
             ("victim.txt", Bytes(b"changed".to_vec())),
         ]);
-        let problems = apply(&dir.0, &loaded, &guest, &[victim]).join("\n");
+        let problems = apply(&dir.0, &loaded, &guest).join("\n");
         for said in [
             "../escape.txt: not written (not a plain relative path",
             "out/secret.txt: not written (a symbolic link is on the way",
@@ -608,7 +611,7 @@ mod tests {
         let outside = Scratch::new("outside2");
         let kept = outside.write("data/file.txt", "outside");
         let dir = Scratch::new("swapped");
-        let source = dir.write("data/file.txt", "inside");
+        dir.write("data/file.txt", "inside");
         std::fs::remove_dir_all(dir.0.join("data")).unwrap();
         symlink(outside.0.join("data"), dir.0.join("data")).unwrap();
         let loaded = Loaded {
@@ -618,7 +621,7 @@ mod tests {
         };
         // The guest deleted the file and wrote a new one beside it.
         let guest = tree(&[("data", Dir), ("data/other.txt", Bytes(b"x".to_vec()))]);
-        let problems = apply(&dir.0, &loaded, &guest, &[source]).join("\n");
+        let problems = apply(&dir.0, &loaded, &guest).join("\n");
         assert!(
             problems.contains("data/file.txt: not removed"),
             "{problems}"
@@ -637,7 +640,7 @@ mod tests {
     fn a_move_across_dirs_keeps_the_bytes() {
         let first = Scratch::new("across-a");
         let second = Scratch::new("across-b");
-        let source = first.write("x.txt", "moving");
+        first.write("x.txt", "moving");
         let loaded_first = Loaded {
             dirs: vec![],
             files: vec![("x.txt".into(), 0)],
@@ -656,7 +659,7 @@ mod tests {
                 tree: &moved,
             },
         ];
-        let problems = apply_all(&targets, &[source]);
+        let problems = apply_all(&targets);
         assert!(problems.iter().all(Vec::is_empty), "{problems:?}");
         assert!(first.listing().is_empty());
         assert_eq!(second.listing(), ["y.txt = moving"]);
@@ -690,7 +693,7 @@ mod tests {
             ("out", Symlink(outside.0.display().to_string())),
             ("retarget", Symlink("b.txt".into())),
         ]);
-        let problems = apply(&dir.0, &loaded, &guest, &[]);
+        let problems = apply(&dir.0, &loaded, &guest);
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(
             dir.listing(),
