@@ -707,6 +707,32 @@ mod tests {
         assert_eq!(outside.listing(), ["kept.txt = outside"]);
     }
 
+    /// A file the guest moved, whose loaded directory the host swapped for a link out during
+    /// the run: the original is not read through the link, so nothing from outside is copied
+    /// in.
+    #[test]
+    fn an_original_is_never_read_through_a_link() {
+        let outside = Scratch::new("outside3");
+        outside.write("data/file.txt", "outside");
+        let dir = Scratch::new("moved-swapped");
+        dir.write("data/file.txt", "inside");
+        std::fs::remove_dir_all(dir.0.join("data")).unwrap();
+        symlink(outside.0.join("data"), dir.0.join("data")).unwrap();
+        let loaded = Loaded {
+            dirs: vec!["data".into()],
+            files: vec![("data/file.txt".into(), 0)],
+            symlinks: vec![],
+        };
+        let guest = tree(&[("data", Dir), ("moved.txt", Unchanged(0))]);
+        let problems = apply(&dir.0, &loaded, &guest).join("\n");
+        assert!(
+            problems.contains("moved.txt: its original is unreadable"),
+            "{problems}"
+        );
+        assert!(!dir.0.join("moved.txt").exists());
+        assert_eq!(outside.listing(), ["data/", "data/file.txt = outside"]);
+    }
+
     #[test]
     fn links_inside_are_told_from_links_out() {
         assert!(stays_inside("a", "b"));
