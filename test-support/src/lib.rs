@@ -6,6 +6,7 @@
 //!   it reads and clicks `data-testid` elements and takes screenshots.
 //! - [`chromium`]: headless Chromium with its DevTools protocol open and a connection to it.
 //! - [`served`]: a running `pollscope serve`, and the page it serves open in Chromium.
+//! - [`tinygo`]: what the TinyGo-shaped fixture does, as the panel shows it.
 //! - [`browser`], [`lifetime`], [`procfs`]: the `pollscope` command's own Chromium launcher,
 //!   tied child processes and `/proc` readers, re-exported so that every test starts Chromium
 //!   (and ends it, with its profile) exactly as `pollscope run` does.
@@ -19,6 +20,7 @@ pub mod cdp;
 pub mod chromium;
 pub mod dom;
 pub mod served;
+pub mod tinygo;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

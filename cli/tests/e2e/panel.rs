@@ -214,28 +214,11 @@ fn the_serve_page_panel_shows_a_tinygo_programs_sleep_queue() {
     });
     all_recorded.unwrap_or_else(|err| panic!("{err:#}: {switches:#?}"));
     switches.reverse(); // the view lists the newest first
-    assert_eq!(switches, expected_switches(), "{switches:#?}");
-}
-
-/// Every task switch of the sleepers fixture, in the order its scheduler makes them: main is
-/// launched and sleeps, then a, b and c; they wake in deadline order (b, c, a), each resumed
-/// and returning, then main.
-fn expected_switches() -> Vec<String> {
-    let [a, b, c] = [0x11040, 0x11080, 0x110c0].map(|task| ("main.worker", task));
-    let goroutine = |(function, task): (&str, u32)| format!("{function} (task {task:#x})");
-    let main = goroutine(("main.main", 0x11000));
-    let mut expected = Vec::new();
-    for who in [main.clone(), goroutine(a), goroutine(b), goroutine(c)] {
-        for switch in ["launch enter", "unwind enter", "unwind leave"] {
-            expected.push(format!("{switch} {who}"));
-        }
-    }
-    for who in [goroutine(b), goroutine(c), goroutine(a), main] {
-        for switch in ["rewind enter", "rewind leave", "exit enter"] {
-            expected.push(format!("{switch} {who}"));
-        }
-    }
-    expected
+    assert_eq!(
+        switches,
+        pollscope_test_support::tinygo::sleepers_switches(),
+        "{switches:#?}"
+    );
 }
 
 #[test]
