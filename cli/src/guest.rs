@@ -103,9 +103,9 @@ pub struct GuestConfig {
     /// Guest paths of the files; `/files/{index}` serves each one's bytes.
     pub files: Vec<String>,
     #[serde(skip)]
-    /// Host paths of the files, same order: below the canonical `--dir`, no symbolic link
-    /// in them.
-    pub file_sources: Vec<PathBuf>,
+    /// Where the files are on the host, same order: the canonical `--dir` and the path below
+    /// it (read with `crate::below`, never through a link).
+    pub file_sources: Vec<(PathBuf, String)>,
     /// The `--dir`s and what each loaded, for writing them back.
     #[serde(skip)]
     pub mounts: Vec<Mount>,
@@ -320,7 +320,7 @@ fn collect(
         std::fs::canonicalize(host).with_context(|| format!("reading {}", host.display()))?;
     let mut collected = Collected::default();
     let guest_root = guest.trim_end_matches('/');
-    let mut pending = VecDeque::from([(root, guest_root.to_string())]);
+    let mut pending = VecDeque::from([(root.clone(), guest_root.to_string())]);
     while let Some((dir, guest_dir)) = pending.pop_front() {
         let mut entries: Vec<_> = std::fs::read_dir(&dir)
             .with_context(|| format!("reading {}", dir.display()))?
@@ -358,7 +358,7 @@ fn collect(
                     .with_context(|| format!("reading {}", path.display()))?;
                 take(budget, meta.len())?;
                 config.files.push(guest_path);
-                config.file_sources.push(path);
+                config.file_sources.push((root.clone(), shown));
             } else {
                 collected.skipped.push(format!(
                     "{shown}: left out, not a regular file, a directory or a link"
@@ -569,10 +569,18 @@ mod tests {
 
         let (config, collected) = load(&dir.0);
         let root = std::fs::canonicalize(&dir.0).unwrap();
-        assert!(config
+        let sources: Vec<(&Path, &str)> = config
             .file_sources
             .iter()
-            .all(|source| source.starts_with(&root)));
+            .map(|(at, path)| (at.as_path(), path.as_str()))
+            .collect();
+        assert_eq!(
+            sources,
+            [
+                (root.as_path(), "a/file.txt"),
+                (root.as_path(), "b/file.txt")
+            ]
+        );
         assert_eq!(config.dirs, ["/data/a", "/data/b"]);
         assert_eq!(config.files, ["/data/a/file.txt", "/data/b/file.txt"]);
         let escape = outside.0.display().to_string();

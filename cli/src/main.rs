@@ -1,6 +1,7 @@
 //! `pollscope`: run, serve and inspect WASI 0.2 command components in a real browser.
 
 mod assets;
+mod below;
 mod guest;
 mod inspect;
 mod run;

@@ -647,7 +647,7 @@ fn handle(site: &Site, request: &mut Request, route: &str) -> Response {
                 .parse::<usize>()
                 .ok()
                 .and_then(|i| site.config.file_sources.get(i));
-            match source.map(|path| read_regular_file(path)) {
+            match source.map(|(root, path)| read_regular_file(root, path)) {
                 Some(Ok(bytes)) => ok(bytes, "file"),
                 _ => status(404),
             }
@@ -703,19 +703,13 @@ fn handle(site: &Site, request: &mut Request, route: &str) -> Response {
     }
 }
 
-/// A `--dir` file's bytes, if it is still a regular file: not through a symbolic link put in
-/// its place since it was listed (`O_NOFOLLOW`), and never a FIFO or device that would block
-/// or never end (`O_NONBLOCK` for the open, then a regular file or nothing).
-fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)?;
+/// A `--dir` file's bytes (at `path` below `root`), if it is still a regular file: not
+/// through a symbolic link put in its place or on its way since it was listed (a walk from the
+/// `--dir` with `O_NOFOLLOW`, `crate::below`), and never a FIFO or device that would block or
+/// never end.
+fn read_regular_file(root: &Path, path: &str) -> std::io::Result<Vec<u8>> {
+    let mut file = crate::below::open_file(root, path)?;
     let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.read_to_end(&mut bytes)?;
     Ok(bytes)
@@ -1034,6 +1028,29 @@ mod tests {
         let mut answer = String::new();
         let _ = last.read_to_string(&mut answer);
         assert!(answer.starts_with("HTTP/1.1 503"), "{answer:?}");
+    }
+
+    /// A `--dir` file is read below its directory: not through a link put on its way after
+    /// it was listed, nor a FIFO in its place.
+    #[test]
+    fn dir_files_are_read_only_below_their_dir() {
+        let base = std::env::temp_dir().join(format!("pollscope-server-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (root, outside) = (base.join("root"), base.join("outside"));
+        std::fs::create_dir_all(root.join("data")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(root.join("data/f.txt"), "inside").unwrap();
+        std::fs::write(outside.join("f.txt"), "outside").unwrap();
+        assert_eq!(read_regular_file(&root, "data/f.txt").unwrap(), b"inside");
+        std::fs::remove_dir_all(root.join("data")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("data")).unwrap();
+        assert!(read_regular_file(&root, "data/f.txt").is_err());
+        let fifo =
+            std::ffi::CString::new(root.join("pipe").as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert!(read_regular_file(&root, "pipe").is_err());
+        let _ = std::fs::remove_dir_all(&base);
     }
 
     #[test]

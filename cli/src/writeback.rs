@@ -17,18 +17,17 @@
 //! link the guest made is created only when its target stays inside the directory. What
 //! could not be done is returned by path and reason, never silently dropped.
 //!
-//! `libc` directly (already a dependency for the browser's lifetime): the `*at` calls are all
-//! this needs, and std has no `openat`.
+//! The walks are `crate::below`'s.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::CString;
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use pollscope_wasi::{is_plain_relative_path, ExportedKind, ExportedTree};
+use pollscope_wasi::{ExportedKind, ExportedTree};
+
+use crate::below::{self, c_name, check, open_dir_at, parent_of};
 
 /// What `--dir` loaded from one host directory: relative paths (`/`-separated) of the
 /// directories, of the files with their index in the guest's file list (the export's
@@ -112,7 +111,7 @@ fn open_originals(
         }
         match places
             .get(&origin)
-            .map(|(root, path)| open_original(root, path))
+            .map(|(root, path)| below::open_file(root, path))
         {
             Some(Ok(file)) => {
                 originals.insert(origin, file);
@@ -129,7 +128,7 @@ fn open_originals(
 /// 2 and 3: removes what is gone, then makes what the guest has.
 fn apply_one(target: &Target, originals: &mut HashMap<u32, File>, problems: &mut Vec<String>) {
     let Target { root, loaded, tree } = *target;
-    let root_fd = match open_dir_at(None, root.as_os_str().as_bytes(), true) {
+    let root_fd = match below::open_root(root) {
         Ok(fd) => fd,
         Err(err) => return problems.push(format!(".: cannot open the directory ({err})")),
     };
@@ -214,72 +213,6 @@ fn describe(err: &std::io::Error) -> String {
     }
 }
 
-fn c_name(name: &[u8]) -> std::io::Result<CString> {
-    CString::new(name).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))
-}
-
-fn check(result: libc::c_int) -> std::io::Result<libc::c_int> {
-    if result < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(result)
-    }
-}
-
-/// Opens directory `name` below `parent` (or the path itself with `None`), never through a
-/// final symbolic link unless `follow` (only the `--dir` root itself, as the user named it).
-fn open_dir_at(parent: Option<&OwnedFd>, name: &[u8], follow: bool) -> std::io::Result<OwnedFd> {
-    let name = c_name(name)?;
-    let mut flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
-    if !follow {
-        flags |= libc::O_NOFOLLOW;
-    }
-    let at = parent.map_or(libc::AT_FDCWD, |fd| fd.as_raw_fd());
-    // SAFETY: a valid C string and directory descriptor; the result is a fresh descriptor.
-    let fd = check(unsafe { libc::openat(at, name.as_ptr(), flags) })?;
-    // SAFETY: `fd` was just opened and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// The directory holding `path`'s last name, walked name by name from `root` without
-/// following links, and that name.
-fn parent_of<'p>(root: &OwnedFd, path: &'p str) -> std::io::Result<(OwnedFd, &'p str)> {
-    if !is_plain_relative_path(path) {
-        return Err(std::io::Error::other("not a plain relative path"));
-    }
-    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
-    let mut dir = root.try_clone()?;
-    for component in dirs.split('/').filter(|c| !c.is_empty()) {
-        dir = match open_dir_at(Some(&dir), component.as_bytes(), false) {
-            // Linux says "not a directory" for a link opened with O_NOFOLLOW|O_DIRECTORY.
-            Err(_) if is_symlink_at(&dir, component) => {
-                return Err(std::io::Error::from_raw_os_error(libc::ELOOP));
-            }
-            other => other?,
-        };
-    }
-    Ok((dir, name))
-}
-
-/// Whether `name` below `dir` is a symbolic link (not followed).
-fn is_symlink_at(dir: &OwnedFd, name: &str) -> bool {
-    let Ok(c) = c_name(name.as_bytes()) else {
-        return false;
-    };
-    // SAFETY: an all-zero `stat` is a valid value to be overwritten.
-    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: valid descriptor, C string and out pointer.
-    let found = unsafe {
-        libc::fstatat(
-            dir.as_raw_fd(),
-            c.as_ptr(),
-            &mut stat,
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
-    found == 0 && stat.st_mode & libc::S_IFMT == libc::S_IFLNK
-}
-
 fn remove(root: &OwnedFd, path: &str, is_dir: bool) -> std::io::Result<()> {
     let (parent, name) = parent_of(root, path)?;
     let name = c_name(name.as_bytes())?;
@@ -347,23 +280,6 @@ fn copy_new(root: &OwnedFd, path: &str, original: &mut File) -> std::io::Result<
     use std::io::Seek;
     original.seek(std::io::SeekFrom::Start(0))?;
     std::io::copy(original, &mut file).map(drop)
-}
-
-/// A loaded original's bytes at `path` below `root`, walked like every other step: no link on
-/// the way or at the end, no FIFO or device.
-fn open_original(root: &Path, path: &str) -> std::io::Result<File> {
-    let root = open_dir_at(None, root.as_os_str().as_bytes(), true)?;
-    let (parent, name) = parent_of(&root, path)?;
-    let c = c_name(name.as_bytes())?;
-    let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
-    // SAFETY: valid descriptor and C string.
-    let fd = check(unsafe { libc::openat(parent.as_raw_fd(), c.as_ptr(), flags) })?;
-    // SAFETY: `fd` was just opened and is owned by nobody else.
-    let file = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    Ok(file)
 }
 
 /// Whether a link at `path` to `target` resolves inside the directory (read as text, as the
