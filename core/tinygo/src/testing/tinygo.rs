@@ -30,6 +30,14 @@ pub const TINYGO_033_PRODUCERS: &[(&str, &[(&str, &str)])] = &[
     ("language", &[("C99", "")]),
     ("processed-by", &[("TinyGo", "0.33.0"), ("clang", "18.1.2")]),
 ];
+/// The same program built by the TinyGo 0.34 development build (the layout with `canaryPtr`).
+pub const TINYGO_034_PRODUCERS: &[(&str, &[(&str, &str)])] = &[
+    ("language", &[("C99", "")]),
+    (
+        "processed-by",
+        &[("TinyGo", "0.34.0-dev"), ("clang", "18.1.2")],
+    ),
+];
 /// The same build with `-no-debug`: no debug units, so no `language`, and TinyGo sets its
 /// `llvm.ident` only with debug info, which leaves clang alone.
 pub const TINYGO_033_NO_DEBUG_PRODUCERS: &[(&str, &[(&str, &str)])] =
