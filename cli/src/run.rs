@@ -74,16 +74,19 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         stdin: Some(Mutex::new(stdin_rx)),
         outcome: Some(outcome_tx),
         write_back: Mutex::default(),
+        fetched: Default::default(),
     });
     let url = server::start(Arc::clone(&site), 0)?;
     let mut browser = Browser::open(&browser_binary, &url)?;
-    let started = Instant::now();
     let outcome = loop {
         if let Some(signal) = stop.received() {
             browser.close();
             return Ok(die_of(signal));
         }
-        if let Some(limit) = settings.timeout.filter(|limit| started.elapsed() >= *limit) {
+        // Counted from when the page fetched the component, as wasmtime counts from the start
+        // of the run: Chromium's start-up is not the guest's time.
+        let ran_for = site.fetched.get().map(Instant::elapsed);
+        if let Some(limit) = settings.timeout.filter(|limit| ran_for >= Some(*limit)) {
             // `-W timeout`: as wasmtime, an interrupt trap. The guest is stopped mid-run, so
             // its in-memory changes to the --dirs are lost (wasmtime's are on disk already).
             browser.close();

@@ -42,6 +42,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             stdin: None,
             outcome: None,
             write_back: Default::default(),
+            fetched: Default::default(),
         }),
         args.port,
     )?;

@@ -140,6 +140,9 @@ pub struct Site {
     pub outcome: Option<SyncSender<Outcome>>,
     /// The writable `--dir`s' trees the wasm thread posted when the guest ended (`run`).
     pub write_back: Mutex<Option<Vec<u8>>>,
+    /// When the page first fetched the component: the guest starts then, not when the
+    /// browser does (what `-W timeout` counts from).
+    pub fetched: std::sync::OnceLock<std::time::Instant>,
 }
 
 /// Binds 127.0.0.1:`port` (0 = any free port) and serves `site` on background threads.
@@ -626,7 +629,10 @@ fn handle(site: &Site, request: &mut Request, route: &str) -> Response {
     match (method, route) {
         ("GET", "") => ok(assets::INDEX_HTML.to_vec(), "index.html"),
         ("GET", "page.js") => ok(assets::PAGE_JS.to_vec(), "page.js"),
-        ("GET", "app.wasm") => ok(site.component.clone(), "app.wasm"),
+        ("GET", "app.wasm") => {
+            site.fetched.get_or_init(std::time::Instant::now);
+            ok(site.component.clone(), "app.wasm")
+        }
         ("GET", "config.json") => {
             let mode = match site.mode {
                 Mode::Run => "run",
@@ -763,6 +769,7 @@ mod tests {
             stdin: Some(Mutex::new(stdin_rx)),
             outcome: Some(outcome_tx),
             write_back: Mutex::default(),
+            fetched: Default::default(),
         });
         let url = start(Arc::clone(&site), 0).unwrap();
         let rest = url.strip_prefix("http://").unwrap();
