@@ -26,13 +26,16 @@ pub struct GuestArgs {
     #[arg(long = "dir", value_name = "HOST_DIR[::GUEST_DIR]", value_parser = parse_dir)]
     pub dirs: Vec<(PathBuf, String)>,
     /// Like `--dir`, read-only: every change the guest tries fails with `not-permitted`, and
-    /// nothing is written back (repeatable; after the `--dir`s in the guest's preopen list).
+    /// nothing is written back (repeatable).
     #[arg(long = "dir-ro", value_name = "HOST_DIR[::GUEST_DIR]", value_parser = parse_dir)]
     pub read_only_dirs: Vec<(PathBuf, String)>,
     /// An empty in-memory directory at GUEST_DIR, gone when the guest ends (pollscope's own:
-    /// e.g. `/tmp` for `tinygo test`) (repeatable; after the `--dir`s).
+    /// e.g. `/tmp` for `tinygo test`) (repeatable).
     #[arg(long = "scratch-dir", value_name = "GUEST_DIR")]
     pub scratch_dirs: Vec<String>,
+    /// The order the three flags above came in (see [`GuestArgs::keep_order`]).
+    #[arg(skip)]
+    order: Vec<PreopenFlag>,
     /// Set NAME to VALUE in the guest's environment, or with `--env NAME` to its value in
     /// pollscope's own environment (left unset when pollscope has none) (repeatable).
     #[arg(long = "env", value_name = "NAME[=VALUE]", value_parser = parse_env)]
@@ -147,7 +150,51 @@ pub const MAX_DIR_ENTRIES: usize = 1 << 18;
 /// holds (`pollscope_wasi`'s `MAX_FS_BYTES`, 1 GiB).
 pub const MAX_DIR_BYTES: u64 = 1 << 30;
 
+/// The flag a preopen comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum PreopenFlag {
+    Dir,
+    ReadOnly,
+    Scratch,
+}
+
 impl GuestArgs {
+    /// Records the order the preopen flags came in, which clap keeps apart per flag: the guest
+    /// gets its preopens in command-line order, as wasmtime gives its `--dir`s.
+    pub fn keep_order(&mut self, matches: &clap::ArgMatches) {
+        let mut seen: Vec<(usize, PreopenFlag)> = Vec::new();
+        for (id, flag) in [
+            ("dirs", PreopenFlag::Dir),
+            ("read_only_dirs", PreopenFlag::ReadOnly),
+            ("scratch_dirs", PreopenFlag::Scratch),
+        ] {
+            if let Some(indices) = matches.indices_of(id) {
+                seen.extend(indices.map(|index| (index, flag)));
+            }
+        }
+        seen.sort();
+        self.order = seen.into_iter().map(|(_, flag)| flag).collect();
+    }
+
+    /// The preopen flags in command-line order (`--dir`s, `--dir-ro`s, then `--scratch-dir`s
+    /// when the order was not recorded).
+    fn preopen_flags(&self) -> Vec<PreopenFlag> {
+        if self.order.len() == self.dirs.len() + self.read_only_dirs.len() + self.scratch_dirs.len()
+        {
+            return self.order.clone();
+        }
+        std::iter::repeat_n(PreopenFlag::Dir, self.dirs.len())
+            .chain(std::iter::repeat_n(
+                PreopenFlag::ReadOnly,
+                self.read_only_dirs.len(),
+            ))
+            .chain(std::iter::repeat_n(
+                PreopenFlag::Scratch,
+                self.scratch_dirs.len(),
+            ))
+            .collect()
+    }
+
     /// The component's path.
     pub fn component(&self) -> &Path {
         Path::new(&self.component_and_args[0])
@@ -219,39 +266,51 @@ impl GuestArgs {
             env: self.environment(&settings)?,
             ..GuestConfig::default()
         };
-        let dirs = self
-            .dirs
-            .iter()
-            .map(|dir| (dir, true))
-            .chain(self.read_only_dirs.iter().map(|dir| (dir, false)));
+        let (mut dirs, mut read_only, mut scratch) = (
+            self.dirs.iter(),
+            self.read_only_dirs.iter(),
+            self.scratch_dirs.iter(),
+        );
         let mut budget = Budget::default();
-        for (index, ((host, guest), writable)) in dirs.enumerate() {
+        for (index, flag) in self.preopen_flags().into_iter().enumerate() {
             if index == 0 {
                 // As wasmtime: the guest has exactly the --dirs, and no initial directory.
                 config.preopens.clear();
                 config.cwd = None;
             }
+            // Each is its own tree, as two host directories are; the guest knows it by its
+            // name only.
+            let location = format!("/{index}");
+            let ((host, guest), writable) = match flag {
+                PreopenFlag::Dir => (dirs.next().expect("one per --dir"), true),
+                PreopenFlag::ReadOnly => (read_only.next().expect("one per --dir-ro"), false),
+                PreopenFlag::Scratch => {
+                    let guest = scratch.next().expect("one per --scratch-dir");
+                    config.preopens.push(PreopenJson::Dir {
+                        name: guest.clone(),
+                        path: location,
+                        writable: true,
+                        write_back_url: None,
+                        symlinks: Vec::new(),
+                    });
+                    continue;
+                }
+            };
             if !host.is_dir() {
                 bail!("--dir {}: not a directory", host.display());
             }
-            // Each --dir is its own tree, as two host directories are; the guest knows it by
-            // its name only.
-            let location = format!("/{index}");
-            config.preopens.push(PreopenJson::Dir {
-                name: guest.clone(),
-                path: location.clone(),
-                writable,
-                write_back_url: writable.then(|| "preopens".to_string()),
-                symlinks: Vec::new(),
-            });
             let (dirs_before, files_before) = (config.dirs.len(), config.files.len());
             let collected = collect(host, &location, &mut config, &mut budget)?;
             for skipped in &collected.skipped {
                 eprintln!("pollscope: --dir {}: {skipped}", host.display());
             }
-            if let Some(PreopenJson::Dir { symlinks, .. }) = config.preopens.last_mut() {
-                symlinks.clone_from(&collected.links);
-            }
+            config.preopens.push(PreopenJson::Dir {
+                name: guest.clone(),
+                path: location.clone(),
+                writable,
+                write_back_url: writable.then(|| "preopens".to_string()),
+                symlinks: collected.links.clone(),
+            });
             let relative = |path: &String| path[location.len() + 1..].to_string();
             let loaded = Loaded {
                 symlinks: collected.links,
@@ -267,20 +326,6 @@ impl GuestArgs {
                 preopen: index as u32,
                 writable,
                 loaded,
-            });
-        }
-        for (offset, guest) in self.scratch_dirs.iter().enumerate() {
-            if config.mounts.is_empty() && offset == 0 {
-                config.preopens.clear();
-                config.cwd = None;
-            }
-            let index = config.mounts.len() + offset;
-            config.preopens.push(PreopenJson::Dir {
-                name: guest.clone(),
-                path: format!("/{index}"),
-                writable: true,
-                write_back_url: None,
-                symlinks: Vec::new(),
             });
         }
         Ok((component, config, settings))
@@ -511,6 +556,61 @@ mod tests {
                 (1, false, vec![("data.txt".to_string(), 1)])
             ]
         );
+    }
+
+    /// The preopens come in command-line order whichever flag gave each, as wasmtime gives
+    /// its `--dir`s in order.
+    #[test]
+    fn preopens_keep_the_command_lines_order() {
+        use clap::{CommandFactory, FromArgMatches};
+        let dir = Scratch::new("order");
+        std::fs::create_dir_all(dir.0.join("a")).unwrap();
+        let wasm = dir.0.join("app.wasm");
+        std::fs::write(&wasm, b"x").unwrap();
+        let a = dir.0.join("a").display().to_string();
+        let line = [
+            "run",
+            "--scratch-dir",
+            "/tmp",
+            "--dir-ro",
+            &format!("{a}::/in"),
+            "--dir",
+            &format!("{a}::."),
+            "--scratch-dir=/var",
+            wasm.to_str().unwrap(),
+        ];
+        let matches = Command::command().try_get_matches_from(line).unwrap();
+        let mut args = Command::from_arg_matches(&matches).unwrap().guest;
+        args.keep_order(&matches);
+        let (_, config, _) = args.load().unwrap();
+        let names: Vec<(&str, &str, bool)> = config
+            .preopens
+            .iter()
+            .map(|preopen| match preopen {
+                PreopenJson::Dir {
+                    name,
+                    path,
+                    writable,
+                    ..
+                } => (name.as_str(), path.as_str(), *writable),
+                PreopenJson::Scratch(_) => panic!("no scratch root with --dirs"),
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("/tmp", "/0", true),
+                ("/in", "/1", false),
+                (".", "/2", true),
+                ("/var", "/3", true)
+            ]
+        );
+        let mounts: Vec<(u32, bool)> = config
+            .mounts
+            .iter()
+            .map(|m| (m.preopen, m.writable))
+            .collect();
+        assert_eq!(mounts, [(1, false), (2, true)]);
     }
 
     /// Without --dirs the guest keeps pollscope's in-memory scratch root and `/` as its

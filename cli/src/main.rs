@@ -13,7 +13,7 @@ mod writeback;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Run WASI 0.2 components (TinyGo, Rust wasip2) in a real browser, with real blocking.
 #[derive(Debug, Parser)]
@@ -40,7 +40,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    // The guest's preopens come in command-line order, which only the matches know.
+    match (&mut cli.command, matches.subcommand()) {
+        (Command::Run(args), Some((_, sub))) => args.guest.keep_order(sub),
+        (Command::Serve(args), Some((_, sub))) => args.guest.keep_order(sub),
+        _ => {}
+    }
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::serve(args),

@@ -29,7 +29,7 @@ const STDIN_CHUNK: usize = 64 * 1024;
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
-    guest: GuestArgs,
+    pub(crate) guest: GuestArgs,
     /// The Chromium binary (default: `chromium` on PATH).
     #[arg(long)]
     browser: Option<PathBuf>,

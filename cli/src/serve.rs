@@ -12,7 +12,7 @@ use crate::server::{self, Mode, Site};
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
-    guest: GuestArgs,
+    pub(crate) guest: GuestArgs,
     /// Port on 127.0.0.1 (0, the default: a free one the OS picks). The page's URL carries a
     /// token of this run either way, so a fixed port adds nothing but a target to aim at.
     #[arg(long, default_value_t = 0)]
