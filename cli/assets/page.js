@@ -125,6 +125,13 @@ async function main() {
       trace("stdin closed");
       guest.closeStdin();
     })().catch(() => guest.closeStdin());
+    // `pollscope run` answers this when it wants the guest ended (a signal, its timeout):
+    // stopped at its next host call, the guest's writable --dirs still go back to the disk.
+    fetch("stop").then((response) => {
+      if (response.status !== 200) return;
+      trace("stop asked");
+      guest.stop();
+    }, () => {});
   } else {
     const input = document.getElementById("stdin");
     document.getElementById("stdin-form").addEventListener("submit", (event) => {

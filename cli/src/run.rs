@@ -75,23 +75,35 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         outcome: Some(outcome_tx),
         write_back: Mutex::default(),
         fetched: Default::default(),
+        stop: Default::default(),
     });
     let url = server::start(Arc::clone(&site), 0)?;
     let mut browser = Browser::open(&browser_binary, &url)?;
+    // Why and since when `run` is ending the guest before it ends by itself.
+    let mut ending: Option<(Ending, Instant)> = None;
     let outcome = loop {
-        if let Some(signal) = stop.received() {
-            browser.close();
-            return Ok(die_of(signal));
-        }
         // Counted from when the page fetched the component, as wasmtime counts from the start
         // of the run: Chromium's start-up is not the guest's time.
         let ran_for = site.fetched.get().map(Instant::elapsed);
-        if let Some(limit) = settings.timeout.filter(|limit| ran_for >= Some(*limit)) {
-            // `-W timeout`: as wasmtime, an interrupt trap. The guest is stopped mid-run, so
-            // its in-memory changes to the --dirs are lost (wasmtime's are on disk already).
-            browser.close();
-            eprintln!("error: guest trapped: interrupted: timed out after {limit:?} (-W timeout)");
-            return Ok(ExitCode::from(TRAP_EXIT));
+        let cause = stop.received().map(Ending::Signal).or_else(|| {
+            let limit = settings.timeout?;
+            (ran_for >= Some(limit)).then_some(Ending::Timeout(limit))
+        });
+        if let (None, Some(cause)) = (&ending, cause) {
+            // Ended at its next host call, the guest's writable --dirs still reach the disk
+            // (wasmtime's are there already: it writes through).
+            site.stop.ask();
+            ending = Some((cause, Instant::now()));
+        }
+        if let Some((cause, since)) = &ending {
+            if since.elapsed() >= STOP_GRACE {
+                browser.close();
+                eprintln!(
+                    "pollscope: the guest made no host call within {STOP_GRACE:?} of being \
+                     stopped: its --dirs were not written back"
+                );
+                return Ok(cause.exit());
+            }
         }
         match outcome_rx.recv_timeout(Duration::from_millis(100)) {
             Ok(outcome) => break outcome,
@@ -106,13 +118,17 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         }
     };
     drop(browser);
-    // A signal that came while the guest was ending (e.g. SIGTERM, then stdin closed and the
-    // guest exited before the loop looked again) still wins: the caller asked for that death.
-    if let Some(signal) = stop.received() {
-        return Ok(die_of(signal));
-    }
     if outcome.error.is_none() {
         write_back(&site);
+    }
+    // A signal that came while the guest was ending (e.g. SIGTERM, then stdin closed and the
+    // guest exited before the loop looked again) still wins: the caller asked for that death.
+    if let Some(cause) = stop
+        .received()
+        .map(Ending::Signal)
+        .or(ending.map(|(cause, _)| cause))
+    {
+        return Ok(cause.exit());
     }
     if args.ring_stats {
         if let Some(ring) = &outcome.ring {
@@ -128,6 +144,34 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         }
     }
     Ok(report(&outcome))
+}
+
+/// How long a stopped guest has to reach a host call before Chromium is closed under it (a
+/// guest computing without host calls cannot be ended at one).
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// Why `run` ended the guest itself.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    /// SIGINT, SIGTERM or SIGHUP: `pollscope` dies of it.
+    Signal(i32),
+    /// `-W timeout`: as wasmtime, an interrupt trap.
+    Timeout(Duration),
+}
+
+impl Ending {
+    /// What `pollscope` exits with (saying so first, for a timeout).
+    fn exit(self) -> ExitCode {
+        match self {
+            Ending::Signal(signal) => die_of(signal),
+            Ending::Timeout(limit) => {
+                eprintln!(
+                    "error: guest trapped: interrupted: timed out after {limit:?} (-W timeout)"
+                );
+                ExitCode::from(TRAP_EXIT)
+            }
+        }
+    }
 }
 
 /// Writes the writable `--dir`s back to the host (see `crate::writeback`), saying on stderr

@@ -43,6 +43,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             outcome: None,
             write_back: Default::default(),
             fetched: Default::default(),
+            stop: Default::default(),
         }),
         args.port,
     )?;

@@ -143,6 +143,39 @@ pub struct Site {
     /// When the page first fetched the component: the guest starts then, not when the
     /// browser does (what `-W timeout` counts from).
     pub fetched: std::sync::OnceLock<std::time::Instant>,
+    /// `run`'s wish to end the guest, which the page long-polls for (`GET stop`).
+    pub stop: StopRequest,
+}
+
+/// `run` asks the page to end the guest (a signal, its timeout) so that it ends at a host
+/// call, with its write-back `--dir`s sent, rather than killed mid-run.
+#[derive(Debug, Default)]
+pub struct StopRequest {
+    asked: Mutex<bool>,
+    changed: std::sync::Condvar,
+}
+
+impl StopRequest {
+    /// Asks: every page waiting in `GET stop` is answered.
+    pub fn ask(&self) {
+        if let Ok(mut asked) = self.asked.lock() {
+            *asked = true;
+            self.changed.notify_all();
+        }
+    }
+
+    /// Returns once asked.
+    fn wait(&self) {
+        let Ok(mut asked) = self.asked.lock() else {
+            return;
+        };
+        while !*asked {
+            match self.changed.wait(asked) {
+                Ok(guard) => asked = guard,
+                Err(_) => return,
+            }
+        }
+    }
 }
 
 /// Binds 127.0.0.1:`port` (0 = any free port) and serves `site` on background threads.
@@ -305,9 +338,10 @@ impl Gate {
     }
 }
 
-/// The routes that change something: output to the terminal, the exit report, taking stdin.
+/// The routes that change something (output to the terminal, the exit report, taking stdin)
+/// or hold a worker (waiting for a stop).
 fn changes_state(method: &str, route: &str) -> bool {
-    (method != "GET" && method != "HEAD") || route == "stdin"
+    (method != "GET" && method != "HEAD") || route == "stdin" || route == "stop"
 }
 
 /// A parsed request: method, target, headers (names lowercase) and body.
@@ -659,10 +693,15 @@ fn handle(site: &Site, request: &mut Request, route: &str) -> Response {
             }
         }
         // `serve`'s page is its own console: no route reaches this process's terminal.
-        ("GET", "stdin") | ("POST", "output/1" | "output/2" | "exit" | "preopens")
+        ("GET", "stdin" | "stop") | ("POST", "output/1" | "output/2" | "exit" | "preopens")
             if site.mode == Mode::Serve =>
         {
             status(404)
+        }
+        // Held until `run` wants the guest ended; the page then stops it.
+        ("GET", "stop") => {
+            site.stop.wait();
+            status(200)
         }
         ("GET", "stdin") => match site.stdin.as_ref().and_then(next_stdin) {
             Some(chunk) => ok(chunk, "stdin"),
@@ -702,8 +741,8 @@ fn handle(site: &Site, request: &mut Request, route: &str) -> Response {
         },
         (
             _,
-            "" | "page.js" | "app.wasm" | "config.json" | "stdin" | "output/1" | "output/2"
-            | "exit" | "preopens",
+            "" | "page.js" | "app.wasm" | "config.json" | "stdin" | "stop" | "output/1"
+            | "output/2" | "exit" | "preopens",
         ) => status(405),
         _ => status(404),
     }
@@ -770,6 +809,7 @@ mod tests {
             outcome: Some(outcome_tx),
             write_back: Mutex::default(),
             fetched: Default::default(),
+            stop: Default::default(),
         });
         let url = start(Arc::clone(&site), 0).unwrap();
         let rest = url.strip_prefix("http://").unwrap();
@@ -1066,6 +1106,7 @@ mod tests {
         assert!(changes_state("POST", "exit"));
         assert!(changes_state("POST", "preopens"));
         assert!(changes_state("GET", "stdin"));
+        assert!(changes_state("GET", "stop"));
         assert!(changes_state("PUT", "app.wasm"));
         assert!(!changes_state("GET", "app.wasm"));
         assert!(!changes_state("HEAD", ""));

@@ -103,6 +103,9 @@ export const STDIN_IN_FLIGHT = 4 << 20;
  *   and time scale; returns the handle
  * - ringSnapshot(): Promise of the ring's counters { capacity, used, highWater, packetsIn,
  *   bytesIn, packetsOut, bytesOut, stalls, backlog }, read without stopping the guest
+ * - stop(): ends the guest at its next host call or wait as an `interrupted` trap, so `done`
+ *   still resolves with how it ended, after what it wrote to write-back preopens went out
+ *   (a guest computing without host calls goes on: terminate() ends it regardless)
  * - terminate(): stops the guest; `done` resolves with { exitCode: 137, terminated: true }
  */
 export function startComponent(source, options = {}) {
@@ -118,7 +121,7 @@ export function startComponent(source, options = {}) {
       ringSnapshot: () => Promise.resolve(null),
       exportTrace: () => done,
       ...Object.fromEntries(
-        ["closeStdin", "pause", "resume", "step", "panelCommand", "setTimeScale", "subscribe", "unsubscribe", "snapshot", "terminate"]
+        ["closeStdin", "pause", "resume", "step", "panelCommand", "setTimeScale", "subscribe", "unsubscribe", "snapshot", "stop", "terminate"]
           .map((name) => [name, inert]),
       ),
       restart() {
@@ -175,6 +178,7 @@ export function startComponent(source, options = {}) {
     snapshot: () => run.control({ type: "snapshot" }),
     exportTrace: () => run.exportTrace(),
     ringSnapshot: () => run.ringSnapshot(),
+    stop: () => run.stop(),
     terminate: () => run.terminate(),
     restart(changes = {}) {
       options = { ...options, ...changes };
@@ -459,6 +463,9 @@ function launch(source, options, forLoader) {
         pendingSnapshots.set(id, resolve);
         toEventThread({ "ring-snapshot": { id } });
       });
+    },
+    stop() {
+      if (!settled) toEventThread("stop");
     },
     terminate() {
       finish({ exitCode: 137, terminated: true }, false);

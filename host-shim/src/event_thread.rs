@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use js_sys::{Atomics, Reflect, SharedArrayBuffer, Uint8Array};
 use pollscope_protocol::worker::{FromEventThread, RingCounters, ToEventThread};
-use pollscope_protocol::{decode_json, FromWasm, HostCallRecord, ToWasm, WaitRecord};
+use pollscope_protocol::{decode_json, Control, FromWasm, HostCallRecord, ToWasm, WaitRecord};
 use pollscope_ring::{Config, Flush, Kind, Producer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -91,6 +91,10 @@ impl EventThread {
             ToEventThread::Command(command) => {
                 command.validate().map_err(|err| err.to_string())?;
                 self.command(command);
+                Ok(())
+            }
+            ToEventThread::Stop => {
+                self.push(streams::CONTROL, Kind::Control, &Control::Stop.encode(), None);
                 Ok(())
             }
             ToEventThread::PanelCommand { json } => {

@@ -71,4 +71,8 @@ impl Platform for BrowserPlatform {
     fn checkpoint(&mut self, deliver: &mut dyn FnMut(Event)) {
         self.run_loop.borrow_mut().checkpoint(deliver);
     }
+
+    fn stop_requested(&self) -> bool {
+        self.run_loop.borrow().stopping()
+    }
 }

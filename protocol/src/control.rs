@@ -38,6 +38,10 @@ pub enum Control {
     Snapshot,
     /// End the guest and start it again from the same component.
     Restart,
+    /// End the guest at its next host call or wait, as an interrupt trap, so that its end
+    /// (and what it wrote to write-back preopens) still reaches the embedder: `pollscope run`
+    /// on a signal or its timeout. The loader's own, never a panel's.
+    Stop,
 }
 
 /// Checks a time scale: finite and in range.
@@ -71,6 +75,7 @@ impl Control {
             Control::Unsubscribe => 6,
             Control::Snapshot => 7,
             Control::Restart => 8,
+            Control::Stop => 9,
         }
     }
 
@@ -85,6 +90,7 @@ impl Control {
             Control::Unsubscribe => "unsubscribe",
             Control::Snapshot => "snapshot",
             Control::Restart => "restart",
+            Control::Stop => "stop",
         }
     }
 
@@ -143,6 +149,7 @@ impl Control {
             6 => (Control::Unsubscribe, 0),
             7 => (Control::Snapshot, 0),
             8 => (Control::Restart, 0),
+            9 => (Control::Stop, 0),
             other => return Err(DecodeError::UnknownTag(other)),
         };
         match payload.len() - used {
@@ -270,6 +277,7 @@ mod tests {
             Control::Unsubscribe,
             Control::Snapshot,
             Control::Restart,
+            Control::Stop,
         ]
     }
 

@@ -24,6 +24,7 @@
 //! | 1 | + [`FromWasm::Scheduler`], [`FromWasm::Asyncify`], optional [`Hello::tinygo`] (additive) | 1 |
 //! | 1 | + [`ToWasm::RecordAsyncify`] (loader-only), optional [`Frame::file`] / [`Frame::line`] (additive) | 1 |
 //! | 1 | + [`FromWasm::RingError`] (additive) | 1 |
+//! | 1 | + ring tag `stop` (9) (additive) | 1 |
 //! | 1 | + subscribe's `replay` (ring flag bit 1, optional JSON field); the loader–worker messages of [`worker`] (additive) | 1 |
 
 #![deny(missing_docs)]

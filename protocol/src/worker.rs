@@ -38,6 +38,9 @@ pub enum ToEventThread<H> {
     CloseStdin,
     /// A command from the loader's own API (`pause()`, `step()`, …), put on the ring.
     Command(ToWasm),
+    /// End the guest at its next host call or wait ([`Control::Stop`](crate::Control::Stop)):
+    /// the loader's `stop()`, never a panel's.
+    Stop,
     /// A command from a panel, as protocol JSON text: version and ranges are checked here; ring
     /// commands go on the ring, the loader's own (restart, stdin, …) come back as
     /// [`FromEventThread::ForLoader`].

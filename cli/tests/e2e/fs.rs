@@ -181,6 +181,42 @@ fn fs_write_then_trap_keeps_what_was_written() {
     );
 }
 
+/// A guest ended by a signal (`pollscope run` dies of it) or by `-W timeout` (a trap, 134) is
+/// stopped at its next host call, and what it wrote is on the host afterwards, as under
+/// wasmtime, which writes through.
+#[test]
+fn fs_write_then_sleep_keeps_what_was_written_when_stopped() {
+    use std::os::unix::process::ExitStatusExt;
+    let out = TempDir::new("stopped-out");
+    let mut running = Invocation::new(guest("fs_write_then_sleep"))
+        .dir(out.path(), ".")
+        .spawn();
+    running.wait_for_line("written");
+    running.signal(libc::SIGTERM);
+    let finished = running.finish();
+    if finished.status.signal() != Some(libc::SIGTERM) {
+        finished.fail("expected pollscope to die of SIGTERM");
+    }
+    assert_eq!(
+        listing(out.path()),
+        ["before-stop.txt = \"written before the stop\""]
+    );
+
+    let out = TempDir::new("timed-out");
+    let run = Invocation::new(guest("fs_write_then_sleep"))
+        .flag("-W")
+        .flag("timeout=2s")
+        .dir(out.path(), ".")
+        .run();
+    if run.code() != 134 || !run.stderr().contains("timed out after 2s (-W timeout)") {
+        run.fail("expected an interrupt trap (134) after 2 s");
+    }
+    assert_eq!(
+        listing(out.path()),
+        ["before-stop.txt = \"written before the stop\""]
+    );
+}
+
 /// A file far larger than any other request to the run's server carries (64 MiB) reaches the
 /// host whole through the write-back.
 #[test]

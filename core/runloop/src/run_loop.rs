@@ -61,6 +61,8 @@ pub struct RunLoop<P, S> {
     tail: OutputTail,
     /// Output written since the last flush, for the listening panel.
     for_panel: OutputTail,
+    /// The embedder asked to end the guest ([`Control::Stop`]).
+    stopping: bool,
 }
 
 impl<P: Port, S: Scheduler> RunLoop<P, S> {
@@ -90,8 +92,15 @@ impl<P: Port, S: Scheduler> RunLoop<P, S> {
             waiter: DeadlineWaiter::default(),
             tail: OutputTail::default(),
             for_panel: OutputTail::default(),
+            stopping: false,
             port,
         }
+    }
+
+    /// Whether the embedder asked to end the guest: the host ends it at its next host call or
+    /// after its current wait (`Platform::stop_requested`).
+    pub fn stopping(&self) -> bool {
+        self.stopping
     }
 
     /// Whether anything is recorded at all (the page's `telemetry: false` turns it off).
@@ -175,6 +184,11 @@ impl<P: Port, S: Scheduler> RunLoop<P, S> {
             match control {
                 Control::TimeScale(scale) => {
                     self.time_scale.set_scale(now, scale);
+                }
+                Control::Stop => {
+                    self.stopping = true;
+                    // A paused guest goes on, to its end.
+                    self.steering.apply(Control::Resume);
                 }
                 // Nothing is recorded with telemetry off: a subscriber hears nothing.
                 Control::Subscribe { .. } | Control::Unsubscribe | Control::Snapshot
@@ -297,6 +311,9 @@ impl<P: Port, S: Scheduler> RunLoop<P, S> {
         deliver: &mut dyn FnMut(Event),
     ) {
         self.flush_output();
+        if self.stopping {
+            return;
+        }
         let now = self.port.now();
         let timeout = deadline.map(|deadline| self.time_scale.real_timeout(now, deadline));
         if timeout == Some(0) {

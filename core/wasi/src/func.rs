@@ -203,6 +203,9 @@ impl Host {
             )));
         }
         self.checkpoint();
+        if self.platform_mut().stop_requested() {
+            return Err(Trap::interrupted().in_import(&func.qualified_name()));
+        }
         #[cfg(debug_assertions)]
         {
             self.never_waits = (!func.waits().may_wait()).then_some(func.name());

@@ -117,6 +117,9 @@ impl Host {
                     let stdin = &self.stdin;
                     self.platform
                         .wait(deadline, reason, &mut |event| deliver(stdin, event));
+                    if self.platform.stop_requested() {
+                        return Err(Trap::interrupted());
+                    }
                 }
             }
         }

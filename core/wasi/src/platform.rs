@@ -73,4 +73,12 @@ pub trait Platform {
     fn checkpoint(&mut self, deliver: &mut dyn FnMut(Event)) {
         let _ = deliver;
     }
+
+    /// Whether the embedder asked to end the guest (`pollscope run` on a signal or its
+    /// timeout): the host then ends it with [`TrapKind::Interrupted`](crate::TrapKind) at its
+    /// next host call or after its current wait, so the guest's end (and what it wrote to
+    /// write-back preopens) still reaches the embedder, instead of a killed worker.
+    fn stop_requested(&self) -> bool {
+        false
+    }
 }

@@ -47,6 +47,8 @@ struct State {
     writes: Vec<(Stdio, usize)>,
     flushes: usize,
     event_polls: usize,
+    /// When the embedder asks to stop the guest (see [`FakePlatform::stop_at`]).
+    stop_at: Option<u64>,
 }
 
 impl State {
@@ -76,6 +78,12 @@ impl FakePlatform {
         let mut state = self.0.borrow_mut();
         let index = state.script.partition_point(|(at, _)| *at <= at_ns);
         state.script.insert(index, (at_ns, event));
+    }
+
+    /// The embedder asks to stop the guest once virtual time reaches `at_ns`; a wait wakes then,
+    /// as a command wakes the browser's.
+    pub fn stop_at(&self, at_ns: u64) {
+        self.0.borrow_mut().stop_at = Some(at_ns);
     }
 
     /// Moves virtual time forward, as if the guest computed for `ns`.
@@ -190,7 +198,10 @@ impl Platform for FakePlatform {
                 state.waits.len() < MAX_WAITS,
                 "FakePlatform: more than {MAX_WAITS} waits; the host is busy-looping"
             );
-            let next_event = state.script.first().map(|(at, _)| *at);
+            let next_event = [state.script.first().map(|(at, _)| *at), state.stop_at]
+                .into_iter()
+                .flatten()
+                .min();
             let wake = match (deadline, next_event) {
                 (Some(d), Some(e)) => d.min(e),
                 (Some(d), None) => d,
@@ -214,6 +225,11 @@ impl Platform for FakePlatform {
             due
         };
         due.into_iter().for_each(deliver);
+    }
+
+    fn stop_requested(&self) -> bool {
+        let state = self.0.borrow();
+        state.stop_at.is_some_and(|at| state.now >= at)
     }
 }
 

@@ -19,6 +19,8 @@ pub enum TrapKind {
     Exit(i32),
     /// The guest broke the canonical ABI (bad pointer, bad handle, invalid utf-8, …).
     Abi(String),
+    /// The embedder asked to end the guest ([`Platform::stop_requested`](crate::Platform::stop_requested)).
+    Interrupted,
 }
 
 impl Trap {
@@ -39,6 +41,14 @@ impl Trap {
         }
     }
 
+    /// The embedder stopped the guest (a signal, a timeout), at a host call or a wait.
+    pub fn interrupted() -> Trap {
+        Trap {
+            kind: TrapKind::Interrupted,
+            import: None,
+        }
+    }
+
     /// Names the import the trap happened in, unless already named.
     pub fn in_import(mut self, import: &str) -> Trap {
         if self.import.is_none() {
@@ -53,6 +63,7 @@ impl fmt::Display for Trap {
         match &self.kind {
             TrapKind::Exit(code) => write!(f, "exit({code})")?,
             TrapKind::Abi(message) => write!(f, "{message}")?,
+            TrapKind::Interrupted => f.write_str("interrupted: the embedder stopped the guest")?,
         }
         if let Some(import) = &self.import {
             write!(f, " (in {import})")?;

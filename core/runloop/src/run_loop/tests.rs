@@ -479,3 +479,20 @@ fn the_end_always_goes_out_last_and_with_no_panel_the_newest_output_before_it() 
     assert_eq!(panel_output(&rl.port.posted).len(), 1);
     assert!(matches!(rl.port.posted.last(), Some(FromWasm::Trap(_))));
 }
+
+#[test]
+fn a_stop_releases_a_paused_guest_and_ends_its_waits_at_once() {
+    let port = FakePort::new()
+        .at(0, Arrival::Control(Control::Pause))
+        .at(ms(50), Arrival::Control(Control::Stop));
+    let mut rl = run_loop(port, false);
+    // Held at its next host call until the stop comes, which lets it go on to its end.
+    rl.checkpoint(&mut |_| {});
+    assert!(rl.stopping() && !rl.steering.paused());
+    assert!(about(rl.real_now() - 1_000_000_000, ms(50)));
+    // Its next wait does not sleep: the host ends the guest when the wait returns.
+    let sleeps = rl.port.sleeps().len();
+    let now = rl.monotonic_now();
+    rl.wait(Some(now + ms(1000)), WaitReason::PollableBlock, &mut |_| {});
+    assert_eq!(rl.port.sleeps().len(), sleeps);
+}

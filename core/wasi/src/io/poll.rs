@@ -147,6 +147,34 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_ends_the_guest_in_its_wait_and_at_its_next_call() {
+        let fake = FakePlatform::new();
+        let (mut host, mut memory) = host_with(&fake);
+        let hour = timer(&mut host, &mut memory, 3_600_000_000_000);
+        fake.stop_at(5_000_000);
+        let stopped = call(
+            &mut host,
+            &mut memory,
+            POLL,
+            "[method]pollable.block",
+            &[hour],
+        );
+        assert_eq!(
+            stopped.map_err(|trap| trap.kind),
+            Err(TrapKind::Interrupted)
+        );
+        assert_eq!(fake.now(), 5_000_000, "woken by the stop, not the hour");
+        let again = call(
+            &mut host,
+            &mut memory,
+            POLL,
+            "[method]pollable.ready",
+            &[hour],
+        );
+        assert_eq!(again.map_err(|trap| trap.kind), Err(TrapKind::Interrupted));
+    }
+
+    #[test]
     fn block_waits_once_until_the_deadline() {
         let fake = FakePlatform::new();
         let (mut host, mut memory) = host_with(&fake);
