@@ -170,6 +170,12 @@ export interface GuestHandle {
   exportTrace(): Promise<string>;
   /** The ring's counters now; null once the guest has ended. */
   ringSnapshot(): Promise<RingSnapshot | null>;
+  /**
+   * Ends the guest at its next host call or wait as an `interrupted` trap, so `done` still says
+   * how it ended (after what it wrote to write-back preopens went out); a guest computing without
+   * host calls goes on (`terminate()` ends it regardless).
+   */
+  stop(): void;
   /** Stops the guest; `done` resolves with `{ exitCode: 137, terminated: true }`. */
   terminate(): void;
   /** Starts the same bytes again with fresh workers and the options updated by `changes`. */

@@ -19,7 +19,7 @@ const TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Every member of the guest handle `startComponent` returns: the page checks the real handle
 /// has exactly these, and the type check that `GuestHandle` declares exactly these.
-const HANDLE_MEMBERS: [&str; 15] = [
+const HANDLE_MEMBERS: [&str; 16] = [
     "closeStdin",
     "done",
     "exportTrace",
@@ -31,6 +31,7 @@ const HANDLE_MEMBERS: [&str; 15] = [
     "setTimeScale",
     "snapshot",
     "step",
+    "stop",
     "subscribe",
     "terminate",
     "unsubscribe",
@@ -238,6 +239,7 @@ const stalls: number | undefined = ring?.stalls;
 const broke: string | undefined = ringError;
 const problem: string | null = isolationProblem();
 const outcome: Outcome = await runComponent(new Uint8Array(8).buffer);
+guest.stop();
 guest.terminate();
 void [trace, counters, code, why, line, stalls, broke, problem, outcome];
 
