@@ -58,6 +58,76 @@ function kindOf(data) {
   return [null, {}];
 }
 
+/**
+ * The page's end of the output ring (see `FromWasmThread::OutputRing`; the algorithm is
+ * pollscope-ring's consumer): the wasm thread writes the guest's stdout (stream 1) and stderr
+ * (stream 2) into a SharedArrayBuffer it reuses; this copies each packet out, in order, hands
+ * it to `deliver(stream, bytes)` and frees its room. It wakes on the ring's wake word with
+ * Atomics.waitAsync, and a wasm thread blocked on a full ring wakes when this frees room.
+ */
+class OutputRing {
+  constructor(ring, layout, deliver) {
+    this.words = new Int32Array(ring);
+    this.bytes = new Uint8Array(ring);
+    this.layout = layout;
+    this.deliver = deliver;
+    this.capacity = this.words[layout.capacity] >>> 0;
+    this.tail = Atomics.load(this.words, layout.tail) >>> 0;
+    this.stopped = false;
+    this.watch();
+  }
+
+  /** Delivers everything published so far. */
+  drain() {
+    const { words, bytes, layout, capacity } = this;
+    const mask = capacity - 1;
+    const data = layout.dataOffset;
+    const head = Atomics.load(words, layout.head) >>> 0;
+    let tail = this.tail;
+    if (tail === head) return;
+    const header = new DataView(bytes.buffer);
+    while (tail !== head) {
+      // Packets are 8-aligned in an area a multiple of 8 long: a header never wraps.
+      const at = data + (tail & mask);
+      const length = header.getUint32(at, true);
+      const stream = header.getUint16(at + 4, true);
+      const start = (tail + 8) & mask;
+      const first = Math.min(length, capacity - start);
+      // A copy the receiver may keep (and decode: TextDecoder refuses shared memory).
+      let payload;
+      if (first === length) {
+        payload = bytes.slice(data + start, data + start + length);
+      } else {
+        payload = new Uint8Array(length);
+        payload.set(bytes.subarray(data + start, data + capacity));
+        payload.set(bytes.subarray(data, data + length - first), first);
+      }
+      tail = (tail + 8 + ((length + 7) & ~7)) >>> 0;
+      if (length > 0) this.deliver(stream, payload);
+    }
+    this.tail = tail;
+    Atomics.store(words, layout.tail, tail | 0);
+    if (Atomics.load(words, layout.wantSpace) !== 0) Atomics.notify(words, layout.tail);
+  }
+
+  /** Drains whenever the wake word moves, until stop(). */
+  watch() {
+    while (!this.stopped) {
+      const seen = Atomics.load(this.words, this.layout.wake);
+      this.drain();
+      const wait = Atomics.waitAsync(this.words, this.layout.wake, seen);
+      if (wait.async) {
+        wait.value.then(() => this.watch());
+        return;
+      }
+    }
+  }
+
+  stop() {
+    this.stopped = true;
+  }
+}
+
 /** Most wait and host-call records kept for exportTrace() (the newest). */
 const TRACE_RECORDS = 65536;
 
@@ -223,6 +293,8 @@ function launch(source, options, forLoader) {
   // Stdin not yet handed to the event thread, in order: { data, sent, resolve } or { close }.
   const stdinQueue = [];
   let stdinInFlight = 0;
+  // The guest's stdout and stderr (an OutputRing once the wasm thread sent it).
+  let outputRing = null;
   // Why the ring broke, once it did.
   let ringError = null;
   let settled = false;
@@ -234,6 +306,7 @@ function launch(source, options, forLoader) {
   const finish = (outcome, isError) => {
     if (settled) return;
     settled = true;
+    outputRing?.stop();
     wasmWorker.terminate();
     eventWorker.terminate();
     for (const resolve of pendingAcks.values()) resolve();
@@ -288,9 +361,13 @@ function launch(source, options, forLoader) {
   };
   wasmWorker.onmessage = ({ data }) => {
     const [kind, fields] = kindOf(data);
+    // Output the guest wrote before this message (its end, say) comes first.
+    outputRing?.drain();
     switch (kind) {
-      case "output":
-        for (const [stream, bytes] of fields.chunks) (stream === 2 ? onStderr : onStdout)(bytes);
+      case "output-ring":
+        outputRing = new OutputRing(fields.ring, fields.layout, (stream, bytes) =>
+          (stream === 2 ? onStderr : onStdout)(bytes),
+        );
         break;
       case "message":
         fromWasm(fields.json);

@@ -1,75 +1,98 @@
-//! Guest output on its way to the page: batched, sent as transferable buffers.
+//! Guest output on its way to the page: a second packet ring, in a SharedArrayBuffer of its
+//! own, that the wasm thread produces and the page (`js/output-ring.js`) consumes.
 //!
-//! Chunks of stdout and stderr stay in one ordered list so the page sees them interleaved as
-//! the guest wrote them. A batch leaves when it is large, when it is old, and before every wait
-//! (so a sleeping guest never holds output back).
+//! The buffer is made once and reused, so output costs a copy into shared memory and the
+//! page's copy out — no fresh buffer per batch. Stdout and stderr are streams of one ring, so
+//! the page sees them interleaved as the guest wrote them. What is written is published when
+//! enough has gathered, when it is old, and before every wait (so a sleeping guest never holds
+//! output back). A full ring is backpressure: the wasm thread sleeps in `Atomics.wait` until
+//! the page has copied enough out, and nothing is ever dropped.
 
-use js_sys::Uint8Array;
-use pollscope_protocol::worker::FromWasmThread;
+use js_sys::{Atomics, Int32Array, SharedArrayBuffer};
+use pollscope_protocol::worker::{FromWasmThread, RingWords};
+use pollscope_ring::{layout, Config, Flush, Kind, Producer};
 use pollscope_wasi::Stdio;
-use wasm_bindgen::JsValue;
 use web_sys::DedicatedWorkerGlobalScope;
 
 use crate::messages::{self, Js};
+use crate::shared_memory::JsSharedMemory;
 
-/// A batch this large is sent at once.
-const FLUSH_BYTES: usize = 1 << 20;
-/// Output older than this is sent at the next write even if the batch is small.
-const FLUSH_AGE_MS: f64 = 20.0;
+/// Bytes of packet data in the output ring.
+const CAPACITY: u32 = 4 << 20;
+/// Written bytes are published once this many have gathered…
+const PUBLISH_BYTES: usize = 256 << 10;
+/// …or when the oldest unpublished byte is this old, at the next write.
+const PUBLISH_AGE_MS: f64 = 20.0;
 
-/// Pending output of the wasm thread.
+/// The wasm thread's end of the output ring.
 pub struct Outbox {
-    scope: DedicatedWorkerGlobalScope,
-    chunks: Vec<(Stdio, Vec<u8>)>,
-    bytes: usize,
+    producer: Producer<JsSharedMemory>,
+    words: Int32Array,
+    unpublished: usize,
     oldest_ms: Option<f64>,
 }
 
 impl Outbox {
-    /// An empty outbox posting to the page through `scope`.
-    pub fn new(scope: DedicatedWorkerGlobalScope) -> Outbox {
-        Outbox {
-            scope,
-            chunks: Vec::new(),
-            bytes: 0,
+    /// Makes the output ring and sends it to the page (before any output can exist).
+    pub fn new(scope: &DedicatedWorkerGlobalScope) -> Result<Outbox, String> {
+        let config = Config {
+            capacity: CAPACITY,
+            ..Config::default()
+        };
+        let buffer = SharedArrayBuffer::new(config.total_bytes() as u32);
+        let memory = JsSharedMemory::new(&buffer)?;
+        pollscope_ring::init(&memory, config).map_err(|err| format!("output ring: {err}"))?;
+        let words = memory.words().clone();
+        let producer = Producer::new(memory).map_err(|err| format!("output ring: {err}"))?;
+        let message = FromWasmThread::OutputRing {
+            ring: Js(buffer.into()),
+            layout: RingWords {
+                capacity: layout::CAPACITY as u32,
+                head: layout::HEAD as u32,
+                wake: layout::WAKE as u32,
+                want_space: layout::WANT_SPACE as u32,
+                tail: layout::TAIL as u32,
+                data_offset: layout::DATA_OFFSET as u32,
+            },
+        };
+        messages::post(scope, &message, &[]);
+        Ok(Outbox {
+            producer,
+            words,
+            unpublished: 0,
             oldest_ms: None,
-        }
+        })
     }
 
-    /// Queues `bytes` for `stream`; sends the batch if it is large or old.
+    /// Writes `bytes` for `stream` into the ring; publishes when enough has gathered or it is
+    /// old, and waits for the page when the ring is full.
     pub fn write(&mut self, stream: Stdio, bytes: &[u8], now_ms: f64) {
-        match self.chunks.last_mut() {
-            Some((last, chunk)) if *last == stream => chunk.extend_from_slice(bytes),
-            _ => self.chunks.push((stream, bytes.to_vec())),
-        }
-        self.bytes += bytes.len();
+        let id = match stream {
+            Stdio::Stdout => 1,
+            Stdio::Stderr => 2,
+        };
+        self.producer.push(id, Kind::Data, bytes);
+        self.unpublished += bytes.len();
         let oldest = *self.oldest_ms.get_or_insert(now_ms);
-        if self.bytes >= FLUSH_BYTES || now_ms - oldest >= FLUSH_AGE_MS {
+        // What did not fit waits in the producer's backlog: no more than this one write.
+        if self.producer.backlog() > 0
+            || self.unpublished >= PUBLISH_BYTES
+            || now_ms - oldest >= PUBLISH_AGE_MS
+        {
             self.flush();
         }
     }
 
-    /// Sends everything queued as one `output` message, its buffers moved, not copied.
+    /// Publishes everything written, sleeping while the page makes room for what does not fit.
     pub fn flush(&mut self) {
-        if self.chunks.is_empty() {
+        if self.unpublished == 0 && self.producer.backlog() == 0 {
             return;
         }
-        let mut transfer = Vec::with_capacity(self.chunks.len());
-        let chunks = self
-            .chunks
-            .drain(..)
-            .map(|(stream, bytes)| {
-                let data = Uint8Array::from(bytes.as_slice());
-                transfer.push(JsValue::from(data.buffer()));
-                let number = match stream {
-                    Stdio::Stdout => 1,
-                    Stdio::Stderr => 2,
-                };
-                (number, Js(data.into()))
-            })
-            .collect();
-        self.bytes = 0;
+        while let Flush::Blocked(on) = self.producer.flush() {
+            // The page notifies TAIL once it copied something out (WANT_SPACE is armed).
+            let _ = Atomics::wait(&self.words, on.word as u32, on.value as i32);
+        }
+        self.unpublished = 0;
         self.oldest_ms = None;
-        messages::post(&self.scope, &FromWasmThread::Output { chunks }, &transfer);
     }
 }

@@ -1,6 +1,6 @@
 //! The wasm thread's machine for the run loop (`pollscope_runloop::Port`): `performance.now()`,
-//! the ring's inbox (`Atomics.wait`), the outbox and `postMessage`. All decisions are the run
-//! loop's; this only reaches the browser.
+//! the ring's inbox (`Atomics.wait`), the output ring (the outbox) and `postMessage`. All
+//! decisions are the run loop's; this only reaches the browser.
 
 use pollscope_protocol::worker::FromWasmThread;
 use pollscope_protocol::{encode_json, Control, FromWasm, RingSample, WakeCause};
@@ -28,7 +28,7 @@ impl BrowserPort {
             .ok_or("this worker has no `performance`")?;
         Ok(BrowserPort {
             performance,
-            outbox: Outbox::new(scope.clone()),
+            outbox: Outbox::new(&scope)?,
             scope,
             inbox,
         })

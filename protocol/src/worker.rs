@@ -133,6 +133,25 @@ pub struct RingCounters {
     pub backlog: f64,
 }
 
+/// Word indices (`Int32Array`) and the data area's byte offset of a packet ring, for a
+/// consumer written in JavaScript (`pollscope_ring::layout` has the meaning of each).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RingWords {
+    /// Holds the data area's size in bytes (a power of two).
+    pub capacity: u32,
+    /// Total bytes of packets published.
+    pub head: u32,
+    /// Bumped after every publish; the consumer waits on it.
+    pub wake: u32,
+    /// 1 while the producer waits for space.
+    pub want_space: u32,
+    /// Total bytes of packets consumed; a blocked producer waits on it.
+    pub tail: u32,
+    /// Byte offset of the data area.
+    pub data_offset: u32,
+}
+
 /// Loader → wasm thread: the one message it gets, what to run and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", rename_all_fields = "camelCase")]
@@ -214,10 +233,15 @@ pub enum FromWasmThread<H> {
         /// What happened.
         what: String,
     },
-    /// Guest output in the order written: stream (1 stdout, 2 stderr) and bytes (`Uint8Array`).
-    Output {
-        /// The chunks, oldest first.
-        chunks: Vec<(u8, H)>,
+    /// The output ring (a `SharedArrayBuffer`, sent once before the guest runs): the wasm
+    /// thread writes the guest's stdout (stream 1) and stderr (stream 2) into it in the order
+    /// written, and the page copies them out. The page drains it before acting on any later
+    /// message, so output written before the end arrives before the end.
+    OutputRing {
+        /// The shared buffer.
+        ring: H,
+        /// Where the page finds the ring's words in it (the layout lives in Rust).
+        layout: RingWords,
     },
     /// A [`FromWasm`](crate::FromWasm) as JSON text: telemetry, output for a panel, and how
     /// the guest ended (`exit`, `trap`) or that the ring broke (`ring-error`). Relayed to
@@ -280,12 +304,20 @@ mod tests {
             .unwrap(),
             json!({ "chrome-trace": { "id": 2, "result": { "Err": "no" } } })
         );
+        let layout = RingWords {
+            capacity: 2,
+            head: 16,
+            wake: 17,
+            want_space: 18,
+            tail: 48,
+            data_offset: 256,
+        };
         assert_eq!(
-            serde_json::to_value(FromWasmThread::<u8>::Output {
-                chunks: vec![(1, 9), (2, 8)]
-            })
-            .unwrap(),
-            json!({ "output": { "chunks": [[1, 9], [2, 8]] } })
+            serde_json::to_value(FromWasmThread::<u8>::OutputRing { ring: 9, layout }).unwrap(),
+            json!({ "output-ring": { "ring": 9, "layout": {
+                "capacity": 2, "head": 16, "wake": 17, "wantSpace": 18, "tail": 48,
+                "dataOffset": 256,
+            } } })
         );
         assert_eq!(
             serde_json::to_value(FromWasmThread::<()>::Loaded).unwrap(),

@@ -12,9 +12,12 @@ use pollscope_wasi::Stdio;
 pub const OUTPUT_TAIL_BYTES: usize = 64 << 10;
 
 /// The newest [`OUTPUT_TAIL_BYTES`] of output, as runs of one stream in the order written.
+///
+/// Runs are double-ended so that dropping the oldest bytes costs what is dropped: with a plain
+/// `Vec`, every 4 KiB write to a full tail moved the other 60 KiB, 15 times the bytes written.
 #[derive(Debug, Default)]
 pub struct OutputTail {
-    runs: VecDeque<(OutputStream, Vec<u8>)>,
+    runs: VecDeque<(OutputStream, VecDeque<u8>)>,
     bytes: usize,
 }
 
@@ -27,8 +30,10 @@ impl OutputTail {
         };
         let bytes = &bytes[bytes.len().saturating_sub(OUTPUT_TAIL_BYTES)..];
         match self.runs.back_mut() {
-            Some((last, run)) if *last == stream => run.extend_from_slice(bytes),
-            _ => self.runs.push_back((stream, bytes.to_vec())),
+            Some((last, run)) if *last == stream => run.extend(bytes),
+            _ => self
+                .runs
+                .push_back((stream, bytes.iter().copied().collect())),
         }
         self.bytes += bytes.len();
         while self.bytes > OUTPUT_TAIL_BYTES {
@@ -55,7 +60,7 @@ impl OutputTail {
             .iter()
             .map(|(stream, data)| FromWasm::Output {
                 stream: *stream,
-                data: data.clone(),
+                data: data.iter().copied().collect(),
             })
             .collect()
     }
@@ -65,7 +70,10 @@ impl OutputTail {
         self.bytes = 0;
         self.runs
             .drain(..)
-            .map(|(stream, data)| FromWasm::Output { stream, data })
+            .map(|(stream, data)| FromWasm::Output {
+                stream,
+                data: data.into(),
+            })
             .collect()
     }
 }
