@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::data::{fnv1a64, noise};
-use crate::harness::{guest, Invocation};
+use crate::harness::{guest, Finished, Invocation};
 
 #[test]
 fn io_stdin_reads_several_kb_of_binary_input() {
@@ -112,8 +112,22 @@ fn io_poll_reports_the_right_indices() {
 
 #[test]
 fn io_stdout_flood_arrives_whole_and_in_order() {
-    let run = Invocation::new(guest("io_stdout_flood")).run();
-    let expected = flood();
+    assert_flood_arrives(Invocation::new(guest("io_stdout_flood")).run(), FLOOD);
+}
+
+/// Six times the output ring (4 MiB): the ring wraps, fills while the page relays, and the
+/// guest waits for room (backpressure) instead of anything being dropped or reordered.
+#[test]
+fn io_stdout_flood_past_the_output_ring_arrives_whole_and_in_order() {
+    let total = 24 << 20;
+    let run = Invocation::new(guest("io_stdout_flood"))
+        .args([total.to_string()])
+        .run();
+    assert_flood_arrives(run, total);
+}
+
+fn assert_flood_arrives(run: Finished, total: usize) {
+    let expected = flood(total);
     // Not run.assert/fail: they would print a megabyte of stdout.
     let checksum = format!(
         "bytes={} fnv1a64={:016x}\n",
@@ -141,12 +155,14 @@ fn io_stdout_flood_arrives_whole_and_in_order() {
     }
 }
 
-/// What `io_stdout_flood` writes (same generator).
-fn flood() -> Vec<u8> {
-    const TOTAL: usize = (1 << 20) + 123;
-    let mut data = Vec::with_capacity(TOTAL);
+/// What `io_stdout_flood` writes by default.
+const FLOOD: usize = (1 << 20) + 123;
+
+/// What `io_stdout_flood TOTAL` writes (same generator).
+fn flood(total: usize) -> Vec<u8> {
+    let mut data = Vec::with_capacity(total);
     let mut line = 0;
-    while data.len() < TOTAL {
+    while data.len() < total {
         line += 1;
         data.extend(
             format!(
@@ -156,7 +172,7 @@ fn flood() -> Vec<u8> {
             .bytes(),
         );
     }
-    data.truncate(TOTAL);
+    data.truncate(total);
     data
 }
 

@@ -1,6 +1,8 @@
 //! `io_stdout_flood`: writes a lot to stdout, in writes of varying sizes.
 //!
-//! Writes 1 MiB + 123 bytes of numbered lines to stdout, then prints
+//! Usage: `io_stdout_flood [TOTAL_BYTES=1048699]`.
+//!
+//! Writes TOTAL_BYTES (1 MiB + 123 unless given) of numbered lines to stdout, then prints
 //! `bytes=<n> fnv1a64=<16 hex digits>` of what it wrote to stderr, so the test can check that
 //! nothing was lost, duplicated or reordered.
 
@@ -9,9 +11,10 @@ use std::io::Write;
 const TOTAL: usize = (1 << 20) + 123;
 
 fn main() {
-    let mut data = Vec::with_capacity(TOTAL);
+    let total = pollscope_guests::number_arg(1, TOTAL);
+    let mut data = Vec::with_capacity(total);
     let mut line = 0;
-    while data.len() < TOTAL {
+    while data.len() < total {
         line += 1;
         writeln!(
             data,
@@ -20,7 +23,7 @@ fn main() {
         )
         .unwrap();
     }
-    data.truncate(TOTAL);
+    data.truncate(total);
 
     // Writes of 1, 2, 4, … 64 KiB bytes, cycling (std's line buffering splits them further).
     let mut stdout = std::io::stdout().lock();
