@@ -61,6 +61,21 @@ const OPTION_NAMES: [&str; 18] = [
     "telemetry",
 ];
 
+/// Every counter of a `RingSnapshot`: a finished run's `done` carries exactly these (`ring`),
+/// and the type check that `RingSnapshot` declares exactly these.
+const RING_COUNTERS: [&str; 10] = [
+    "backlog",
+    "bytesIn",
+    "bytesOut",
+    "capacity",
+    "highWater",
+    "mtu",
+    "packetsIn",
+    "packetsOut",
+    "stalls",
+    "used",
+];
+
 #[test]
 fn npm_package_installs_type_checks_and_runs_guests_from_an_import_map() {
     let work = ScratchDir::new("npm-package");
@@ -247,6 +262,7 @@ void [trace, counters, code, why, line, stalls, broke, problem, outcome];
 export const members = {members} satisfies Record<keyof GuestHandle, true>;
 // Exactly the options, likewise.
 export const optionNames = {options} satisfies Record<keyof StartOptions, true>;
+export const ringCounters = {counters} satisfies Record<keyof RingSnapshot, true>;
 
 // Misuse does not compile (an error expected here that does not happen fails the check).
 // @ts-expect-error: a component is bytes or a URL
@@ -263,6 +279,7 @@ void certain;
 "#,
         members = keys(&HANDLE_MEMBERS),
         options = keys(&OPTION_NAMES),
+        counters = keys(&RING_COUNTERS),
     );
     std::fs::write(project.join("check.ts"), check).expect("writing check.ts");
     let config = json!({
@@ -359,6 +376,14 @@ fn run_guests_in_chromium(project: &Path) -> Result<()> {
         }
     }
     let hello = &outcome["hello"];
+    if hello["counters"] != json!(RING_COUNTERS) {
+        bail!(
+            "the finished run's ring counters are not {RING_COUNTERS:?}: a counter added or \
+             removed needs its type in npm/pollscope.d.ts (RingSnapshot) and its name in this \
+             test's RING_COUNTERS: {}",
+            show()
+        );
+    }
     if hello["members"] != json!(HANDLE_MEMBERS) {
         bail!(
             "the handle's members are not {HANDLE_MEMBERS:?}: a member added to or removed \
@@ -414,8 +439,9 @@ const PAGE: &str = r#"<!doctype html>
       onStderr: (bytes) => (text.stderr += decoders.stderr.decode(bytes, { stream: true })),
       onTrace: (what) => trace.push(what),
     });
-    const { exitCode } = await guest.done;
-    return { exitCode, ...text, trace, members: Object.keys(guest).sort() };
+    const { exitCode, ring } = await guest.done;
+    const counters = Object.keys(ring ?? {}).sort();
+    return { exitCode, ...text, trace, members: Object.keys(guest).sort(), counters };
   }
 
   window.outcome = (async () => ({
