@@ -202,8 +202,7 @@ export function startComponent(source, options = {}) {
   // The page agent (agent.js) relays this guest to the DevTools extension while a panel watches.
   const agentLink = registerGuest(options);
   options = agentLink.options;
-  // Fetched once, when the first run's event thread is up (as before restarts existed), and
-  // kept for restarts.
+  // Fetched once, as the first run's workers start, and kept for restarts.
   let fetched = null;
   const bytes = () => (fetched ??= componentBytes(source));
   // A panel's commands that are the loader's to carry out (the event thread checked them).
@@ -427,14 +426,14 @@ function launch(source, options, forLoader) {
   eventWorker.onerror = workerFailed("event");
 
   (async () => {
-    // The event thread creates the ring (its layout lives in Rust) and hands it back. Each
-    // worker says when its script has run; messages go to it only after that.
+    // The component is fetched while the workers start. The event thread creates the ring
+    // (its layout lives in Rust) and hands it back. Each worker says when its script has run;
+    // messages go to it only after that.
+    const fetching = source().then((bytes) => (trace(`component fetched (${bytes.length} B)`), bytes));
+    fetching.catch(() => {}); // awaited below, after the event worker is up
     await eventWorkerLoaded;
     eventWorker.postMessage({ init: { ringCapacity } });
-    const [component, ring] = await Promise.all([
-      source().then((bytes) => (trace(`component fetched (${bytes.length} B)`), bytes)),
-      ringReady,
-    ]);
+    const [component, ring] = await Promise.all([fetching, ringReady]);
     await wasmWorkerLoaded;
     wasmWorker.postMessage(
       {

@@ -23,14 +23,26 @@ function contains(bytes, needle) {
 const looksLikeTinyGo = (component) =>
   contains(component, "asyncify_get_state") && contains(component, "internal/task.");
 
+/** Fetches, compiles (streaming) and instantiates one build of the shim. */
+async function loadShim(build) {
+  const shim = await import(`./${build}.js`);
+  await shim.default({ module_or_path: new URL(`${build}_bg.wasm`, import.meta.url) });
+  return shim;
+}
+
+// The plain shim starts loading now, while the page still fetches the component and the event
+// thread makes the ring: start-up then waits for the slower of the two, not for both in turn.
+// A TinyGo program loads its own build once its bytes are here.
+const plainShim = loadShim("pollscope_shim");
+plainShim.catch(() => {}); // reported when (and if) it is used
+
 // Messages are `pollscope_protocol::worker`'s (`{ kind: fields }`); the shim reads `init`.
 self.onmessage = async ({ data }) => {
   if (!(data?.init?.component instanceof Uint8Array)) return;
   try {
     self.postMessage({ trace: { what: "wasm thread got init" } });
     const build = looksLikeTinyGo(data.init.component) ? "pollscope_shim_tinygo" : "pollscope_shim";
-    const { default: init, wasm_thread_main } = await import(`./${build}.js`);
-    await init({ module_or_path: new URL(`${build}_bg.wasm`, import.meta.url) });
+    const { wasm_thread_main } = await (build === "pollscope_shim" ? plainShim : loadShim(build));
     self.postMessage({ trace: { what: `wasm thread loaded ${build}` } });
     wasm_thread_main(data);
   } catch (error) {
