@@ -46,7 +46,15 @@ impl HostInputStream for StdinStream {
             return Err(StreamError::Closed);
         }
         let n = (len.min(buffer.data.len() as u64)) as usize;
-        Ok(buffer.data.drain(..n).collect())
+        // Copied slice by slice: collecting the drained bytes one at a time cost more than
+        // everything else a large stdin read does.
+        let (front, back) = buffer.data.as_slices();
+        let from_front = n.min(front.len());
+        let mut bytes = Vec::with_capacity(n);
+        bytes.extend_from_slice(&front[..from_front]);
+        bytes.extend_from_slice(&back[..n - from_front]);
+        buffer.data.drain(..n);
+        Ok(bytes)
     }
 
     fn ready(&self) -> bool {
