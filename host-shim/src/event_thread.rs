@@ -94,7 +94,12 @@ impl EventThread {
                 Ok(())
             }
             ToEventThread::Stop => {
-                self.push(streams::CONTROL, Kind::Control, &Control::Stop.encode(), None);
+                self.push(
+                    streams::CONTROL,
+                    Kind::Control,
+                    &Control::Stop.encode(),
+                    None,
+                );
                 Ok(())
             }
             ToEventThread::PanelCommand { json } => {
