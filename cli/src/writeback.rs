@@ -371,31 +371,7 @@ mod tests {
 
         /// Every entry below, sorted, with `/` after directories and `-> target` for links.
         fn listing(&self) -> Vec<String> {
-            let mut out = Vec::new();
-            let mut pending = vec![self.0.clone()];
-            while let Some(dir) = pending.pop() {
-                for entry in std::fs::read_dir(&dir).unwrap() {
-                    let entry = entry.unwrap();
-                    let rel = entry
-                        .path()
-                        .strip_prefix(&self.0)
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned();
-                    let kind = entry.file_type().unwrap();
-                    if kind.is_symlink() {
-                        let target = std::fs::read_link(entry.path()).unwrap();
-                        out.push(format!("{rel} -> {}", target.display()));
-                    } else if kind.is_dir() {
-                        out.push(format!("{rel}/"));
-                        pending.push(entry.path());
-                    } else {
-                        out.push(format!("{rel} = {}", read(&entry.path())));
-                    }
-                }
-            }
-            out.sort();
-            out
+            pollscope_test_support::dir_listing(&self.0)
         }
     }
 
@@ -464,15 +440,15 @@ mod tests {
         assert_eq!(
             dir.listing(),
             [
-                "a.txt = was b.txt",
-                "b.txt = was a.txt",
-                "change.txt = new contents",
-                "keep.txt = was keep.txt",
+                "a.txt = \"was b.txt\"",
+                "b.txt = \"was a.txt\"",
+                "change.txt = \"new contents\"",
+                "keep.txt = \"was keep.txt\"",
                 "link -> new/moved.txt",
                 "new/",
-                "new/fresh.txt = fresh",
-                "new/moved.txt = was move.txt",
-                "new/second-name.txt = fresh",
+                "new/fresh.txt = \"fresh\"",
+                "new/moved.txt = \"was move.txt\"",
+                "new/second-name.txt = \"fresh\"",
                 "unseen/",
             ]
         );
@@ -515,7 +491,7 @@ mod tests {
             assert!(problems.contains(said), "{said:?} not in:\n{problems}");
         }
         assert_eq!(read(&secret), "secret");
-        assert_eq!(outside.listing(), ["secret.txt = secret"]);
+        assert_eq!(outside.listing(), ["secret.txt = \"secret\""]);
         assert_eq!(read(&dir.0.join("victim.txt")), "changed");
         assert!(!dir.0.parent().unwrap().join("escape.txt").exists());
     }
@@ -547,7 +523,7 @@ mod tests {
             "{problems}"
         );
         assert_eq!(read(&kept), "outside");
-        assert_eq!(outside.listing(), ["data/", "data/file.txt = outside"]);
+        assert_eq!(outside.listing(), ["data/", "data/file.txt = \"outside\""]);
     }
 
     /// A file the guest moved from one `--dir` to another: the first is written back first and
@@ -578,7 +554,7 @@ mod tests {
         let problems = apply_all(&targets);
         assert!(problems.iter().all(Vec::is_empty), "{problems:?}");
         assert!(first.listing().is_empty());
-        assert_eq!(second.listing(), ["y.txt = moving"]);
+        assert_eq!(second.listing(), ["y.txt = \"moving\""]);
     }
 
     /// The host's links come back as the guest left them: one left alone stays (even one
@@ -614,13 +590,13 @@ mod tests {
         assert_eq!(
             dir.listing(),
             [
-                "a.txt = a".to_string(),
-                "b.txt = b".to_string(),
+                "a.txt = \"a\"".to_string(),
+                "b.txt = \"b\"".to_string(),
                 format!("out -> {}", outside.0.display()),
                 "retarget -> b.txt".to_string(),
             ]
         );
-        assert_eq!(outside.listing(), ["kept.txt = outside"]);
+        assert_eq!(outside.listing(), ["kept.txt = \"outside\""]);
     }
 
     /// A file the guest moved, whose loaded directory the host swapped for a link out during
@@ -646,7 +622,7 @@ mod tests {
             "{problems}"
         );
         assert!(!dir.0.join("moved.txt").exists());
-        assert_eq!(outside.listing(), ["data/", "data/file.txt = outside"]);
+        assert_eq!(outside.listing(), ["data/", "data/file.txt = \"outside\""]);
     }
 
     #[test]

@@ -64,3 +64,35 @@ pub fn node_module(script: &str, dir: &Path) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// Every entry below `dir`, sorted: `name/` for directories, `name -> target` for symbolic
+/// links (never followed), `name = "contents"` for files: what a test compares a host
+/// directory with after a guest (or the write-back) changed it.
+pub fn dir_listing(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(at) = pending.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let entry = entry.unwrap();
+            let rel = entry
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let kind = entry.file_type().unwrap();
+            if kind.is_symlink() {
+                let target = std::fs::read_link(entry.path()).unwrap();
+                out.push(format!("{rel} -> {}", target.display()));
+            } else if kind.is_dir() {
+                out.push(format!("{rel}/"));
+                pending.push(entry.path());
+            } else {
+                let contents = std::fs::read_to_string(entry.path()).unwrap();
+                out.push(format!("{rel} = {contents:?}"));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -2,41 +2,9 @@
 //! gives them (issue #12): exactly the directories asked for, under the names given, written
 //! back to the host when the guest ends, read-only ones refusing every change.
 
-use std::path::Path;
-
 use crate::data::{fnv1a64, noise, TempDir};
 use crate::harness::{guest, Invocation};
-
-/// Every entry below `dir`, sorted: `name/` for directories, `name -> target` for links
-/// (never followed), `name = contents` for files.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(at) = pending.pop() {
-        for entry in std::fs::read_dir(&at).unwrap() {
-            let entry = entry.unwrap();
-            let rel = entry
-                .path()
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            let kind = entry.file_type().unwrap();
-            if kind.is_symlink() {
-                let target = std::fs::read_link(entry.path()).unwrap();
-                out.push(format!("{rel} -> {}", target.display()));
-            } else if kind.is_dir() {
-                out.push(format!("{rel}/"));
-                pending.push(entry.path());
-            } else {
-                let contents = std::fs::read_to_string(entry.path()).unwrap();
-                out.push(format!("{rel} = {contents:?}"));
-            }
-        }
-    }
-    out.sort();
-    out
-}
+use pollscope_test_support::dir_listing as listing;
 
 #[test]
 fn fs_ops_transcript_with_preloaded_dir() {
