@@ -33,8 +33,9 @@ pub fn all(extra: &[String]) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    // The shim's browser half only compiles for wasm32; both of its builds.
-    for features in ["", "tinygo"] {
+    // The shim's browser half only compiles for wasm32; both of its builds, and the bench's
+    // (its ring probes are compiled only there).
+    for features in ["", "tinygo", "bench"] {
         run(cargo().args([
             "clippy",
             "--locked",
