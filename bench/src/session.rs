@@ -52,7 +52,7 @@ const SHIM_FILES: &[&str] = &[
     "agent.js",
 ];
 
-/// What `cargo xtask bench` puts in `target/bench/shim` for the ring rows.
+/// What `cargo xtask bench` and `cargo xtask test` put in `target/bench/shim` for the ring rows.
 const BENCH_SHIM_FILES: &[&str] = &["pollscope_shim_bench.js", "pollscope_shim_bench_bg.wasm"];
 
 /// Where things are and how long a session may take.

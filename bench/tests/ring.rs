@@ -9,7 +9,8 @@
 //! and both sides fold their streams into order-sensitive checksums that must agree. These are
 //! behaviour tests: nothing here asserts speed (the session's time limit only catches a hang).
 //!
-//! Needs `target/web` (`cargo xtask build`) and Debian's Chromium.
+//! Needs `target/web` (`cargo xtask build`), the bench's shim in `target/bench/shim` (built by
+//! `cargo xtask test` and `cargo xtask bench`) and Debian's Chromium.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -23,7 +24,7 @@ static BROWSER: Mutex<()> = Mutex::new(());
 fn stress(scenario: Value) -> (Value, Value) {
     let _one_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let mut options = Options::for_repo();
-    if let Err(err) = options.check_web_dir() {
+    if let Err(err) = options.check_web_dir().and(options.check_bench_shim()) {
         panic!("{err:#}");
     }
     options.timeout = Duration::from_secs(300);

@@ -22,6 +22,8 @@ pub fn all(extra: &[String]) -> Result<()> {
     setup::extension_test_tools()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     build::web_assets()?;
+    // The ring stress tests run the bench's own shim (its ring probes).
+    build::bench_shim()?;
     build::guests()?;
     fixtures::build()?;
     run(cargo().args([
