@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use js_sys::{Atomics, Reflect, SharedArrayBuffer, Uint8Array};
 use pollscope_protocol::worker::{FromEventThread, RingCounters, ToEventThread};
-use pollscope_protocol::{decode_json, Control, FromWasm, HostCallRecord, ToWasm, WaitRecord};
+use pollscope_protocol::{Control, ToWasm};
 use pollscope_ring::{Config, Flush, Kind, Producer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -299,29 +299,5 @@ pub fn chrome_trace(
     waits_json: &str,
     calls_json: &str,
 ) -> Result<String, String> {
-    let host_functions = if hello_json.is_empty() {
-        Vec::new()
-    } else {
-        match decode_json::<FromWasm>(hello_json.as_bytes()) {
-            Ok(FromWasm::Hello(hello)) => hello.host_functions,
-            Ok(_) => return Err("chrome_trace: the first argument is not a hello".into()),
-            Err(err) => return Err(format!("chrome_trace: hello: {err}")),
-        }
-    };
-    let records = |json: &str| {
-        if json.is_empty() {
-            "[]".to_string()
-        } else {
-            json.to_string()
-        }
-    };
-    let waits: Vec<WaitRecord> = serde_json::from_str(&records(waits_json))
-        .map_err(|err| format!("chrome_trace: waits: {err}"))?;
-    let calls: Vec<HostCallRecord> = serde_json::from_str(&records(calls_json))
-        .map_err(|err| format!("chrome_trace: host calls: {err}"))?;
-    Ok(pollscope_telemetry::chrome_trace_json(
-        &host_functions,
-        &waits,
-        &calls,
-    ))
+    pollscope_protocol::chrome_trace_from_json(hello_json, waits_json, calls_json)
 }
