@@ -43,7 +43,7 @@ pub use control::{Control, ToWasm, MAX_STDIN_CHUNK, MAX_TIME_SCALE, MIN_TIME_SCA
 pub use json::{decode_json, decode_value, encode_json, encode_value, Message, MAX_MESSAGE_BYTES};
 pub use scheduler::*;
 pub use telemetry::*;
-pub use trace::{chrome_trace, chrome_trace_json};
+pub use trace::{chrome_trace, chrome_trace_from_json, chrome_trace_json};
 
 /// Bump when an existing message changes meaning; add new tags without bumping.
 pub const PROTOCOL_VERSION: u8 = 1;

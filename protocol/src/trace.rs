@@ -3,7 +3,8 @@
 //! the wasm thread's track, timestamps in µs. A wait lies inside the host call that waited, so
 //! the viewers nest it there.
 
-use crate::{HostCallRecord, WaitCall, WaitRecord, WakeCause};
+use crate::{DecodeError, HostCallRecord, WaitCall, WaitRecord, WakeCause};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 const PID: u32 = 1;
@@ -89,6 +90,48 @@ pub fn chrome_trace_json(
     chrome_trace(host_functions, waits, host_calls).to_string()
 }
 
+/// The trace as JSON text from what a page received, all as JSON text: `hello_json` a `hello`
+/// message (its host-function table names the calls; `""` for none), `waits_json` and
+/// `calls_json` arrays of the batches' `waits` and `host_calls` records (`""` for none). The
+/// error says which argument is wrong and why.
+///
+/// Of the hello only the version, the type and `host_functions` are read: decoding a whole
+/// [`FromWasm`](crate::FromWasm) would link every telemetry type's deserializer into the
+/// shim, which never reads any other message of that direction.
+pub fn chrome_trace_from_json(
+    hello_json: &str,
+    waits_json: &str,
+    calls_json: &str,
+) -> Result<String, String> {
+    let host_functions = if hello_json.is_empty() {
+        Vec::new()
+    } else {
+        hello_host_functions(hello_json.as_bytes())
+            .map_err(|err| format!("chrome_trace: hello: {err}"))?
+            .ok_or("chrome_trace: the first argument is not a hello")?
+    };
+    let records = |json: &str| if json.is_empty() { "[]" } else { json }.to_string();
+    let waits: Vec<WaitRecord> = serde_json::from_str(&records(waits_json))
+        .map_err(|err| format!("chrome_trace: waits: {err}"))?;
+    let calls: Vec<HostCallRecord> = serde_json::from_str(&records(calls_json))
+        .map_err(|err| format!("chrome_trace: host calls: {err}"))?;
+    Ok(chrome_trace_json(&host_functions, &waits, &calls))
+}
+
+/// A `hello` message's host-function table; `None` for another message of this version.
+fn hello_host_functions(json: &[u8]) -> Result<Option<Vec<String>>, DecodeError> {
+    let mut map = crate::json::object_of_this_version(json)?;
+    if map.get("type").and_then(Value::as_str) != Some("hello") {
+        return Ok(None);
+    }
+    let functions = map
+        .remove("host_functions")
+        .ok_or_else(|| DecodeError::Malformed("missing field `host_functions`".into()))?;
+    Vec::<String>::deserialize(functions)
+        .map(Some)
+        .map_err(|err| DecodeError::Malformed(err.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +193,55 @@ mod tests {
         assert!(events
             .iter()
             .any(|e| e["ph"] == "M" && e["name"] == "thread_name"));
+    }
+
+    #[test]
+    fn trace_from_json_names_calls_from_the_hello() {
+        let hello = crate::Hello {
+            protocol: crate::PROTOCOL_VERSION,
+            component: crate::ComponentSummary::default(),
+            host_functions: vec!["wasi:cli/exit#exit".into()],
+            tinygo: None,
+        };
+        let hello = crate::encode_json(&crate::FromWasm::Hello(hello)).unwrap();
+        let calls = r#"[{"import":0,"start":1000,"duration":2000}]"#;
+        let text = chrome_trace_from_json(&hello, "", calls).unwrap();
+        let parsed: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["traceEvents"][2]["name"], "wasi:cli/exit#exit");
+        assert!(chrome_trace_from_json("", "", "").is_ok());
+
+        let exit = crate::encode_json(&crate::FromWasm::Exit { code: 0 }).unwrap();
+        let bad = [
+            (exit.as_str(), "", "", "not a hello"),
+            (
+                r#"{"v":1,"type":"hello"}"#,
+                "",
+                "",
+                "hello: malformed message: missing field `host_functions`",
+            ),
+            (
+                r#"{"v":1,"type":"hello","host_functions":[1]}"#,
+                "",
+                "",
+                "hello: malformed message",
+            ),
+            (
+                r#"{"v":2,"type":"hello","host_functions":[]}"#,
+                "",
+                "",
+                "hello: command of protocol version 2",
+            ),
+            ("{", "", "", "hello: malformed message"),
+            ("", "[{}]", "", "waits: missing field"),
+            ("", "", "{}", "host calls: invalid type"),
+        ];
+        for (hello, waits, calls, want) in bad {
+            let err = chrome_trace_from_json(hello, waits, calls).unwrap_err();
+            assert!(
+                err.starts_with("chrome_trace: ") && err.contains(want),
+                "{err} lacks {want}"
+            );
+        }
     }
 
     #[test]
