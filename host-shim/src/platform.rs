@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use pollscope_runloop::RunLoop;
-use pollscope_wasi::{Event, Platform, Stdio, WaitReason};
+use pollscope_wasi::{Event, GuestBytes, Platform, Stdio, Trap, WaitReason};
 use web_sys::{Crypto, DedicatedWorkerGlobalScope};
 
 use crate::port::BrowserPort;
@@ -54,6 +54,10 @@ impl Platform for BrowserPlatform {
 
     fn write_output(&mut self, stream: Stdio, bytes: &[u8]) {
         self.run_loop.borrow_mut().write_output(stream, bytes);
+    }
+
+    fn write_output_guest(&mut self, stream: Stdio, bytes: GuestBytes<'_>) -> Result<(), Trap> {
+        self.run_loop.borrow_mut().write_output_guest(stream, bytes)
     }
 
     fn flush_output(&mut self) {

@@ -78,6 +78,15 @@ impl Port for BrowserPort {
         self.outbox.write(stream, bytes, now_ms);
     }
 
+    fn output_space(&mut self, stream: Stdio, len: usize) -> &mut [u8] {
+        self.outbox.space(stream, len)
+    }
+
+    fn commit_output(&mut self, stream: Stdio, len: usize) {
+        let now_ms = self.performance.now();
+        self.outbox.commit(stream, len, now_ms);
+    }
+
     fn flush_output(&mut self) {
         self.outbox.flush();
     }

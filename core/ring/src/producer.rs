@@ -212,6 +212,11 @@ impl<M: SharedMemory> Producer<M> {
         }
     }
 
+    /// The ring's largest packet payload (larger messages are split into frames of this size).
+    pub fn mtu(&self) -> usize {
+        self.geo.mtu as usize
+    }
+
     /// Payload bytes queued outside the ring.
     pub fn backlog(&self) -> usize {
         self.backlog_bytes

@@ -25,6 +25,13 @@ pub trait Port {
     fn ring_sample(&self, at: u64) -> RingSample;
     /// Queues guest output; the port may send it at once when its batch is large or old.
     fn write_output(&mut self, stream: Stdio, bytes: &[u8]);
+    /// Room for `len` more bytes of `stream` at the end of the output batch, for the caller to
+    /// fill and then [`commit_output`](Port::commit_output): guest output is copied there
+    /// straight from guest memory. Bytes not committed are never sent.
+    fn output_space(&mut self, stream: Stdio, len: usize) -> &mut [u8];
+    /// Queues the `len` bytes of `stream` just written into [`Port::output_space`], as
+    /// [`write_output`](Port::write_output) queues its bytes.
+    fn commit_output(&mut self, stream: Stdio, len: usize);
     /// Sends the queued output on its way.
     fn flush_output(&mut self);
     /// Posts a telemetry message to the page.

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use pollscope_protocol::{Control, FromWasm, Hello, WaitCall, WakeCause};
 use pollscope_telemetry::pollables::{self, wait_call};
 use pollscope_telemetry::{CallCounts, Recorder, RecorderConfig, Steering, TimeScale};
-use pollscope_wasi::{Event, Host, Stdio, WaitReason};
+use pollscope_wasi::{Event, GuestBytes, Host, Stdio, Trap, WaitReason};
 
 use crate::deadline::{DeadlineWaiter, WaitPort};
 use crate::output_tail::OutputTail;
@@ -143,6 +143,22 @@ impl<P: Port, S: Scheduler> RunLoop<P, S> {
                 self.for_panel.push(stream, bytes);
             }
         }
+    }
+
+    /// Queues guest output still in guest memory, copied straight into the port's batch (and
+    /// from there into the panels' tail). Traps when any byte is out of bounds, queuing none.
+    pub fn write_output_guest(&mut self, stream: Stdio, bytes: GuestBytes<'_>) -> Result<(), Trap> {
+        let len = bytes.len();
+        let space = self.port.output_space(stream, len);
+        bytes.copy_to(space)?;
+        if self.recording {
+            self.tail.push(stream, space);
+            if self.recorder.subscribed() {
+                self.for_panel.push(stream, space);
+            }
+        }
+        self.port.commit_output(stream, len);
+        Ok(())
     }
 
     /// Sends the queued output on its way, and to a listening panel.

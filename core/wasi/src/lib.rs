@@ -40,7 +40,7 @@ mod platform;
 mod trap;
 
 pub use config::{HostConfig, Preopen};
-pub use memory::{guest_range, GuestMemory, VecMemory};
+pub use memory::{guest_range, GuestBytes, GuestMemory, VecMemory};
 pub use platform::{Event, Platform, Stdio, WaitReason};
 pub use trap::{Trap, TrapKind};
 

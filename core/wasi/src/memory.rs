@@ -47,6 +47,77 @@ pub trait GuestMemory {
     ) -> Result<u32, Trap>;
 }
 
+/// Bytes the guest handed to an import, still in its memory: `len` bytes at `ptr`.
+///
+/// Output takes them from here to where they go in one copy ([`GuestBytes::copy_to`]); in the
+/// browser each copy out of guest memory is a call into JavaScript, and lifting them into a
+/// host buffer first cost a zeroed allocation and a second copy per write.
+#[derive(Clone, Copy)]
+pub struct GuestBytes<'a> {
+    memory: &'a dyn GuestMemory,
+    ptr: u32,
+    len: u32,
+    what: &'a str,
+}
+
+impl<'a> GuestBytes<'a> {
+    /// `len` bytes at `ptr`; `what` names them in a trap ("write contents").
+    pub fn new(memory: &'a dyn GuestMemory, ptr: u32, len: u32, what: &'a str) -> GuestBytes<'a> {
+        GuestBytes {
+            memory,
+            ptr,
+            len,
+            what,
+        }
+    }
+
+    /// How many bytes.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Copies them into `dst`, which must be exactly [`len`](GuestBytes::len) long. Traps,
+    /// naming what they are, when any byte is out of bounds (`dst` is then unspecified).
+    pub fn copy_to(&self, dst: &mut [u8]) -> Result<(), Trap> {
+        debug_assert_eq!(dst.len(), self.len());
+        self.memory.read(self.ptr, dst).map_err(|mut trap| {
+            if let crate::TrapKind::Abi(message) = &mut trap.kind {
+                *message = format!("{}: {message}", self.what);
+            }
+            trap
+        })
+    }
+
+    /// Copies them into a fresh host buffer. Past 64 KiB the last byte is read first, so a
+    /// list that is not there traps before the host allocates for it.
+    pub fn lift(&self) -> Result<Vec<u8>, Trap> {
+        if self.len > 64 << 10 {
+            GuestBytes::new(
+                self.memory,
+                self.ptr.wrapping_add(self.len - 1),
+                1,
+                self.what,
+            )
+            .copy_to(&mut [0])?;
+        }
+        let mut bytes = Vec::new();
+        bytes.try_reserve_exact(self.len()).map_err(|_| {
+            Trap::abi(format!(
+                "{}: the host cannot allocate {} bytes for a copy of it",
+                self.what, self.len
+            ))
+        })?;
+        bytes.resize(self.len(), 0);
+        self.copy_to(&mut bytes)?;
+        Ok(bytes)
+    }
+}
+
 /// A `Vec`-backed guest memory with a bump allocator, for native tests.
 #[derive(Debug, Clone)]
 pub struct VecMemory {

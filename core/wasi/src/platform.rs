@@ -4,6 +4,8 @@
 //! `postMessage` batches and `Atomics.wait` on the ring's wake word; native tests implement it
 //! with a virtual clock.
 
+use crate::{GuestBytes, Trap};
+
 /// The two output streams the platform carries to the embedder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Stdio {
@@ -55,6 +57,14 @@ pub trait Platform {
     fn random_bytes(&mut self, buf: &mut [u8]);
     /// Takes bytes the guest wrote to stdout or stderr. May batch them.
     fn write_output(&mut self, stream: Stdio, bytes: &[u8]);
+    /// [`write_output`](Platform::write_output) of bytes still in guest memory: a platform
+    /// that batches output copies them straight into its batch (the shim does); the default
+    /// lifts them first. Traps when any byte is out of bounds, having taken none.
+    fn write_output_guest(&mut self, stream: Stdio, bytes: GuestBytes<'_>) -> Result<(), Trap> {
+        let lifted = bytes.lift()?;
+        self.write_output(stream, &lifted);
+        Ok(())
+    }
     /// Sends any batched output on its way. The embedder calls it when the guest ends; before
     /// a wait the platform does it itself (see [`wait`](Platform::wait)).
     fn flush_output(&mut self);

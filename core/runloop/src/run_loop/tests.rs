@@ -32,6 +32,8 @@ struct FakePort {
     arrivals: Vec<(u64, Arrival)>,
     controls: Vec<Control>,
     queued: usize,
+    /// What `output_space` hands out.
+    space: Vec<u8>,
     log: Vec<Did>,
     posted: Vec<FromWasm>,
 }
@@ -134,6 +136,15 @@ impl Port for FakePort {
 
     fn write_output(&mut self, _: Stdio, bytes: &[u8]) {
         self.queued += bytes.len();
+    }
+
+    fn output_space(&mut self, _: Stdio, len: usize) -> &mut [u8] {
+        self.space.resize(len, 0);
+        &mut self.space
+    }
+
+    fn commit_output(&mut self, _: Stdio, len: usize) {
+        self.queued += len;
     }
 
     fn flush_output(&mut self) {
@@ -446,6 +457,49 @@ fn a_listening_panel_gets_the_output_at_each_flush_and_a_late_one_the_newest_fir
     rl.port.posted.clear();
     subscribe(&mut rl, false);
     assert!(panel_output(&rl.port.posted).is_empty());
+}
+
+#[test]
+fn output_still_in_guest_memory_is_copied_into_the_batch_and_the_panels_tail_once() {
+    use pollscope_protocol::OutputStream::{Stderr, Stdout};
+    use pollscope_wasi::{GuestBytes, VecMemory};
+    let mut memory = VecMemory::new(256);
+    memory.bytes[16..22].copy_from_slice(b"guest\n");
+    memory.bytes[32..36].copy_from_slice(b"err\n");
+    let mut rl = run_loop(FakePort::new(), true);
+    subscribe(&mut rl, false);
+    rl.write_output_guest(
+        Stdio::Stdout,
+        GuestBytes::new(&memory, 16, 6, "write contents"),
+    )
+    .unwrap();
+    // Out of bounds: a trap that names the bytes, and nothing queued or kept.
+    let trap = rl
+        .write_output_guest(
+            Stdio::Stdout,
+            GuestBytes::new(&memory, 250, 16, "write contents"),
+        )
+        .unwrap_err();
+    assert!(trap.to_string().contains("write contents"), "{trap}");
+    rl.write_output_guest(
+        Stdio::Stderr,
+        GuestBytes::new(&memory, 32, 4, "write contents"),
+    )
+    .unwrap();
+    assert_eq!(rl.port.space, b"err\n", "copied into the port's space");
+    rl.flush_output();
+    assert!(
+        rl.port.log.contains(&Did::Flush(10)),
+        "only what was committed: {:?}",
+        rl.port.log
+    );
+    assert_eq!(
+        panel_output(&rl.port.posted),
+        [
+            (Stdout, "guest\n".to_string()),
+            (Stderr, "err\n".to_string()),
+        ]
+    );
 }
 
 #[test]

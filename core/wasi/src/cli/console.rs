@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use crate::io::stream::{HostInputStream, HostOutputStream, StreamError, BLOCKING_WRITE_LIMIT};
-use crate::{Platform, Stdio};
+use crate::{GuestBytes, Platform, Stdio, Trap};
 
 /// Stdin bytes delivered by the embedder and not yet read.
 #[derive(Debug, Default)]
@@ -75,6 +75,16 @@ impl HostOutputStream for StdioOutput {
     fn write(&mut self, platform: &mut dyn Platform, bytes: &[u8]) -> Result<(), StreamError> {
         platform.write_output(self.0, bytes);
         Ok(())
+    }
+
+    fn write_guest(
+        &mut self,
+        platform: &mut dyn Platform,
+        bytes: GuestBytes<'_>,
+    ) -> Result<Result<(), StreamError>, Trap> {
+        // Straight from guest memory into the platform's batch: no host buffer per write.
+        platform.write_output_guest(self.0, bytes)?;
+        Ok(Ok(()))
     }
 
     fn flush(&mut self, _: &mut dyn Platform) -> Result<(), StreamError> {

@@ -7,7 +7,7 @@
 //! does) in the `wasi:io/streams` glue (`io/streams.rs`). Filesystem file streams
 //! (`filesystem/streams.rs`) and the console's (`cli/console.rs`) implement these traits.
 
-use crate::Platform;
+use crate::{GuestBytes, Platform, Trap};
 
 /// Why a stream operation failed, as `wasi:io/streams.stream-error` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +34,18 @@ pub trait HostOutputStream: 'static {
     fn check_write(&mut self) -> Result<u64, StreamError>;
     /// Non-blocking write of at most the permit `check_write` gave.
     fn write(&mut self, platform: &mut dyn Platform, bytes: &[u8]) -> Result<(), StreamError>;
+    /// [`write`](HostOutputStream::write) of bytes still in guest memory. A stream that can
+    /// copy them straight to where they go overrides it (stdout and stderr do: into the
+    /// platform's output batch, without a host buffer); the default lifts them first. Traps when
+    /// any byte is out of bounds, having written none.
+    fn write_guest(
+        &mut self,
+        platform: &mut dyn Platform,
+        bytes: GuestBytes<'_>,
+    ) -> Result<Result<(), StreamError>, Trap> {
+        let lifted = bytes.lift()?;
+        Ok(self.write(platform, &lifted))
+    }
     /// Starts flushing what was written; completion shows as `ready`.
     fn flush(&mut self, platform: &mut dyn Platform) -> Result<(), StreamError>;
     /// Whether `check_write` would give a non-zero permit or an error right now.

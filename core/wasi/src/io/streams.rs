@@ -10,7 +10,7 @@ use crate::io::stream::{
     HostInputStream, HostOutputStream, InputStream, IoError, OutputStream, StreamError,
     BLOCKING_WRITE_LIMIT, MAX_READ,
 };
-use crate::{GuestMemory, Host, Trap, WaitReason};
+use crate::{GuestBytes, GuestMemory, Host, Trap, WaitReason};
 
 /// The `stream-error` of a failed operation: `closed`, or `last-operation-failed` with a new
 /// `own<error>` handle. Returns (case, error handle).
@@ -217,6 +217,21 @@ fn do_write(
     Ok(out.write(&mut *host.platform, bytes))
 }
 
+/// [`do_write`] of bytes still in guest memory, which the stream copies straight to where they
+/// go (see [`HostOutputStream::write_guest`]).
+fn do_write_guest(
+    host: &mut Host,
+    stream: u32,
+    bytes: GuestBytes<'_>,
+    op: &str,
+) -> Result<Result<(), StreamError>, Trap> {
+    if let Err(error) = check_permit(host, stream, bytes.len() as u64, op)? {
+        return Ok(Err(error));
+    }
+    let OutputStream(out) = host.table.get_mut::<OutputStream>(stream)?;
+    out.write_guest(&mut *host.platform, bytes)
+}
+
 /// Waits for a non-zero write permit (or the stream's error).
 fn wait_permit(host: &mut Host, stream: u32) -> Result<Result<u64, StreamError>, Trap> {
     output(host, stream)?;
@@ -292,8 +307,8 @@ fn write(host: &mut Host, memory: &mut dyn GuestMemory, args: Args<'_>) -> Resul
     if let Err(error) = check_permit(host, stream, u64::from(len), "write")? {
         return store_unit_result(host, memory, retptr, Err(error));
     }
-    let bytes = abi::lift_bytes(memory, ptr, len, "write contents")?;
-    let result = do_write(host, stream, &bytes, "write")?;
+    let bytes = GuestBytes::new(memory, ptr, len, "write contents");
+    let result = do_write_guest(host, stream, bytes, "write")?;
     store_unit_result(host, memory, retptr, result)
 }
 
@@ -316,8 +331,22 @@ fn blocking_write_and_flush(
             "{op}: {len} bytes exceed the {BLOCKING_WRITE_LIMIT}-byte limit per call"
         )));
     }
-    let bytes = abi::lift_bytes(memory, ptr, len, "blocking-write-and-flush contents")?;
-    let result = write_and_flush(host, stream, &bytes, op)?;
+    let contents = GuestBytes::new(memory, ptr, len, "blocking-write-and-flush contents");
+    // The usual case (stdout, stderr, a file): the stream is ready and its permit takes the
+    // whole list, which goes to it in one write straight from guest memory. Otherwise the list
+    // is lifted first, as before any wait, so that bytes out of bounds trap before anything
+    // is written or waited for.
+    let out = output(host, stream)?;
+    let whole = len > 0 && out.ready() && out.check_write().is_ok_and(|p| p >= u64::from(len));
+    let result = if whole {
+        match do_write_guest(host, stream, contents, op)? {
+            Ok(()) => flush_and_wait(host, stream)?,
+            Err(error) => Err(error),
+        }
+    } else {
+        let bytes = contents.lift()?;
+        write_and_flush(host, stream, &bytes, op)?
+    };
     store_unit_result(host, memory, retptr, result)
 }
 
