@@ -1,9 +1,26 @@
 //! The ring's [`SharedMemory`] over a real `SharedArrayBuffer`: `Atomics.*` on an `Int32Array`
 //! for header words, `Uint8Array` copies for packet bytes.
 
-use js_sys::{Atomics, Int32Array, SharedArrayBuffer, Uint8Array};
+use js_sys::{Int32Array, SharedArrayBuffer, Uint8Array};
 use pollscope_ring::SharedMemory;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+
+// `Atomics` without js-sys's `catch`: that wraps every call in a closure taking `arguments`,
+// which cost more than the atomic itself (a tenth of a stdout write's host calls went to
+// the event ring's wake-word load alone). These cannot throw here: the array is always an
+// `Int32Array` over a SharedArrayBuffer and the ring checks every index when it attaches.
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = Atomics, js_name = load)]
+    fn atomics_load(array: &Int32Array, index: u32) -> i32;
+    #[wasm_bindgen(js_namespace = Atomics, js_name = store)]
+    fn atomics_store(array: &Int32Array, index: u32, value: i32) -> i32;
+    #[wasm_bindgen(js_namespace = Atomics, js_name = add)]
+    fn atomics_add(array: &Int32Array, index: u32, value: i32) -> i32;
+    #[wasm_bindgen(js_namespace = Atomics, js_name = notify)]
+    fn atomics_notify(array: &Int32Array, index: u32) -> u32;
+}
 
 /// One SharedArrayBuffer shared by the page, the event thread and the wasm thread.
 #[derive(Clone)]
@@ -40,15 +57,15 @@ impl SharedMemory for JsSharedMemory {
 
     fn load(&self, word: usize) -> u32 {
         // Indices are in range: the ring checks the buffer's size when it attaches.
-        Atomics::load(&self.words, word as u32).unwrap_or(0) as u32
+        atomics_load(&self.words, word as u32) as u32
     }
 
     fn store(&self, word: usize, value: u32) {
-        let _ = Atomics::store(&self.words, word as u32, value as i32);
+        atomics_store(&self.words, word as u32, value as i32);
     }
 
     fn add(&self, word: usize, value: u32) -> u32 {
-        Atomics::add(&self.words, word as u32, value as i32).unwrap_or(0) as u32
+        atomics_add(&self.words, word as u32, value as i32) as u32
     }
 
     fn read_bytes(&self, offset: usize, dst: &mut [u8]) {
@@ -68,6 +85,6 @@ impl SharedMemory for JsSharedMemory {
     }
 
     fn notify(&self, word: usize) {
-        let _ = Atomics::notify(&self.words, word as u32);
+        atomics_notify(&self.words, word as u32);
     }
 }
