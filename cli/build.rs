@@ -11,6 +11,7 @@ const ASSETS: &[&str] = &[
     "pollscope_shim_tinygo_bg.wasm",
     "pollscope.js",
     "wasm-worker.js",
+    "wasm-thread.js",
     "event-worker.js",
     "agent.js",
     // The in-page panel of `pollscope serve` (built by xtask into target/web/panel).

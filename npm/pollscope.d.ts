@@ -188,6 +188,12 @@ export declare const DEFAULT_RING_CAPACITY: number;
 export declare const STDIN_CHUNK: number;
 /** …and keeps at most this many bytes handed over but not yet in the ring. */
 export declare const STDIN_IN_FLIGHT: number;
+/**
+ * The CacheStorage cache where the loader keeps, per component and shim build (both by
+ * SHA-256), the component's translation, so a reload of the same bytes starts without parsing
+ * them; `caches.delete(START_CACHE)` empties it.
+ */
+export declare const START_CACHE: string;
 
 /** What the page needs for SharedArrayBuffer, or null when it has it (cross-origin isolated). */
 export declare function isolationProblem(): string | null;

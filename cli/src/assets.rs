@@ -36,6 +36,11 @@ pub const SHIM: &[(&str, &[u8])] = &[
         "wasm-worker.js",
         include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/wasm-worker.js")),
     ),
+    // The wasm worker's code: pollscope.js starts it from a blob: URL, wasm-worker.js imports it.
+    (
+        "wasm-thread.js",
+        include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/wasm-thread.js")),
+    ),
     (
         "event-worker.js",
         include_bytes!(concat!(env!("POLLSCOPE_WEB_DIR"), "/event-worker.js")),

@@ -11,6 +11,7 @@
 // cross-origin isolated page (COOP same-origin + COEP require-corp).
 
 import { registerGuest } from "./agent.js";
+import { wasmThread } from "./wasm-thread.js";
 
 const here = new URL(".", import.meta.url);
 
@@ -42,6 +43,189 @@ function normalizeFiles(files) {
     path,
     typeof contents === "string" ? encoder.encode(contents) : new Uint8Array(contents),
   ]);
+}
+
+/** Whether `bytes` holds `needle` (ASCII); a plain scan, once per component. */
+function contains(bytes, needle) {
+  const first = needle.charCodeAt(0);
+  outer: for (let i = bytes.indexOf(first); i !== -1; i = bytes.indexOf(first, i + 1)) {
+    for (let j = 1; j < needle.length; j++) {
+      if (bytes[i + j] !== needle.charCodeAt(j)) continue outer;
+    }
+    return true;
+  }
+  return false;
+}
+
+/** Two builds of the same shim: `pollscope_shim_tinygo` adds TinyGo's scheduler view and the
+ * asyncify flight recorder (a fifth of the shim), for components that look like a TinyGo
+ * program: every one is asyncified (Binaryen exports `asyncify_get_state`) and its name
+ * section (which -no-debug keeps) names its task package's functions, e.g.
+ * `internal/task.start`. Not `tinygo_unwind`: wasm-opt inlines it away. */
+function shimBuildFor(component) {
+  return contains(component, "asyncify_get_state") && contains(component, "internal/task.")
+    ? "pollscope_shim_tinygo"
+    : "pollscope_shim";
+}
+
+/** Each shim build's compiled module by URL, compiled once per page (streaming, while the
+ * workers start) and posted to every worker of every run, so a worker only instantiates it;
+ * with the SHA-256 of its bytes (a promise of hex, or null), which keys the start cache.
+ * A failed compile is forgotten (the worker then loads the shim itself and says what failed). */
+const shimModules = new Map();
+function compileShim(url) {
+  const key = String(url);
+  let compiled = shimModules.get(key);
+  if (!compiled) {
+    compiled = (async () => {
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`fetching ${url}: HTTP ${response.status}`);
+      const hash = sha256(response.clone().arrayBuffer());
+      try {
+        return { module: await WebAssembly.compileStreaming(response.clone()), hash };
+      } catch (error) {
+        // A server that does not say `application/wasm` cannot stream.
+        if (response.headers.get("Content-Type") === "application/wasm") throw error;
+        return { module: await WebAssembly.compile(await response.arrayBuffer()), hash };
+      }
+    })();
+    compiled.catch(() => shimModules.delete(key));
+    shimModules.set(key, compiled);
+  }
+  return compiled;
+}
+
+/** The SHA-256 of the bytes `data` resolves to, in hex; null when it cannot be computed. */
+async function sha256(data) {
+  try {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await data));
+    return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The start cache (CacheStorage, this origin's): the translation a build of the shim made of a
+ * component (`FromWasmThread::Translated`), under a key made of both SHA-256s, so a reload of
+ * the same bytes skips parsing them, and bytes that changed in any way (or a new shim) never
+ * find an old entry. It keeps the newest START_CACHE_ENTRIES. Whatever fails here — no
+ * CacheStorage (an insecure context, some private modes), a full quota — only means a cold
+ * start.
+ */
+export const START_CACHE = "pollscope-start-v1";
+const START_CACHE_ENTRIES = 64;
+let startCacheOpened = null;
+const startCache = () =>
+  (startCacheOpened ??= (async () => (globalThis.caches ? await caches.open(START_CACHE) : null))().catch(
+    () => null,
+  ));
+
+async function cachedTranslation(key) {
+  try {
+    const cache = key && (await startCache());
+    const response = cache && (await cache.match(key));
+    return response ? await response.text() : null;
+  } catch {
+    return null;
+  }
+}
+
+async function keepTranslation(key, json) {
+  try {
+    const cache = key && (await startCache());
+    if (!cache) return;
+    await cache.put(key, new Response(json, { headers: { "Content-Type": "application/json" } }));
+    const keys = await cache.keys();
+    await Promise.all(keys.slice(0, Math.max(0, keys.length - START_CACHE_ENTRIES)).map((old) => cache.delete(old)));
+  } catch {
+    // A cold start next time.
+  }
+}
+
+/** The wasm worker's script (wasm-thread.js's code, for the shim files at `base`) as a blob:
+ * URL, made once per page: a worker started from it fetches nothing, where from its URL it
+ * fetches its script and then the shim's bindings, one after the other, before it can take the
+ * init message. null once a worker from it failed to start (a policy that refuses blob:
+ * workers): workers then start from wasm-worker.js. */
+const wasmWorkerScripts = new Map();
+function wasmWorkerScript(base) {
+  const key = String(base);
+  if (!wasmWorkerScripts.has(key)) {
+    let url = null;
+    try {
+      const source = `(${wasmThread})(${JSON.stringify(key)});\n`;
+      url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    } catch {
+      // No blob: URLs here.
+    }
+    wasmWorkerScripts.set(key, url);
+  }
+  return wasmWorkerScripts.get(key);
+}
+
+/** A shim build's wasm-bindgen bindings (`<build>.js`) as a blob: URL of a copy the page
+ * fetched, once per page, while the wasm worker starts (the worker imports it from there);
+ * null when it cannot be fetched (the worker then imports the file itself). */
+const shimBindingsCopies = new Map();
+function shimBindings(url) {
+  const key = String(url);
+  let copy = shimBindingsCopies.get(key);
+  if (!copy) {
+    copy = (async () => {
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`fetching ${url}: HTTP ${response.status}`);
+      return URL.createObjectURL(new Blob([await response.text()], { type: "text/javascript" }));
+    })().catch(() => {
+      shimBindingsCopies.delete(key);
+      return null;
+    });
+    shimBindingsCopies.set(key, copy);
+  }
+  return copy;
+}
+
+/**
+ * The byte ranges of a component's own core modules (its top-level core module sections), read
+ * from the section headers without parsing anything else: [] for what is not a component. The
+ * wasm thread parses the component in full and takes a compiled module only for a range it
+ * finds itself, so a malformed header costs a compile, never a wrong module.
+ */
+function coreModuleRanges(bytes) {
+  const ranges = [];
+  // `\0asm`, then the component encoding's version 0x0d and layer 1.
+  const preamble = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+  if (bytes.length < 8 || preamble.some((byte, i) => bytes[i] !== byte)) return ranges;
+  let at = 8;
+  while (at < bytes.length) {
+    const id = bytes[at++];
+    let size = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (at >= bytes.length || shift > 28) return ranges;
+      const byte = bytes[at++];
+      size += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) break;
+    }
+    if (at + size > bytes.length) return ranges;
+    if (id === 1) ranges.push({ start: at, end: at + size });
+    at += size;
+  }
+  return ranges;
+}
+
+/** Compiles every core module of `bytes` at once (WebAssembly.compile, off the main thread);
+ * resolves with the ones that compiled, as `WasmInit.compiled` lists them. */
+async function compileCoreModules(bytes) {
+  const compiled = await Promise.all(
+    coreModuleRanges(bytes).map(({ start, end }) =>
+      WebAssembly.compile(bytes.subarray(start, end)).then(
+        (module) => ({ start, end, module }),
+        // The wasm thread compiles it again and reports the error where it belongs.
+        () => null,
+      ),
+    ),
+  );
+  return compiled.filter(Boolean);
 }
 
 /**
@@ -202,9 +386,17 @@ export function startComponent(source, options = {}) {
   // The page agent (agent.js) relays this guest to the DevTools extension while a panel watches.
   const agentLink = registerGuest(options);
   options = agentLink.options;
-  // Fetched once, as the first run's workers start, and kept for restarts.
+  // Fetched and its core modules compiled once, as the first run's workers start, and kept
+  // for restarts.
   let fetched = null;
+  let compiled = null;
   const bytes = () => (fetched ??= componentBytes(source));
+  let hashed = null;
+  const component = {
+    bytes,
+    compiled: () => (compiled ??= bytes().then(compileCoreModules)),
+    hash: () => (hashed ??= bytes().then(sha256)),
+  };
   // A panel's commands that are the loader's to carry out (the event thread checked them).
   const forLoader = (command) => {
     switch (command.type) {
@@ -218,7 +410,7 @@ export function startComponent(source, options = {}) {
         return handle.closeStdin();
     }
   };
-  let run = launch(bytes, options, forLoader);
+  let run = launch(component, options, forLoader);
   // Replayed on a restart.
   let subscription = null;
   let timeScale = null;
@@ -253,7 +445,7 @@ export function startComponent(source, options = {}) {
       options = { ...options, ...changes };
       run.restarted();
       options.onRestart?.();
-      run = launch(bytes, options, forLoader);
+      run = launch(component, options, forLoader);
       if (timeScale !== null) run.control({ type: "time-scale", scale: timeScale });
       if (subscription) run.control(subscription);
       return handle;
@@ -263,12 +455,34 @@ export function startComponent(source, options = {}) {
   return handle;
 }
 
-/** One run: both workers for the bytes `source()` (a promise) resolves to; see startComponent.
- * `forLoader(command)` carries out a panel's restart and stdin commands. */
-function launch(source, options, forLoader) {
+/** One run: both workers for the bytes `component.bytes()` (a promise) resolves to, with the
+ * core modules `component.compiled()` compiled; see startComponent. `forLoader(command)`
+ * carries out a panel's restart and stdin commands. */
+function launch(component, options, forLoader) {
   const ringCapacity = options.ringCapacity ?? DEFAULT_RING_CAPACITY;
   const baseUrl = new URL(options.baseUrl ?? here, location.href);
-  const wasmWorker = new Worker(new URL("wasm-worker.js", baseUrl), { type: "module", name: "pollscope-wasm" });
+  // The plain shim compiles while the workers start (the event thread always runs it; the
+  // wasm thread unless the component looks like a TinyGo program).
+  const shimUrl = (build) => new URL(`${build}_bg.wasm`, baseUrl);
+  const shimModule = (build) =>
+    compileShim(shimUrl(build)).then(
+      ({ module }) => module,
+      () => null, // the worker loads it itself and reports why it cannot
+    );
+  // The start cache's key for this component on `build` (null: no cache this time).
+  const startCacheKey = async (build) => {
+    const [shim, bytes] = await Promise.all([
+      compileShim(shimUrl(build)).then(({ hash }) => hash, () => null),
+      component.hash(),
+    ]);
+    return shim && bytes ? new URL(`pollscope-start-cache/${build}/${shim}/${bytes}.json`, baseUrl).href : null;
+  };
+  let cacheKey = Promise.resolve(null);
+  const plainShim = shimModule("pollscope_shim");
+  const bindingsOf = (build) => shimBindings(new URL(`${build}.js`, baseUrl));
+  const plainBindings = bindingsOf("pollscope_shim");
+  // Started below, from wasmWorkerScript's blob: URL if it can.
+  let wasmWorker = null;
   const eventWorker = new Worker(new URL("event-worker.js", baseUrl), { type: "module", name: "pollscope-events" });
   const onStdout = options.onStdout ?? ((bytes) => console.log(new TextDecoder().decode(bytes)));
   const onStderr = options.onStderr ?? ((bytes) => console.error(new TextDecoder().decode(bytes)));
@@ -306,7 +520,7 @@ function launch(source, options, forLoader) {
     if (settled) return;
     settled = true;
     outputRing?.stop();
-    wasmWorker.terminate();
+    wasmWorker?.terminate();
     eventWorker.terminate();
     for (const resolve of pendingAcks.values()) resolve();
     pendingAcks.clear();
@@ -321,9 +535,9 @@ function launch(source, options, forLoader) {
   };
 
   const finalSnapshot = () => handle.ringSnapshot();
-  // Everything for the event thread waits until its script has run (in call order).
+  // Everything for the event thread waits until it has the shim and the ring (in call order).
   const toEventThread = (message, transfer = []) =>
-    eventWorkerLoaded.then(() => eventWorker.postMessage(message, transfer));
+    eventThreadReady.then(() => eventWorker.postMessage(message, transfer));
   // One FromWasm message, parsed once: what ends the run, what exportTrace() keeps.
   const fromWasm = (json) => {
     const message = JSON.parse(json);
@@ -358,7 +572,7 @@ function launch(source, options, forLoader) {
     options.onFromWasm?.(json, message);
     options.onTelemetry?.(message);
   };
-  wasmWorker.onmessage = ({ data }) => {
+  const onWasmMessage = ({ data }) => {
     const [kind, fields] = kindOf(data);
     // Output the guest wrote before this message (its end, say) comes first.
     outputRing?.drain();
@@ -378,7 +592,14 @@ function launch(source, options, forLoader) {
         trace(fields.what);
         break;
       case "loaded":
+        wasmIsLoaded = true;
         wasmLoaded();
+        break;
+      case "ring":
+        resolveRing(fields.ring);
+        break;
+      case "translated":
+        cacheKey.then((key) => keepTranslation(key, fields.json));
         break;
     }
     options.onMessage?.(data);
@@ -392,10 +613,6 @@ function launch(source, options, forLoader) {
     switch (kind) {
       case "loaded":
         eventLoaded();
-        break;
-      case "ring":
-        trace("event thread ready");
-        resolveRing(fields.ring);
         break;
       case "stdin-ack":
         pendingAcks.get(fields.id)?.();
@@ -422,24 +639,66 @@ function launch(source, options, forLoader) {
   };
   const workerFailed = (which) => (event) =>
     finish(new Error(`the ${which} worker failed: ${event.message ?? "could not load (check the shim's URL)"}`), true);
-  wasmWorker.onerror = workerFailed("wasm");
+  let wasmIsLoaded = false;
+  const startWasmWorker = (url, fromBlob) => {
+    wasmWorker = new Worker(url, { type: "module", name: "pollscope-wasm" });
+    wasmWorker.onmessage = onWasmMessage;
+    wasmWorker.onerror = (event) => {
+      // A page whose policy refuses blob: workers (CSP worker-src): from the URL, as before.
+      if (fromBlob && !wasmIsLoaded && !settled) {
+        wasmWorker.terminate();
+        wasmWorkerScripts.set(String(baseUrl), null);
+        startWasmWorker(new URL("wasm-worker.js", baseUrl), false);
+      } else {
+        workerFailed("wasm")(event);
+      }
+    };
+  };
+  {
+    const script = wasmWorkerScript(baseUrl);
+    try {
+      if (!script) throw new Error("no blob: URL");
+      startWasmWorker(script, true);
+    } catch {
+      startWasmWorker(new URL("wasm-worker.js", baseUrl), false);
+    }
+  }
   eventWorker.onerror = workerFailed("event");
 
-  (async () => {
-    // The component is fetched while the workers start. The event thread creates the ring
-    // (its layout lives in Rust) and hands it back. Each worker says when its script has run;
-    // messages go to it only after that.
-    const fetching = source().then((bytes) => (trace(`component fetched (${bytes.length} B)`), bytes));
-    fetching.catch(() => {}); // awaited below, after the event worker is up
+  // Messages go to a worker only after its script said it runs. The wasm thread makes the
+  // event ring and sends it here for the event thread, which is so never on the way to the
+  // guest's start: the component is fetched, its core modules and the shim compiled (once per
+  // page: concurrently, off the main thread) while the workers start.
+  const eventThreadReady = (async () => {
+    const module = await plainShim;
     await eventWorkerLoaded;
-    eventWorker.postMessage({ init: { ringCapacity } });
-    const [component, ring] = await Promise.all([fetching, ringReady]);
+    eventWorker.postMessage({ shim: { module } });
+    const ring = await ringReady;
+    eventWorker.postMessage({ ring: { ring } });
+    trace("event thread has the ring");
+  })();
+  eventThreadReady.catch(() => {});
+  (async () => {
+    const bytes = await component.bytes();
+    trace(`component fetched (${bytes.length} B)`);
+    const build = shimBuildFor(bytes);
+    cacheKey = startCacheKey(build);
+    const [compiled, module, bindings, translation] = await Promise.all([
+      component.compiled(),
+      build === "pollscope_shim" ? plainShim : shimModule(build),
+      build === "pollscope_shim" ? plainBindings : bindingsOf(build),
+      cacheKey.then(cachedTranslation),
+    ]);
+    trace(`compiled ${compiled.length} core modules and ${build}`);
     await wasmWorkerLoaded;
     wasmWorker.postMessage(
       {
         init: {
-        ring,
-        component,
+        ringCapacity,
+        shim: { build, module, bindings },
+        component: bytes,
+        translation,
+        compiled,
         args: options.args ?? ["app.wasm"],
         env: Object.entries(options.env ?? {}),
         // null: no initial-cwd (as wasmtime with --dir), undefined: "/"

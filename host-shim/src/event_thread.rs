@@ -9,10 +9,10 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use js_sys::{Atomics, Reflect, SharedArrayBuffer, Uint8Array};
+use js_sys::{Atomics, Reflect, Uint8Array};
 use pollscope_protocol::worker::{FromEventThread, RingCounters, ToEventThread};
 use pollscope_protocol::{Control, ToWasm};
-use pollscope_ring::{Config, Flush, Kind, Producer};
+use pollscope_ring::{Flush, Kind, Producer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::DedicatedWorkerGlobalScope;
@@ -82,7 +82,9 @@ impl Default for EventThread {
 impl EventThread {
     fn handle(&self, message: ToEventThread<Js>) -> Result<(), String> {
         match message {
-            ToEventThread::Init { ring_capacity } => self.init(ring_capacity),
+            // event-worker.js takes the shim's module before the shim runs.
+            ToEventThread::Shim { .. } => Ok(()),
+            ToEventThread::Ring { ring } => self.attach(&ring.0),
             ToEventThread::Stdin { id, data } => self.stdin(id, data.0),
             ToEventThread::CloseStdin => {
                 self.push(streams::STDIN, Kind::End, &[], None);
@@ -120,28 +122,20 @@ impl EventThread {
         }
     }
 
-    fn post(&self, message: &FromEventThread<Js>) {
+    fn post(&self, message: &FromEventThread) {
         messages::post(&self.inner.borrow().scope, message, &[]);
     }
 
-    fn init(&self, ring_capacity: Option<u32>) -> Result<(), String> {
-        let config = Config {
-            capacity: ring_capacity.unwrap_or(pollscope_ring::layout::DEFAULT_CAPACITY),
-            ..Config::default()
-        };
-        config.validate().map_err(|err| format!("ring: {err}"))?;
-        let buffer = SharedArrayBuffer::new(config.total_bytes() as u32);
-        let memory = JsSharedMemory::new(&buffer)?;
-        pollscope_ring::init(&memory, config).map_err(|err| format!("ring: {err}"))?;
-        let producer = Producer::new(memory).map_err(|err| format!("ring: {err}"))?;
-        {
-            let mut inner = self.inner.borrow_mut();
-            inner.producer = Some(producer);
-            inner.mtu = config.mtu as usize;
+    /// Becomes the producer of the ring the wasm thread made (and initialized).
+    fn attach(&self, ring: &JsValue) -> Result<(), String> {
+        if self.inner.borrow().producer.is_some() {
+            return Err("the event thread already has its ring".into());
         }
-        self.post(&FromEventThread::Ring {
-            ring: Js(buffer.into()),
-        });
+        let memory = JsSharedMemory::new(ring)?;
+        let producer = Producer::new(memory).map_err(|err| format!("ring: {err}"))?;
+        let mut inner = self.inner.borrow_mut();
+        inner.mtu = producer.snapshot().mtu as usize;
+        inner.producer = Some(producer);
         Ok(())
     }
 
@@ -252,7 +246,7 @@ fn flush(inner_rc: &Rc<RefCell<Inner>>) {
         inner.unacked.pop_front();
     }
     for id in acked {
-        messages::post(&inner.scope, &FromEventThread::<Js>::StdinAck { id }, &[]);
+        messages::post(&inner.scope, &FromEventThread::StdinAck { id }, &[]);
     }
     if let Flush::Blocked(wait_on) = outcome {
         if inner.waiting {

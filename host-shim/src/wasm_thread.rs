@@ -4,9 +4,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Reflect, Uint8Array, WebAssembly};
-use pollscope_component::{ExportRef, Item, Plan, Step};
+use js_sys::{Function, Object, Reflect, SharedArrayBuffer, Uint8Array, WebAssembly};
+use pollscope_component::{ExportRef, Item, Plan, Step, Translation};
 use pollscope_protocol::worker::{FromWasmThread, ToWasmThread, WasmInit};
+use pollscope_ring::Config;
 use pollscope_runloop::{CallKind, End, RunLoop};
 use pollscope_wasi::{Host, HostConfig, Trap, TrapKind};
 use wasm_bindgen::prelude::*;
@@ -21,6 +22,7 @@ use crate::inbox::Inbox;
 use crate::messages::{self, Js};
 use crate::platform::BrowserPlatform;
 use crate::port::BrowserPort;
+use crate::shared_memory::JsSharedMemory;
 use crate::tinygo::{self, TinyGo};
 use crate::{js_error_message, js_object};
 
@@ -74,10 +76,29 @@ fn finish(end: End) {
 }
 
 fn run(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<Ended, String> {
+    // The event ring first, so the event thread attaches while this thread reads the component.
+    let ring = make_ring(scope, options.ring_capacity)?;
     let bytes = bytes_of(&options.component, "component")?;
-    let ring = options.ring.0.clone();
 
-    let translation = pollscope_component::translate(&bytes).map_err(|err| err.to_string())?;
+    let translation = match options
+        .translation
+        .as_deref()
+        .and_then(|json| cached_translation(json, bytes.len()))
+    {
+        Some(translation) => {
+            trace(scope, "component translation from the start cache");
+            translation
+        }
+        None => {
+            let translation =
+                pollscope_component::translate(&bytes).map_err(|err| err.to_string())?;
+            trace(scope, "component translated");
+            if let Ok(json) = serde_json::to_string(&translation) {
+                messages::post(scope, &FromWasmThread::<Js>::Translated { json }, &[]);
+            }
+            translation
+        }
+    };
     let module_bytes = |module: u32| {
         let range = &translation.plan.modules[module as usize].range;
         &bytes[range.start as usize..range.end as usize]
@@ -96,7 +117,7 @@ fn run(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<Ende
     let plan = &translation.plan;
     let (bindings, signatures) = bind_imports(plan)?;
     let recording = options.telemetry;
-    let port = BrowserPort::new(scope.clone(), Inbox::new(&ring)?)?;
+    let port = BrowserPort::new(scope.clone(), Inbox::new(&JsValue::from(ring))?)?;
     let wall_now = port.wall_now();
     let calls = call_kinds(&bindings);
     let mut run_loop = RunLoop::new(port, hello, calls, wall_now, recording);
@@ -138,6 +159,11 @@ fn run(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<Ende
     });
 
     let adapter = instantiate_adapter(&signatures)?;
+    let precompiled: HashMap<(u32, u32), &JsValue> = options
+        .compiled
+        .iter()
+        .map(|compiled| ((compiled.start, compiled.end), &compiled.module.0))
+        .collect();
     let mut instances: HashMap<u32, Object> = HashMap::new();
     for step in &plan.steps {
         let Step::Instantiate {
@@ -171,12 +197,26 @@ fn run(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<Ende
         let code = match &rewritten {
             Some(rewritten) if *module == PROGRAM_MODULE => {
                 tinygo::bind_hook(&imports_object)?;
-                rewritten.as_slice()
+                None
             }
-            _ => module_bytes(*module),
+            _ => Some(&plan.modules[*module as usize].range),
         };
-        let compiled = WebAssembly::Module::new(&Uint8Array::from(code))
-            .map_err(|err| format!("compiling core module {module}: {}", js_error_message(&err)))?;
+        // The loader's compile of exactly these bytes, else a compile here.
+        let compiled = match code.and_then(|range| precompiled.get(&(range.start, range.end))) {
+            Some(compiled) => compiled
+                .dyn_ref::<WebAssembly::Module>()
+                .ok_or("init: a compiled module is not a WebAssembly.Module")?
+                .clone(),
+            None => {
+                let code = match (code, &rewritten) {
+                    (None, Some(rewritten)) => rewritten.as_slice(),
+                    _ => module_bytes(*module),
+                };
+                WebAssembly::Module::new(&Uint8Array::from(code)).map_err(|err| {
+                    format!("compiling core module {module}: {}", js_error_message(&err))
+                })?
+            }
+        };
         let created = match WebAssembly::Instance::new(&compiled, &imports_object) {
             Ok(created) => created,
             // A start function may already run guest code that traps or exits.
@@ -191,6 +231,7 @@ fn run(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<Ende
         resolve_memories(plan, *instance, &instances)?;
     }
 
+    trace(scope, "core modules instantiated");
     let run = export_of(&instances, &plan.run.func)?
         .dyn_into::<Function>()
         .map_err(|_| "the run export is not a function".to_string())?;
@@ -199,6 +240,52 @@ fn run(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<Ende
         Ok(value) => Ok(Ended::Exit(if value.as_f64() == Some(0.0) { 0 } else { 1 })),
         Err(err) => Ok(ended_by(&err)),
     }
+}
+
+/// Makes the event ring (`capacity` bytes of packet data, or the default) and sends it to the
+/// page for the event thread ([`FromWasmThread::Ring`]).
+fn make_ring(
+    scope: &DedicatedWorkerGlobalScope,
+    capacity: Option<u32>,
+) -> Result<SharedArrayBuffer, String> {
+    let config = Config {
+        capacity: capacity.unwrap_or(pollscope_ring::layout::DEFAULT_CAPACITY),
+        ..Config::default()
+    };
+    config.validate().map_err(|err| format!("ring: {err}"))?;
+    let buffer = SharedArrayBuffer::new(config.total_bytes() as u32);
+    let memory = JsSharedMemory::new(&buffer)?;
+    pollscope_ring::init(&memory, config).map_err(|err| format!("ring: {err}"))?;
+    messages::post(
+        scope,
+        &FromWasmThread::Ring {
+            ring: Js(buffer.clone().into()),
+        },
+        &[],
+    );
+    Ok(buffer)
+}
+
+/// A translation from the loader's start cache, if it reads as one that fits a component of
+/// `len` bytes (the cache is keyed by the component's and this shim's SHA-256, so it is this
+/// shim's own translation of these bytes; the check keeps a damaged entry from slicing out of
+/// bounds).
+fn cached_translation(json: &str, len: usize) -> Option<Translation> {
+    let translation: Translation = serde_json::from_str(json).ok()?;
+    let fits =
+        translation.plan.modules.iter().all(|module| {
+            module.range.start <= module.range.end && module.range.end as usize <= len
+        });
+    fits.then_some(translation)
+}
+
+/// A start-up milestone for the page's `onTrace`.
+fn trace(scope: &DedicatedWorkerGlobalScope, what: &str) {
+    messages::post(
+        scope,
+        &FromWasmThread::<Js>::Trace { what: what.into() },
+        &[],
+    );
 }
 
 /// How each host function relates to waiting, as its definition in `pollscope-wasi` declares

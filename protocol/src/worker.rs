@@ -20,12 +20,19 @@ use crate::ToWasm;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", rename_all_fields = "camelCase")]
 pub enum ToEventThread<H> {
-    /// Create the ring (of `ring_capacity` bytes of packet data, or the default) and send it
-    /// back as [`FromEventThread::Ring`].
-    Init {
-        /// Bytes of packet data, a power of two.
-        #[serde(default)]
-        ring_capacity: Option<u32>,
+    /// The shim's compiled module (a `WebAssembly.Module`, or null), compiled once by the loader
+    /// for both workers: the worker's script takes it before the shim runs (null: it fetches
+    /// and compiles the shim itself). The first message after [`FromEventThread::Loaded`].
+    Shim {
+        /// The `WebAssembly.Module`, or null.
+        #[serde(default = "none")]
+        module: Option<H>,
+    },
+    /// The ring the wasm thread made ([`FromWasmThread::Ring`]): the event thread becomes its
+    /// producer. It comes before every message that needs the ring.
+    Ring {
+        /// The shared buffer.
+        ring: H,
     },
     /// Bytes for the guest's stdin (a `Uint8Array`), acknowledged with `id` once in the ring.
     Stdin {
@@ -70,14 +77,9 @@ pub enum ToEventThread<H> {
 /// Event thread → loader.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", rename_all_fields = "camelCase")]
-pub enum FromEventThread<H> {
+pub enum FromEventThread {
     /// The worker's script ran: it takes messages now.
     Loaded,
-    /// The ring (a `SharedArrayBuffer`), for the wasm thread's [`WasmInit::ring`].
-    Ring {
-        /// The shared buffer.
-        ring: H,
-    },
     /// The stdin write `id` is wholly in the ring.
     StdinAck {
         /// The write's id.
@@ -164,10 +166,28 @@ pub enum ToWasmThread<H> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WasmInit<H> {
-    /// The ring the event thread made (`SharedArrayBuffer`).
-    pub ring: H,
+    /// Bytes of packet data of the event ring the wasm thread makes (a power of two; none: the
+    /// default). It sends the ring to the page as [`FromWasmThread::Ring`] before it reads the
+    /// component, so the event thread is never on the way to the guest's start.
+    #[serde(default)]
+    pub ring_capacity: Option<u32>,
+    /// Which build of the shim to run and its compiled module, read by the worker's script
+    /// before the shim runs.
+    #[serde(default = "none")]
+    pub shim: Option<ShimModule<H>>,
     /// The component's bytes (`Uint8Array`).
     pub component: H,
+    /// The component's translation (`pollscope_component::Translation` as JSON) that this
+    /// build of the shim made on an earlier start ([`FromWasmThread::Translated`]), from the
+    /// loader's start cache, keyed by the component's and the shim's SHA-256: the wasm thread
+    /// then does not parse the component again. One it cannot use is ignored.
+    #[serde(default)]
+    pub translation: Option<String>,
+    /// Core modules the loader already compiled (concurrently, while the workers started),
+    /// each by its byte range in `component`: the wasm thread takes one for the plan's module
+    /// with exactly that range and compiles any other itself.
+    #[serde(default = "Vec::new")]
+    pub compiled: Vec<CompiledModule<H>>,
     /// `get-arguments`, program name first.
     pub args: Vec<String>,
     /// `get-environment`.
@@ -193,6 +213,38 @@ pub struct WasmInit<H> {
 
 fn yes() -> bool {
     true
+}
+
+/// A default without `H: Default` (which `#[serde(default)]` would ask of a generic field).
+fn none<T>() -> Option<T> {
+    None
+}
+
+/// [`WasmInit::shim`]: the shim build the component needs, compiled by the loader.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShimModule<H> {
+    /// `pollscope_shim` or `pollscope_shim_tinygo` (the file names, without `.js`).
+    pub build: String,
+    /// Its `WebAssembly.Module`, or null: the worker fetches and compiles it itself.
+    #[serde(default = "none")]
+    pub module: Option<H>,
+    /// A blob: URL of the page's copy of its bindings (`<build>.js`), or null: the worker
+    /// imports the file itself.
+    #[serde(default)]
+    pub bindings: Option<String>,
+}
+
+/// One core module of [`WasmInit::compiled`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompiledModule<H> {
+    /// Its first byte in the component.
+    pub start: u32,
+    /// One past its last byte.
+    pub end: u32,
+    /// The `WebAssembly.Module`.
+    pub module: H,
 }
 
 /// One preopened directory of [`WasmInit`]: a guest path (an in-memory scratch directory
@@ -228,6 +280,19 @@ pub enum PreopenSpec {
 pub enum FromWasmThread<H> {
     /// The worker's script ran: it takes the init message now.
     Loaded,
+    /// The event ring (a `SharedArrayBuffer`) the wasm thread made from
+    /// [`WasmInit::ring_capacity`], sent first: the loader hands it to the event thread as
+    /// [`ToEventThread::Ring`].
+    Ring {
+        /// The shared buffer.
+        ring: H,
+    },
+    /// The component's translation as JSON, when the wasm thread made it (it got none in
+    /// [`WasmInit::translation`]): the loader keeps it for the next start of the same bytes.
+    Translated {
+        /// `pollscope_component::Translation` as JSON.
+        json: String,
+    },
     /// A start-up milestone, for diagnosing a guest that never starts.
     Trace {
         /// What happened.
@@ -279,25 +344,23 @@ mod tests {
         let step: ToEventThread<()> =
             serde_json::from_value(json!({ "command": { "type": "step" } })).unwrap();
         assert_eq!(step, ToEventThread::Command(ToWasm::Step));
-        let init: ToEventThread<()> =
-            serde_json::from_value(json!({ "init": { "ringCapacity": 4096 } })).unwrap();
-        assert_eq!(
-            init,
-            ToEventThread::Init {
-                ring_capacity: Some(4096)
-            }
-        );
+        let ring: ToEventThread<u8> =
+            serde_json::from_value(json!({ "ring": { "ring": 4 } })).unwrap();
+        assert_eq!(ring, ToEventThread::Ring { ring: 4 });
+        let shim: ToEventThread<u8> =
+            serde_json::from_value(json!({ "shim": { "module": null } })).unwrap();
+        assert_eq!(shim, ToEventThread::Shim { module: None });
         let trace: ToEventThread<()> = serde_json::from_value(json!({ "chrome-trace":
             { "id": 1, "hello": "", "waits": "[]", "hostCalls": "[]" } }))
         .unwrap();
         assert!(matches!(trace, ToEventThread::ChromeTrace { id: 1, .. }));
 
         assert_eq!(
-            serde_json::to_value(FromEventThread::<()>::StdinAck { id: 3 }).unwrap(),
+            serde_json::to_value(FromEventThread::StdinAck { id: 3 }).unwrap(),
             json!({ "stdin-ack": { "id": 3 } })
         );
         assert_eq!(
-            serde_json::to_value(FromEventThread::<()>::ChromeTrace {
+            serde_json::to_value(FromEventThread::ChromeTrace {
                 id: 2,
                 result: Err("no".into())
             })
@@ -328,14 +391,48 @@ mod tests {
     #[test]
     fn the_wasm_init_takes_the_loaders_defaults() {
         let init: ToWasmThread<u8> = serde_json::from_value(json!({ "init": {
-            "ring": 1, "component": 2, "args": ["app"], "env": [["K", "V"]], "preopens": ["/"],
+            "component": 2, "args": ["app"], "env": [["K", "V"]], "preopens": ["/"],
         } }))
         .unwrap();
         let ToWasmThread::Init(init) = init;
+        assert!(init.ring_capacity.is_none() && init.shim.is_none() && init.compiled.is_empty());
         assert!(init.telemetry, "telemetry is on unless the page says false");
         assert!(!init.asyncify_recorder);
         assert_eq!(init.env, vec![("K".to_string(), "V".to_string())]);
         assert!(init.files.is_empty() && init.dirs.is_empty() && init.cwd.is_none());
+    }
+
+    /// What the loader sends when it compiled the shim and the core modules itself.
+    #[test]
+    fn the_wasm_init_carries_compiled_modules() {
+        let init: ToWasmThread<u8> = serde_json::from_value(json!({ "init": {
+            "ringCapacity": 4096, "shim": { "build": "pollscope_shim", "module": 7 },
+            "component": 2, "compiled": [{ "start": 10, "end": 20, "module": 8 }],
+            "args": ["app"], "env": [], "preopens": ["/"],
+        } }))
+        .unwrap();
+        let ToWasmThread::Init(init) = init;
+        assert_eq!(init.ring_capacity, Some(4096));
+        assert_eq!(
+            init.shim,
+            Some(ShimModule {
+                build: "pollscope_shim".into(),
+                module: Some(7),
+                bindings: None,
+            })
+        );
+        assert_eq!(
+            init.compiled,
+            vec![CompiledModule {
+                start: 10,
+                end: 20,
+                module: 8
+            }]
+        );
+        assert_eq!(
+            serde_json::to_value(FromWasmThread::<u8>::Ring { ring: 3 }).unwrap(),
+            json!({ "ring": { "ring": 3 } })
+        );
     }
 
     #[test]

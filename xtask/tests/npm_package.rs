@@ -305,7 +305,8 @@ void certain;
 }
 
 /// Serves the project (cross-origin isolated) with a page that imports the package through an
-/// import map and runs `cli_hello` (twice: exit 0, then exit status 3 → exit code 1) and the
+/// import map and runs `cli_hello` (twice: exit 0, then, from the loader's start cache, exit
+/// status 3 → exit code 1; then as other bytes, and with the start cache failing), and the
 /// TinyGo-shaped `tinygo_sleepers` (which the loader runs on the package's TinyGo shim build).
 fn run_guests_in_chromium(project: &Path) -> Result<()> {
     std::fs::copy(built_guest("cli_hello")?, project.join("cli_hello.wasm"))?;
@@ -368,7 +369,10 @@ fn run_guests_in_chromium(project: &Path) -> Result<()> {
         ),
     ];
     for (run, expected) in expected {
-        if ran(run) != expected {
+        if ran(run) != expected
+            || (run == "hello" && ran("changed") != expected)
+            || (run == "hello" && ran("cacheBroken") != expected)
+        {
             bail!(
                 "cli_hello ({run}): expected [exit code, stdout, stderr] {expected}: {}",
                 show()
@@ -402,6 +406,23 @@ fn run_guests_in_chromium(project: &Path) -> Result<()> {
             show()
         );
     }
+    // The loader's start cache: the second start of the same bytes skipped parsing them; other
+    // bytes, and a start whose cache fails, were parsed.
+    let traced = |run: &str, what: &str| {
+        outcome[run]["trace"]
+            .as_array()
+            .is_some_and(|t| t.contains(&json!(what)))
+    };
+    for (run, what) in [
+        ("hello", "component translated"),
+        ("failing", "component translation from the start cache"),
+        ("changed", "component translated"),
+        ("cacheBroken", "component translated"),
+    ] {
+        if !traced(run, what) {
+            bail!("cli_hello ({run}) did not trace {what:?}: {}", show());
+        }
+    }
     let tinygo = &outcome["tinygo"];
     let tinygo_done = tinygo["exitCode"] == 0
         && tinygo["stdout"]
@@ -428,12 +449,12 @@ const PAGE: &str = r#"<!doctype html>
 <script type="module">
   import { startComponent } from "PACKAGE";
 
-  async function run(wasm, args) {
+  async function run(wasm, args, argv0 = wasm) {
     const text = { stdout: "", stderr: "" };
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
     const trace = [];
     const guest = startComponent(wasm, {
-      args: [wasm, ...args],
+      args: [argv0, ...args],
       env: { HELLO_FROM: "npm" },
       onStdout: (bytes) => (text.stdout += decoders.stdout.decode(bytes, { stream: true })),
       onStderr: (bytes) => (text.stderr += decoders.stderr.decode(bytes, { stream: true })),
@@ -444,11 +465,35 @@ const PAGE: &str = r#"<!doctype html>
     return { exitCode, ...text, trace, members: Object.keys(guest).sort(), counters };
   }
 
-  window.outcome = (async () => ({
-    hello: await run("cli_hello.wasm", []),
-    failing: await run("cli_hello.wasm", ["3"]),
-    tinygo: await run("tinygo_sleepers.wasm", []),
-  }))().catch((error) => ({ error: String(error?.stack ?? error) }));
+  // cli_hello with a custom section appended: other bytes (so another start-cache key), the
+  // same program.
+  async function changedHello() {
+    const bytes = new Uint8Array(await (await fetch("cli_hello.wasm")).arrayBuffer());
+    const name = new TextEncoder().encode("changed");
+    const section = Uint8Array.of(0, name.length + 2, name.length, ...name, 1);
+    const changed = new Uint8Array(bytes.length + section.length);
+    changed.set(bytes);
+    changed.set(section, bytes.length);
+    return changed;
+  }
+
+  window.outcome = (async () => {
+    const { START_CACHE } = await import("PACKAGE");
+    await caches.delete(START_CACHE);
+    const outcome = {
+      hello: await run("cli_hello.wasm", []),
+      // The same bytes again: a warm start (the translation from the start cache).
+      failing: await run("cli_hello.wasm", ["3"]),
+      changed: await run(await changedHello(), [], "cli_hello.wasm"),
+      tinygo: await run("tinygo_sleepers.wasm", []),
+    };
+    // A start cache that fails on every call: a cold start, not a failed one.
+    for (const method of ["match", "put", "keys", "delete"]) {
+      Cache.prototype[method] = () => Promise.reject(new Error("cache broken on purpose"));
+    }
+    outcome.cacheBroken = await run("cli_hello.wasm", []);
+    return outcome;
+  })().catch((error) => ({ error: String(error?.stack ?? error) }));
 </script>
 "#;
 
