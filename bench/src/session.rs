@@ -32,6 +32,10 @@ const PAGES: &[(&str, &[u8])] = &[
     ),
     ("jco-worker.js", include_bytes!("../pages/jco-worker.js")),
     (
+        "instantiate.html",
+        include_bytes!("../pages/instantiate.html"),
+    ),
+    (
         "floor-worker.js",
         include_bytes!("../pages/floor-worker.js"),
     ),
@@ -48,6 +52,7 @@ const SHIM_FILES: &[&str] = &[
     "pollscope_shim_tinygo_bg.wasm",
     "pollscope.js",
     "wasm-worker.js",
+    "wasm-thread.js",
     "event-worker.js",
     "agent.js",
 ];
