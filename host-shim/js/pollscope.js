@@ -597,6 +597,13 @@ function launch(component, options, forLoader) {
         break;
       case "ring":
         resolveRing(fields.ring);
+        // After everything sent to the event thread so far: its answer means those are on the
+        // ring, and the guest may start.
+        handle.ringSnapshot().then(() => {
+          trace("event thread ready");
+          Atomics.store(startGate, 0, 1);
+          Atomics.notify(startGate, 0);
+        });
         break;
       case "translated":
         cacheKey.then((key) => keepTranslation(key, fields.json));
@@ -639,6 +646,8 @@ function launch(component, options, forLoader) {
   };
   const workerFailed = (which) => (event) =>
     finish(new Error(`the ${which} worker failed: ${event.message ?? "could not load (check the shim's URL)"}`), true);
+  // The wasm thread waits on this before it runs the guest (WasmInit.startGate).
+  const startGate = new Int32Array(new SharedArrayBuffer(4));
   let wasmIsLoaded = false;
   const startWasmWorker = (url, fromBlob) => {
     wasmWorker = new Worker(url, { type: "module", name: "pollscope-wasm" });
@@ -698,6 +707,7 @@ function launch(component, options, forLoader) {
         shim: { build, module, bindings },
         component: bytes,
         translation,
+        startGate: startGate.buffer,
         compiled,
         args: options.args ?? ["app.wasm"],
         env: Object.entries(options.env ?? {}),

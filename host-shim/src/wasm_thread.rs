@@ -232,6 +232,9 @@ fn run(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<Ende
     }
 
     trace(scope, "core modules instantiated");
+    if let Some(gate) = &options.start_gate {
+        wait_for_gate(&gate.0)?;
+    }
     let run = export_of(&instances, &plan.run.func)?
         .dyn_into::<Function>()
         .map_err(|_| "the run export is not a function".to_string())?;
@@ -277,6 +280,18 @@ fn cached_translation(json: &str, len: usize) -> Option<Translation> {
             module.range.start <= module.range.end && module.range.end as usize <= len
         });
     fits.then_some(translation)
+}
+
+/// Waits until the loader opens [`WasmInit::start_gate`] (its first word not 0).
+fn wait_for_gate(gate: &JsValue) -> Result<(), String> {
+    let gate: &SharedArrayBuffer = gate
+        .dyn_ref()
+        .ok_or("init: the start gate is not a SharedArrayBuffer")?;
+    let word = js_sys::Int32Array::new(gate);
+    while js_sys::Atomics::load(&word, 0).map_err(|err| js_error_message(&err))? == 0 {
+        js_sys::Atomics::wait(&word, 0, 0).map_err(|err| js_error_message(&err))?;
+    }
+    Ok(())
 }
 
 /// A start-up milestone for the page's `onTrace`.

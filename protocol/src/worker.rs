@@ -183,6 +183,13 @@ pub struct WasmInit<H> {
     /// then does not parse the component again. One it cannot use is ignored.
     #[serde(default)]
     pub translation: Option<String>,
+    /// A `SharedArrayBuffer` of one 32-bit word the wasm thread waits on (with
+    /// `Atomics.wait`) until it is not 0, just before it runs the guest: the loader sets it once
+    /// the event thread has the ring and has put on it what the page sent before (a time scale,
+    /// a pause, stdin), so those reach the guest before its first instruction, as they did
+    /// when the event thread made the ring. None: no wait.
+    #[serde(default = "none")]
+    pub start_gate: Option<H>,
     /// Core modules the loader already compiled (concurrently, while the workers started),
     /// each by its byte range in `component`: the wasm thread takes one for the plan's module
     /// with exactly that range and compiles any other itself.
