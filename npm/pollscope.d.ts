@@ -51,7 +51,7 @@ export interface StartOptions {
   onFromWasm?: (json: string, message: TelemetryMessage) => void;
   /** A run is about to start again (`restart()`, or a panel's Restart). */
   onRestart?: () => void;
-  /** Start-up milestones (event thread ready, component fetched, shim loaded). */
+  /** Start-up milestones (component fetched, modules compiled, shim loaded, translated, instantiated). */
   onTrace?: (what: string) => void;
   /** The event ring broke (said once): the guest's stdin was closed, commands no longer reach it. */
   onRingError?: (reason: string) => void;
