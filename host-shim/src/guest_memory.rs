@@ -1,60 +1,92 @@
 //! A guest instance's linear memory and `cabi_realloc`, reached through the JS API.
 //!
-//! The guest memory is another instance's `WebAssembly.Memory`, so every access is a typed-array
-//! copy; the view is cached and re-created only when the memory has grown (growth detaches the
-//! old buffer).
+//! The guest memory is another instance's `WebAssembly.Memory`, so every access is a call into
+//! JavaScript, and a host call's results are many small stores (a `write` of 4 KiB stores one
+//! 12-byte result). Each access therefore costs as few calls as it can: a `Uint8Array` over the
+//! whole buffer and its length are cached, and an access makes one call to see that the cached
+//! view still stands (its `length`: growth detaches the old buffer, whose views then read 0)
+//! and one to copy — no view of the range, no other length read. Only when the view is detached
+//! or too short for the access is a fresh view made (once per growth), and the range checked
+//! again against it, so a grown memory never uses a detached view and a range out of bounds
+//! traps with the same error as ever.
 //!
 //! Ranges are checked with [`pollscope_wasi::guest_range`], in 64 bits: a wasm32 memory may be
 //! exactly 4 GiB, where the end of the last byte, 2^32, does not fit in a `u32`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::ops::Range;
 
 use js_sys::{Function, Uint8Array, WebAssembly};
 use pollscope_wasi::{guest_range, GuestMemory, Trap};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+
+// Copies between a JS `Uint8Array` and this module's memory in one call each, without the
+// length check (a second call) js-sys's `copy_from` / `copy_to` make, and without a view of
+// the destination range made and dropped (a third call and an externref) for a store.
+#[wasm_bindgen]
+extern "C" {
+    /// `Uint8Array.prototype.set.call(array, src, offset)`: `src` (a view of this module's memory) into `array` at
+    /// `offset`. Throws when it does not fit or `array` is detached: callers check both.
+    #[wasm_bindgen(js_namespace = Uint8Array, js_name = "prototype.set.call")]
+    pub(crate) fn set_at(array: &Uint8Array, src: &[u8], offset: u32);
+    /// `Uint8Array.prototype.set.call(dst, src)`: all of `src` into `dst`, which must be
+    /// exactly as long.
+    #[wasm_bindgen(js_namespace = Uint8Array, js_name = "prototype.set.call")]
+    pub(crate) fn copy_into(dst: &mut [u8], src: &Uint8Array);
+}
 
 /// One guest memory plus the realloc lowered alongside it.
 pub struct JsGuestMemory {
     memory: WebAssembly::Memory,
     realloc: Option<Function>,
+    /// A view of the whole buffer as it was when made (detached, length 0, once it grew).
     view: RefCell<Uint8Array>,
+    /// `view`'s length in bytes when it was made.
+    view_len: Cell<u64>,
 }
 
 impl JsGuestMemory {
     /// Wraps `memory`, with the guest's `cabi_realloc` when the import was lowered with one.
     pub fn new(memory: WebAssembly::Memory, realloc: Option<Function>) -> JsGuestMemory {
         let view = Uint8Array::new(&memory.buffer());
+        let view_len = view_length(&view);
         JsGuestMemory {
             memory,
             realloc,
             view: RefCell::new(view),
+            view_len: Cell::new(view_len),
         }
     }
 
-    /// A view of exactly `ptr..ptr+len` (refreshing the cached view if the memory grew);
-    /// traps when any byte is out of bounds.
-    fn view_for(&self, ptr: u32, len: usize) -> Result<Uint8Array, Trap> {
-        let mut view = self.view.borrow_mut();
-        // Growth detaches the old buffer, whose view then has length 0: a fresh view is made
-        // whenever the cached one does not cover the range.
-        let range = match guest_range(ptr, len, view_length(&view)) {
-            Ok(range) => range,
-            Err(_) => {
-                *view = Uint8Array::new(&self.memory.buffer());
-                guest_range(ptr, len, view_length(&view))?
+    /// Checks `ptr..ptr+len` against the memory as it is now and returns the view to access
+    /// it through (the cached one, or a fresh one when the memory grew); traps when any byte
+    /// is out of bounds.
+    fn checked(
+        &self,
+        ptr: u32,
+        len: usize,
+    ) -> Result<(std::cell::Ref<'_, Uint8Array>, Range<u64>), Trap> {
+        // A live view covers the whole memory as it was when made; wasm memories never shrink,
+        // so a range within that is in bounds now. `length` reads 0 when the buffer was
+        // detached (the memory grew) — and for a 4 GiB memory, whose 2^32 bytes are 0 as a
+        // u32: both take the slow path.
+        {
+            let view = self.view.borrow();
+            if view.length() != 0 {
+                if let Ok(range) = guest_range(ptr, len, self.view_len.get()) {
+                    return Ok((view, range));
+                }
             }
-        };
-        // `subarray(begin, end)` takes the end as a u32, and the end of the last byte of a
-        // 4 GiB memory is 2^32: there, build the view from offset and length instead (the
-        // length is at most 2^32 - ptr, so it fits).
-        Ok(match u32::try_from(range.end) {
-            Ok(end) => view.subarray(ptr, end),
-            Err(_) => Uint8Array::new_with_byte_offset_and_length(
-                &view.buffer(),
-                ptr,
-                (range.end - range.start) as u32,
-            ),
-        })
+        }
+        // Detached, or the range is past the cached end: look at the memory as it is now (a
+        // shared memory grows without detaching, so a live view may just be short).
+        let view = Uint8Array::new(&self.memory.buffer());
+        let view_len = view_length(&view);
+        *self.view.borrow_mut() = view;
+        self.view_len.set(view_len);
+        let range = guest_range(ptr, len, view_len)?;
+        Ok((self.view.borrow(), range))
     }
 }
 
@@ -75,7 +107,19 @@ impl GuestMemory for JsGuestMemory {
         if buf.is_empty() {
             return Ok(());
         }
-        self.view_for(ptr, buf.len())?.copy_to(buf);
+        let (view, range) = self.checked(ptr, buf.len())?;
+        // `subarray(begin, end)` takes the end as a u32, and the end of the last byte of a
+        // 4 GiB memory is 2^32: there, build the view from offset and length instead (the
+        // length is at most 2^32 - ptr, so it fits).
+        let src = match u32::try_from(range.end) {
+            Ok(end) => view.subarray(ptr, end),
+            Err(_) => Uint8Array::new_with_byte_offset_and_length(
+                &view.buffer(),
+                ptr,
+                (range.end - range.start) as u32,
+            ),
+        };
+        copy_into(buf, &src);
         Ok(())
     }
 
@@ -83,7 +127,9 @@ impl GuestMemory for JsGuestMemory {
         if data.is_empty() {
             return Ok(());
         }
-        self.view_for(ptr, data.len())?.copy_from(data);
+        let (view, _) = self.checked(ptr, data.len())?;
+        // In bounds of a live view: `set` cannot throw.
+        set_at(&view, data, ptr);
         Ok(())
     }
 
@@ -116,7 +162,7 @@ impl GuestMemory for JsGuestMemory {
                 "cabi_realloc returned {ptr:#x}, not aligned to {align}"
             )));
         }
-        self.view_for(ptr, new_size as usize)?;
+        self.checked(ptr, new_size as usize)?;
         Ok(ptr)
     }
 }

@@ -1,10 +1,13 @@
 //! The ring's [`SharedMemory`] over a real `SharedArrayBuffer`: `Atomics.*` on an `Int32Array`
-//! for header words, `Uint8Array` copies for packet bytes.
+//! for header words, `Uint8Array` copies for packet bytes (a range past the buffer panics, as
+//! the native memory's does, before any call into JS).
 
 use js_sys::{Int32Array, SharedArrayBuffer, Uint8Array};
 use pollscope_ring::SharedMemory;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+
+use crate::guest_memory::{copy_into, set_at};
 
 // `Atomics` without js-sys's `catch`: that wraps every call in a closure taking `arguments`,
 // which cost more than the atomic itself (a tenth of a stdout write's host calls went to
@@ -69,18 +72,23 @@ impl SharedMemory for JsSharedMemory {
     }
 
     fn read_bytes(&self, offset: usize, dst: &mut [u8]) {
+        assert!(offset + dst.len() <= self.byte_len, "read out of range");
         if !dst.is_empty() {
-            self.bytes
-                .subarray(offset as u32, (offset + dst.len()) as u32)
-                .copy_to(dst);
+            copy_into(
+                dst,
+                &self
+                    .bytes
+                    .subarray(offset as u32, (offset + dst.len()) as u32),
+            );
         }
     }
 
     fn write_bytes(&self, offset: usize, src: &[u8]) {
+        // One call, no view of the range: the ring writes a packet's header and its payload
+        // separately, so a small write cost three calls and an externref before.
+        assert!(offset + src.len() <= self.byte_len, "write out of range");
         if !src.is_empty() {
-            self.bytes
-                .subarray(offset as u32, (offset + src.len()) as u32)
-                .copy_from(src);
+            set_at(&self.bytes, src, offset as u32);
         }
     }
 
