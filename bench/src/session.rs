@@ -253,8 +253,10 @@ pub fn run(options: &Options, config: &Value) -> Result<Outcome> {
         marks: Mutex::new(Vec::new()),
         end: Mutex::new(end_tx),
     });
-    let server =
-        Server::http(("127.0.0.1", 0)).map_err(|err| anyhow!("binding 127.0.0.1: {err}"))?;
+    // TCP_NODELAY, as `pollscope serve`: tiny_http writes head and body apart, and Nagle against
+    // Chromium's delayed ACK held every response under 64 KiB back 40 ms (jco's and ours alike).
+    let server = Server::from_listener(pollscope_test_support::loopback::listener(0)?, None)
+        .map_err(|err| anyhow!("serving 127.0.0.1: {err}"))?;
     let port = server
         .server_addr()
         .to_ip()

@@ -36,13 +36,13 @@
 //! once, with [`BACKLOG`] more waiting (the rest are answered 503 and closed).
 
 use std::io::{BufWriter, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::assets;
@@ -181,7 +181,7 @@ impl StopRequest {
 /// Binds 127.0.0.1:`port` (0 = any free port) and serves `site` on background threads.
 /// Returns the page's URL, `http://127.0.0.1:PORT/<token>/`.
 pub fn start(site: Arc<Site>, port: u16) -> Result<String> {
-    let listener = listener(port)?;
+    let listener = pollscope::loopback::listener(port)?;
     let port = listener.local_addr()?.port();
     let gate = Gate::new(port, &random_token()?);
     let url = format!("http://127.0.0.1:{port}{}", gate.prefix);
@@ -226,21 +226,6 @@ pub fn start(site: Arc<Site>, port: u16) -> Result<String> {
         })
         .context("starting the server's accept thread")?;
     Ok(url)
-}
-
-/// A loopback listener with TCP_NODELAY, which Linux passes on to accepted connections: with
-/// Nagle's algorithm against the browser's delayed ACK each stdin long-poll could stall 40 ms.
-fn listener(port: u16) -> Result<TcpListener> {
-    use socket2::{Domain, Socket, Type};
-    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
-    socket.set_reuse_address(true)?;
-    socket.set_tcp_nodelay(true)?;
-    socket
-        .bind(&address.into())
-        .map_err(|err| anyhow!("binding {address}: {err}"))?;
-    socket.listen(128)?;
-    Ok(socket.into())
 }
 
 /// 128 bits from the OS (`getrandom(2)`, else `/dev/urandom`), as 32 hex digits. Never falls

@@ -7,9 +7,10 @@
 //! - [`chromium`]: headless Chromium with its DevTools protocol open and a connection to it.
 //! - [`served`]: a running `pollscope serve`, and the page it serves open in Chromium.
 //! - [`tinygo`]: what the TinyGo-shaped fixture does, as the panel shows it.
-//! - [`browser`], [`lifetime`], [`procfs`]: the `pollscope` command's own Chromium launcher,
-//!   tied child processes and `/proc` readers, re-exported so that every test starts Chromium
-//!   (and ends it, with its profile) exactly as `pollscope run` does.
+//! - [`browser`], [`lifetime`], [`procfs`], [`loopback`]: the `pollscope` command's own
+//!   Chromium launcher, tied child processes, `/proc` readers and loopback listener,
+//!   re-exported so that every test starts Chromium (and ends it, with its profile) and serves
+//!   pages exactly as `pollscope run` does.
 //!
 //! This crate depends on the `pollscope` library; `pollscope`'s integration tests use this
 //! crate as a dev-dependency, which Cargo builds against the same `pollscope` library (a
@@ -26,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Result};
-pub use pollscope::{browser, lifetime, procfs};
+pub use pollscope::{browser, lifetime, loopback, procfs};
 
 /// The repository root.
 pub fn repo_root() -> &'static Path {
