@@ -57,3 +57,31 @@ fn trap_panic_prints_the_panic_then_the_trap() {
         run.fail("the panic message came after the trap report");
     }
 }
+
+/// A result pointer past the end of a memory the guest grew: the host traps, naming the call,
+/// the range and the grown memory's size, after the output written from the grown part.
+#[test]
+fn trap_bad_pointer_names_the_range_in_the_grown_memory() {
+    let run = Invocation::new(guest("trap_bad_pointer")).run();
+    let stdout = run.stdout();
+    let Some(size) = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("memory "))
+        .and_then(|size| size.parse::<u64>().ok())
+    else {
+        run.fail("the guest did not print its grown memory's size");
+    };
+    run.assert(TRAP_EXIT, &format!("grown xxxxxx\nmemory {size}\n"));
+    let expected = format!(
+        "out-of-bounds memory access: 16 bytes at {:#x} (memory is {size:#x} bytes) \
+         (in wasi:clocks/wall-clock#now)",
+        size - 8
+    );
+    if !run
+        .stderr()
+        .lines()
+        .any(|line| line.starts_with(TRAP_LINE) && line.ends_with(&expected))
+    {
+        run.fail(&format!("no `{TRAP_LINE}…{expected}` line on stderr"));
+    }
+}
