@@ -1,5 +1,5 @@
 //! Guest output on its way to the page: a second packet ring, in a SharedArrayBuffer of its
-//! own, that the wasm thread produces and the page (`js/output-ring.js`) consumes.
+//! own, that the wasm thread produces and the page (`OutputRing` in `js/pollscope.js`) consumes.
 //!
 //! The buffer is made once and reused, so output costs a copy into shared memory and the
 //! page's copy out — no fresh buffer per batch. Consecutive writes of a stream are gathered
