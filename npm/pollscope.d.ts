@@ -42,6 +42,12 @@ export interface StartOptions {
   /** Bytes the guest wrote to stderr (default: `console.error` of the text). */
   onStderr?: (bytes: Uint8Array) => void;
   /**
+   * `onStdout` and `onStderr` get views of one reused buffer, valid only until the handler
+   * returns (decode or copy what you keep), instead of a fresh buffer per chunk: for programs
+   * that write a lot, a fresh buffer's page faults cost about as much as the copy.
+   */
+  borrowOutput?: boolean;
+  /**
    * Each `FromWasm` message, parsed: while subscribed (`GuestHandle.subscribe`) `hello`,
    * `snapshot`, `events`, the guest's `output`, and for TinyGo programs `scheduler` and
    * `asyncify`; always how the guest ended (`exit`, `trap`) and a broken ring (`ring-error`).

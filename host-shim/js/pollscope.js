@@ -248,13 +248,19 @@ function kindOf(data) {
  * (stream 2) into a SharedArrayBuffer it reuses; this copies each packet out, in order, hands
  * it to `deliver(stream, bytes)` and frees its room. It wakes on the ring's wake word with
  * Atomics.waitAsync, and a wasm thread blocked on a full ring wakes when this frees room.
+ *
+ * Each copy is a fresh buffer the receiver may keep, unless `borrow`: then every packet is
+ * copied into one reused buffer and `bytes` is a view of it, valid until `deliver` returns.
+ * A fresh buffer's pages are faulted in (and zeroed) as the copy lands, which costs about as
+ * much as the copy itself; a reused buffer's pages are already there.
  */
 class OutputRing {
-  constructor(ring, layout, deliver) {
+  constructor(ring, layout, deliver, borrow = false) {
     this.words = new Int32Array(ring);
     this.bytes = new Uint8Array(ring);
     this.layout = layout;
     this.deliver = deliver;
+    this.lent = borrow ? new Uint8Array(0) : null;
     this.capacity = this.words[layout.capacity] >>> 0;
     this.tail = Atomics.load(this.words, layout.tail) >>> 0;
     this.stopped = false;
@@ -277,14 +283,14 @@ class OutputRing {
       const stream = header.getUint16(at + 4, true);
       const start = (tail + 8) & mask;
       const first = Math.min(length, capacity - start);
-      // A copy the receiver may keep (and decode: TextDecoder refuses shared memory).
+      // A copy out of shared memory (TextDecoder refuses shared views), kept or lent.
       let payload;
-      if (first === length) {
+      if (first === length && this.lent === null) {
         payload = bytes.slice(data + start, data + start + length);
       } else {
-        payload = new Uint8Array(length);
-        payload.set(bytes.subarray(data + start, data + capacity));
-        payload.set(bytes.subarray(data, data + length - first), first);
+        payload = this.destination(length);
+        payload.set(bytes.subarray(data + start, data + start + first));
+        if (first < length) payload.set(bytes.subarray(data, data + length - first), first);
       }
       tail = (tail + 8 + ((length + 7) & ~7)) >>> 0;
       if (length > 0) this.deliver(stream, payload);
@@ -292,6 +298,13 @@ class OutputRing {
     this.tail = tail;
     Atomics.store(words, layout.tail, tail | 0);
     if (Atomics.load(words, layout.wantSpace) !== 0) Atomics.notify(words, layout.tail);
+  }
+
+  /** Where a packet of `length` bytes is copied: a fresh buffer, or the lent one's start. */
+  destination(length) {
+    if (this.lent === null) return new Uint8Array(length);
+    if (this.lent.length < length) this.lent = new Uint8Array(Math.max(length, this.lent.length * 2, 1 << 16));
+    return this.lent.subarray(0, length);
   }
 
   /** Drains whenever the wake word moves, until stop(). */
@@ -332,6 +345,9 @@ export const STDIN_IN_FLIGHT = 4 << 20;
  * - writeStdin(bytes): Promise resolved once the bytes are in the ring (backpressure); any
  *   size, sent in order in chunks of STDIN_CHUNK with at most STDIN_IN_FLIGHT bytes on the way
  * - closeStdin(): the guest's stdin reaches end-of-file after what was written
+ * - options.borrowOutput: onStdout and onStderr get views of one reused buffer, valid only
+ *   until the handler returns (decode or copy what you keep), instead of a fresh buffer per
+ *   chunk: for programs that write a lot, a fresh buffer costs about as much as the copy
  * - options.onRingError(reason): the event ring broke (said once, also on the console and as
  *   `ringError` in `done`'s outcome): the guest's stdin was closed and commands no longer
  *   reach it
@@ -578,8 +594,11 @@ function launch(component, options, forLoader) {
     outputRing?.drain();
     switch (kind) {
       case "output-ring":
-        outputRing = new OutputRing(fields.ring, fields.layout, (stream, bytes) =>
-          (stream === 2 ? onStderr : onStdout)(bytes),
+        outputRing = new OutputRing(
+          fields.ring,
+          fields.layout,
+          (stream, bytes) => (stream === 2 ? onStderr : onStdout)(bytes),
+          options.borrowOutput === true,
         );
         break;
       case "message":

@@ -1,7 +1,7 @@
 //! Hostile or merely huge input stays within bounds (issue #13), in real headless Chromium:
 //! one 64 MiB `writeStdin` arrives whole and in order without breaking the event ring, and
 //! pause and resume still steer the guest after it; the `pollscope serve` console keeps only
-//! the newest output and says so.
+//! the newest output and says so; output lent with `borrowOutput` arrives whole.
 //!
 //! Nothing is timed: every wait is for a condition with a generous deadline; the one fixed
 //! interval (a paused guest printing nothing for 600 ms) is a window to look in.
@@ -201,6 +201,66 @@ fn the_serve_console_keeps_the_newest_output_and_says_so() {
             || !note.contains("newest 256 KiB")
         {
             bail!("the console after 1 MiB of output: {console}");
+        }
+        Ok(())
+    })();
+    checked.unwrap_or_else(|err| panic!("{err:#}"));
+}
+
+#[test]
+fn borrowed_output_arrives_whole_and_in_order_through_one_reused_buffer() {
+    // A second io_stdout_flood from the page's loader with `borrowOutput`: its 1 MiB + 123
+    // bytes are copied out of each lent view (as a receiver that keeps them must) and hashed.
+    let mut page =
+        Page::open(&guest("io_stdout_flood"), &[]).unwrap_or_else(|err| panic!("{err:#}"));
+    let checked = (|| -> Result<()> {
+        page.eval(
+            r#"(async () => {
+              const { startComponent } = await import(new URL("pollscope/pollscope.js", document.baseURI).href);
+              const state = { kept: [], chunks: 0, buffers: new Set(), stderr: "", outcome: null };
+              window.borrowed = state;
+              const decoder = new TextDecoder();
+              const guest = startComponent(new URL("app.wasm", document.baseURI).href, {
+                args: ["io_stdout_flood"],
+                borrowOutput: true,
+                onStdout: (bytes) => {
+                  state.chunks++;
+                  state.buffers.add(bytes.buffer);
+                  state.kept.push(bytes.slice());
+                },
+                onStderr: (bytes) => (state.stderr += decoder.decode(bytes)),
+              });
+              guest.done.then((outcome) => (state.outcome = outcome), (error) => (state.outcome = { error: error.message }));
+              return true;
+            })()"#,
+        )?;
+        let shown = "JSON.stringify({ chunks: window.borrowed?.chunks, stderr: window.borrowed?.stderr, outcome: window.borrowed?.outcome })";
+        page.wait_until(
+            "the second guest's end",
+            "window.borrowed?.outcome !== null",
+            shown,
+        )?;
+        let got = page.eval(
+            r#"(() => {
+              const state = window.borrowed;
+              let hash = 0xcbf29ce484222325n;
+              let bytes = 0;
+              for (const chunk of state.kept) {
+                for (const byte of chunk) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+                bytes += chunk.length;
+              }
+              return { exitCode: state.outcome.exitCode ?? null, chunks: state.chunks, buffers: state.buffers.size,
+                       computed: `bytes=${bytes} fnv1a64=${hash.toString(16).padStart(16, "0")}`, stderr: state.stderr };
+            })()"#,
+        )?;
+        let computed = got["computed"].as_str().unwrap_or_default();
+        let stderr = got["stderr"].as_str().unwrap_or_default();
+        if got["exitCode"] != 0 || !stderr.contains(computed) {
+            bail!("the page counted {computed}, the guest wrote: {got}");
+        }
+        // Many chunks, one buffer: each view was lent from the same reused memory.
+        if got["chunks"].as_u64().unwrap_or(0) < 2 || got["buffers"] != 1 {
+            bail!("borrowed output came in fresh buffers: {got}");
         }
         Ok(())
     })();
