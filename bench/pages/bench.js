@@ -365,6 +365,7 @@ async function runPollscope(name, args, hooks = {}) {
   const startedAt = performance.now();
   const guest = startComponent(bytes, {
     args: [name, ...args],
+    borrowOutput: hooks.borrowOutput === true,
     onStdout: (chunk) => {
       const now = performance.now();
       if (hooks.onStdout) hooks.onStdout(chunk, now);
@@ -411,14 +412,17 @@ async function nowRow() {
 
 async function stdoutRow() {
   const { totalBytes, chunk } = config.stdout;
-  for (const rep of repetitions()) {
-    status(`stdout ${rep}: pollscope`);
+  // "pollscope": onStdout gets views of a reused buffer (borrowOutput); "pollscope-fresh": the
+  // default, a fresh buffer per chunk that the handler may keep.
+  const counted = async (variant, rep, borrowOutput) => {
+    status(`stdout ${rep}: ${variant}`);
     let startMarker = null;
     let bytes = 0;
     let first = null;
     let last = null;
     const run = await runPollscope("bench_stdout", [String(totalBytes), String(chunk)], {
       dropStdout: true,
+      borrowOutput,
       onStdout: (c, now) => {
         bytes += c.byteLength;
         first ??= now;
@@ -426,17 +430,24 @@ async function stdoutRow() {
       },
       onStderr: (now) => (startMarker ??= now),
     });
-    await result("stdout", "pollscope", rep, {
+    await result("stdout", variant, rep, {
       bytes,
       startMarkerToLastMs: last - startMarker,
       firstToLastMs: last - first,
       startToDoneMs: run.endedAt - run.startedAt,
       stderr: run.stderr,
     });
+  };
+  for (const rep of repetitions()) {
+    await counted("pollscope", rep, true);
+    await counted("pollscope-fresh", rep, false);
     // Breakdown: the same bytes in larger writes, to split per-write from per-byte cost.
     for (const big of config.stdout.breakdownChunks ?? []) {
       status(`stdout ${rep}: pollscope, ${big} B writes`);
-      const again = await runPollscope("bench_stdout", [String(totalBytes), String(big)], { dropStdout: true });
+      const again = await runPollscope("bench_stdout", [String(totalBytes), String(big)], {
+        dropStdout: true,
+        borrowOutput: true,
+      });
       await result("stdout", `pollscope/${big}`, rep, { stderr: again.stderr });
     }
     for (const mode of jcoModes()) {

@@ -445,18 +445,33 @@ fn peers(outcome: &Outcome, config: &Value, report: &mut Report) -> Result<()> {
         };
         let ours = rate(&by("stdout", "pollscope"), false)?;
         let ours_guest = rate(&by("stdout", "pollscope"), true)?;
+        let fresh = rate(&by("stdout", "pollscope-fresh"), false)?;
         let mut extra_rows: Vec<(String, Vec<f64>)> = Vec::new();
         series_line(
             &mut table,
             &row,
             &Series {
-                label: "Pollscope: counted in onStdout on the page, start marker to last byte"
+                label: "Pollscope: counted in onStdout on the page (borrowOutput: views of one \
+                        reused buffer), start marker to last byte"
                     .into(),
                 values: ours.clone(),
             },
             mib_s,
             "",
         );
+        if !fresh.is_empty() {
+            series_line(
+                &mut table,
+                &row,
+                &Series {
+                    label: "Pollscope: the same with onStdout's default, a fresh buffer per chunk"
+                        .into(),
+                    values: fresh.clone(),
+                },
+                mib_s,
+                "",
+            );
+        }
         series_line(
             &mut table,
             &row,
