@@ -214,7 +214,8 @@ function coreModuleRanges(bytes) {
 }
 
 /** Compiles every core module of `bytes` at once (WebAssembly.compile, off the main thread);
- * resolves with the ones that compiled, as `WasmInit.compiled` lists them. */
+ * resolves with the ones that compiled, as `ToWasmThread::Compiled` lists them (a module that
+ * failed is left out: the wasm thread compiles it again and reports the error). */
 async function compileCoreModules(bytes) {
   const compiled = await Promise.all(
     coreModuleRanges(bytes).map(({ start, end }) =>
@@ -494,6 +495,8 @@ function launch(component, options, forLoader) {
     return shim && bytes ? new URL(`pollscope-start-cache/${build}/${shim}/${bytes}.json`, baseUrl).href : null;
   };
   let cacheKey = Promise.resolve(null);
+  // Opened while the shim and the component are hashed for the key (once per page).
+  startCache();
   const plainShim = shimModule("pollscope_shim");
   const bindingsOf = (build) => shimBindings(new URL(`${build}.js`, baseUrl));
   const plainBindings = bindingsOf("pollscope_shim");
@@ -611,6 +614,7 @@ function launch(component, options, forLoader) {
         trace(fields.what);
         break;
       case "loaded":
+        trace("wasm worker started");
         wasmIsLoaded = true;
         wasmLoaded();
         break;
@@ -696,7 +700,9 @@ function launch(component, options, forLoader) {
   // Messages go to a worker only after its script said it runs. The wasm thread makes the
   // event ring and sends it here for the event thread, which is so never on the way to the
   // guest's start: the component is fetched, its core modules and the shim compiled (once per
-  // page: concurrently, off the main thread) while the workers start.
+  // page: concurrently, off the main thread) while the workers start. The wasm thread gets
+  // `init` once the shim is compiled and translates the component while the core modules still
+  // compile; they follow as `compiled`.
   const eventThreadReady = (async () => {
     const module = await plainShim;
     await eventWorkerLoaded;
@@ -711,23 +717,27 @@ function launch(component, options, forLoader) {
     trace(`component fetched (${bytes.length} B)`);
     const build = shimBuildFor(bytes);
     cacheKey = startCacheKey(build);
-    const [compiled, module, bindings, translation] = await Promise.all([
-      component.compiled(),
+    // The core modules compile meanwhile (once per component): the wasm thread gets them in a
+    // second message and translates the component until they come.
+    const compiling = component.compiled();
+    // The worker's own copy, made while the shim compiles, moved to it (the page keeps `bytes`
+    // for a restart): cloning 3 MB on the way was a few ms on the path.
+    const copy = bytes.slice();
+    const [module, bindings, translation] = await Promise.all([
       build === "pollscope_shim" ? plainShim : shimModule(build),
       build === "pollscope_shim" ? plainBindings : bindingsOf(build),
       cacheKey.then(cachedTranslation),
     ]);
-    trace(`compiled ${compiled.length} core modules and ${build}`);
+    trace(`compiled ${build}`);
     await wasmWorkerLoaded;
     wasmWorker.postMessage(
       {
         init: {
         ringCapacity,
         shim: { build, module, bindings },
-        component: bytes,
+        component: copy,
         translation,
         startGate: startGate.buffer,
-        compiled,
         args: options.args ?? ["app.wasm"],
         env: Object.entries(options.env ?? {}),
         // null: no initial-cwd (as wasmtime with --dir), undefined: "/"
@@ -743,8 +753,11 @@ function launch(component, options, forLoader) {
         asyncifyRecorder: options.asyncifyRecorder === true,
         },
       },
-      // Copied, not transferred: a restart sends the same bytes again.
+      [copy.buffer],
     );
+    const compiled = await compiling;
+    trace(`compiled ${compiled.length} core modules`);
+    wasmWorker.postMessage({ compiled: { modules: compiled } });
   })().catch((error) => finish(error, true));
 
   /** Hands queued stdin to the event thread while at most STDIN_IN_FLIGHT bytes are on the way. */

@@ -2,7 +2,8 @@
 //! blocking.
 //!
 //! One wasm binary, two entry points:
-//! - [`wasm_thread_main`] (the *wasm thread*): parses the component, instantiates its core
+//! - [`wasm_thread_prepare`] then [`wasm_thread_start`] (the *wasm thread*): parses the
+//!   component (while the page still compiles its core modules), instantiates its core
 //!   modules with the WebAssembly JS API, binds every lowered import to the platform-free WASI
 //!   host (`pollscope-wasi`) through a generated adapter module ([`adapter`]), runs the guest,
 //!   and waits with `Atomics.wait` whenever the guest blocks.
@@ -50,7 +51,7 @@ pub use event_thread::chrome_trace;
 #[cfg(target_arch = "wasm32")]
 pub use event_thread::EventThread;
 #[cfg(target_arch = "wasm32")]
-pub use wasm_thread::wasm_thread_main;
+pub use wasm_thread::{wasm_thread_prepare, wasm_thread_start};
 
 /// Builds a plain JS object from (key, value) pairs.
 #[cfg(target_arch = "wasm32")]

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Object, Reflect, SharedArrayBuffer, Uint8Array, WebAssembly};
 use pollscope_component::{ExportRef, Item, Plan, Step, Translation};
-use pollscope_protocol::worker::{FromWasmThread, ToWasmThread, WasmInit};
+use pollscope_protocol::worker::{CompiledModule, FromWasmThread, ToWasmThread, WasmInit};
 use pollscope_ring::Config;
 use pollscope_runloop::{CallKind, End, RunLoop};
 use pollscope_wasi::{Host, HostConfig, Trap, TrapKind};
@@ -35,16 +35,68 @@ enum Ended {
 /// The component's first core module is the program (wit-component puts it there).
 const PROGRAM_MODULE: u32 = 0;
 
-/// Entry point of the wasm worker: runs the component the page's init message
-/// (`ToWasmThread`) describes to its end. The run loop posts how it ended (`exit`, `trap`);
-/// a component that cannot run gets `error`.
+/// What [`wasm_thread_prepare`] made ready, kept until [`wasm_thread_start`] has the compiled
+/// core modules. The host state itself is in [`dispatch`].
+struct Prepared {
+    /// The component's bytes.
+    bytes: Vec<u8>,
+    translation: Translation,
+    /// The TinyGo program rewritten for the asyncify flight recorder, compiled.
+    rewritten: Option<WebAssembly::Module>,
+    /// The adapter instance's exports (one host function each).
+    adapter: JsValue,
+    start_gate: Option<Js>,
+}
+
+thread_local! {
+    static PREPARED: RefCell<Option<Prepared>> = const { RefCell::new(None) };
+}
+
+/// The wasm worker's first step, on the page's `init` (`ToWasmThread::Init`): makes the event
+/// ring, translates the component (or takes the start cache's translation) and sets up the
+/// guest's world, while the page still compiles the core modules. True when the guest is ready
+/// for [`wasm_thread_start`]; false when it cannot run (the page got `error`).
 #[wasm_bindgen]
-pub fn wasm_thread_main(init: JsValue) {
+pub fn wasm_thread_prepare(init: JsValue) -> bool {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let init = messages::read::<ToWasmThread<Js>>(init)
+    let prepared = messages::read::<ToWasmThread<Js>>(init)
         .map_err(|why| format!("init message: {why}"))
-        .and_then(|ToWasmThread::Init(init)| run(&scope, init));
-    match init {
+        .and_then(|message| match message {
+            ToWasmThread::Init(init) => prepare(&scope, *init),
+            ToWasmThread::Compiled { .. } => Err("the compiled modules came before init".into()),
+        });
+    match prepared {
+        Ok(prepared) => {
+            PREPARED.with(|cell| *cell.borrow_mut() = Some(prepared));
+            true
+        }
+        Err(message) => {
+            fail(&scope, message);
+            false
+        }
+    }
+}
+
+/// The wasm worker's second step, on the page's `compiled` (`ToWasmThread::Compiled`) after
+/// [`wasm_thread_prepare`]: instantiates the core modules and runs the guest to its end
+/// (synchronously: it blocks in `Atomics.wait` whenever the guest waits). The run loop posts
+/// how it ended (`exit`, `trap`); a component that cannot run gets `error`.
+#[wasm_bindgen]
+pub fn wasm_thread_start(compiled: JsValue) {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let ended = messages::read::<ToWasmThread<Js>>(compiled)
+        .map_err(|why| format!("compiled message: {why}"))
+        .and_then(|message| match message {
+            ToWasmThread::Compiled { modules } => Ok(modules),
+            ToWasmThread::Init(_) => Err("a second init message".into()),
+        })
+        .and_then(|modules| {
+            let prepared = PREPARED
+                .with(|cell| cell.borrow_mut().take())
+                .ok_or("the compiled modules came before the component was ready")?;
+            run(&scope, prepared, &modules)
+        });
+    match ended {
         Ok(Ended::Exit(code)) => finish(End::Exit(code)),
         Ok(Ended::Trap {
             message,
@@ -60,12 +112,15 @@ pub fn wasm_thread_main(init: JsValue) {
                 frames,
             }));
         }
-        Err(message) => {
-            // Output the guest wrote before a host failure still reaches the page first.
-            dispatch::with_state(|state| state.run_loop.borrow_mut().flush_output());
-            messages::post(&scope, &FromWasmThread::<Js>::Error { message }, &[]);
-        }
+        Err(message) => fail(&scope, message),
     }
+}
+
+/// Tells the page the component cannot run.
+fn fail(scope: &DedicatedWorkerGlobalScope, message: String) {
+    // Output the guest wrote before a host failure still reaches the page first.
+    dispatch::with_state(|state| state.run_loop.borrow_mut().flush_output());
+    messages::post(scope, &FromWasmThread::<Js>::Error { message }, &[]);
 }
 
 /// Tells the run loop how the guest ended: the last batch (to a listening panel), the output
@@ -75,7 +130,9 @@ fn finish(end: End) {
     dispatch::with_state(|state| state.run_loop.borrow_mut().finish(end));
 }
 
-fn run(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<Ended, String> {
+/// Everything that needs no compiled core module: the ring, the translation, the host, the
+/// adapter.
+fn prepare(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<Prepared, String> {
     // The event ring first, so the event thread attaches while this thread reads the component.
     let ring = make_ring(scope, options.ring_capacity)?;
     let bytes = bytes_of(&options.component, "component")?;
@@ -99,21 +156,28 @@ fn run(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<Ende
             translation
         }
     };
-    let module_bytes = |module: u32| {
-        let range = &translation.plan.modules[module as usize].range;
-        &bytes[range.start as usize..range.end as usize]
-    };
-    let tinygo = translation
-        .plan
-        .modules
-        .first()
-        .and_then(|_| TinyGo::read(module_bytes(PROGRAM_MODULE), options.asyncify_recorder));
+    let tinygo = translation.plan.modules.first().and_then(|_| {
+        TinyGo::read(
+            module_bytes(&bytes, &translation, PROGRAM_MODULE),
+            options.asyncify_recorder,
+        )
+    });
     let mut hello = pollscope_telemetry::hello(&translation);
     hello.tinygo = tinygo.as_ref().map(|(tinygo, _)| tinygo.summary());
     let (tinygo, rewritten) = match tinygo {
         Some((tinygo, rewritten)) => (Some(tinygo), rewritten.ok()),
         None => (None, None),
     };
+    let rewritten = rewritten
+        .map(|code| {
+            WebAssembly::Module::new(&Uint8Array::from(code.as_slice())).map_err(|err| {
+                format!(
+                    "compiling core module {PROGRAM_MODULE}: {}",
+                    js_error_message(&err)
+                )
+            })
+        })
+        .transpose()?;
     let plan = &translation.plan;
     let (bindings, signatures) = bind_imports(plan)?;
     let recording = options.telemetry;
@@ -152,15 +216,43 @@ fn run(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<Ende
         host,
         bindings,
         memories: plan.memories.iter().map(|_| None).collect(),
-        run_loop: run_loop.clone(),
+        run_loop,
         counts,
         watch,
         recording,
     });
-
     let adapter = instantiate_adapter(&signatures)?;
-    let precompiled: HashMap<(u32, u32), &JsValue> = options
-        .compiled
+    Ok(Prepared {
+        bytes,
+        translation,
+        rewritten,
+        adapter,
+        start_gate: options.start_gate,
+    })
+}
+
+/// The bytes of the plan's core module `module`.
+fn module_bytes<'a>(bytes: &'a [u8], translation: &Translation, module: u32) -> &'a [u8] {
+    let range = &translation.plan.modules[module as usize].range;
+    &bytes[range.start as usize..range.end as usize]
+}
+
+/// Instantiates the core modules in plan order (with the page's compiled ones where it has
+/// them) and runs the guest.
+fn run(
+    scope: &DedicatedWorkerGlobalScope,
+    prepared: Prepared,
+    compiled: &[CompiledModule<Js>],
+) -> Result<Ended, String> {
+    let Prepared {
+        bytes,
+        translation,
+        rewritten,
+        adapter,
+        start_gate,
+    } = prepared;
+    let plan = &translation.plan;
+    let precompiled: HashMap<(u32, u32), &JsValue> = compiled
         .iter()
         .map(|compiled| ((compiled.start, compiled.end), &compiled.module.0))
         .collect();
@@ -194,27 +286,28 @@ fn run(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<Ende
             };
             let _ = Reflect::set(&namespace, &binding.name.as_str().into(), &value);
         }
-        let code = match &rewritten {
+        let compiled = match &rewritten {
             Some(rewritten) if *module == PROGRAM_MODULE => {
                 tinygo::bind_hook(&imports_object)?;
-                None
+                rewritten.clone()
             }
-            _ => Some(&plan.modules[*module as usize].range),
-        };
-        // The loader's compile of exactly these bytes, else a compile here.
-        let compiled = match code.and_then(|range| precompiled.get(&(range.start, range.end))) {
-            Some(compiled) => compiled
-                .dyn_ref::<WebAssembly::Module>()
-                .ok_or("init: a compiled module is not a WebAssembly.Module")?
-                .clone(),
-            None => {
-                let code = match (code, &rewritten) {
-                    (None, Some(rewritten)) => rewritten.as_slice(),
-                    _ => module_bytes(*module),
-                };
-                WebAssembly::Module::new(&Uint8Array::from(code)).map_err(|err| {
-                    format!("compiling core module {module}: {}", js_error_message(&err))
-                })?
+            // The loader's compile of exactly these bytes, else a compile here.
+            _ => {
+                let range = &plan.modules[*module as usize].range;
+                match precompiled.get(&(range.start, range.end)) {
+                    Some(compiled) => compiled
+                        .dyn_ref::<WebAssembly::Module>()
+                        .ok_or("compiled: a module is not a WebAssembly.Module")?
+                        .clone(),
+                    None => WebAssembly::Module::new(&Uint8Array::from(module_bytes(
+                        &bytes,
+                        &translation,
+                        *module,
+                    )))
+                    .map_err(|err| {
+                        format!("compiling core module {module}: {}", js_error_message(&err))
+                    })?,
+                }
             }
         };
         let created = match WebAssembly::Instance::new(&compiled, &imports_object) {
@@ -223,16 +316,18 @@ fn run(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<Ende
             Err(err) => return Ok(ended_by(&err)),
         };
         if *module == PROGRAM_MODULE {
-            if let Some(tinygo) = run_loop.borrow_mut().scheduler.as_mut() {
-                tinygo.attach(&created.exports());
-            }
+            dispatch::with_state(|state| {
+                if let Some(tinygo) = state.run_loop.borrow_mut().scheduler.as_mut() {
+                    tinygo.attach(&created.exports());
+                }
+            });
         }
         instances.insert(*instance, created.exports());
         resolve_memories(plan, *instance, &instances)?;
     }
 
     trace(scope, "core modules instantiated");
-    if let Some(gate) = &options.start_gate {
+    if let Some(gate) = &start_gate {
         wait_for_gate(&gate.0)?;
     }
     let run = export_of(&instances, &plan.run.func)?

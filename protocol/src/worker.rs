@@ -154,12 +154,29 @@ pub struct RingWords {
     pub data_offset: u32,
 }
 
-/// Loader → wasm thread: the one message it gets, what to run and how.
+/// Loader → wasm thread: the two messages it gets, what to run and how, in this order.
+///
+/// The loader sends [`Init`](ToWasmThread::Init) as soon as it has the shim and the component,
+/// without waiting for the core modules it compiles meanwhile: the wasm thread instantiates the
+/// shim and translates the component (or reads the start cache's translation) while they
+/// compile. [`Compiled`](ToWasmThread::Compiled) follows once every compile settled; the wasm
+/// thread then instantiates the core modules and runs the guest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", rename_all_fields = "camelCase")]
 pub enum ToWasmThread<H> {
-    /// Run this component.
-    Init(WasmInit<H>),
+    /// Get this component ready to run: the shim, the translation, the guest's world (boxed:
+    /// it is far larger than the other message).
+    Init(Box<WasmInit<H>>),
+    /// Run it, with the core modules the loader compiled (concurrently, while the workers
+    /// started and the wasm thread translated), each by its byte range in
+    /// [`WasmInit::component`]: the wasm thread takes one for the plan's module with exactly
+    /// that range and compiles any other itself (a module the loader could not compile is not
+    /// listed: compiling it there reports the error).
+    Compiled {
+        /// The modules that compiled.
+        #[serde(default = "Vec::new")]
+        modules: Vec<CompiledModule<H>>,
+    },
 }
 
 /// What the wasm thread runs, and the guest's world.
@@ -190,11 +207,6 @@ pub struct WasmInit<H> {
     /// when the event thread made the ring. None: no wait.
     #[serde(default = "none")]
     pub start_gate: Option<H>,
-    /// Core modules the loader already compiled (concurrently, while the workers started),
-    /// each by its byte range in `component`: the wasm thread takes one for the plan's module
-    /// with exactly that range and compiles any other itself.
-    #[serde(default = "Vec::new")]
-    pub compiled: Vec<CompiledModule<H>>,
     /// `get-arguments`, program name first.
     pub args: Vec<String>,
     /// `get-environment`.
@@ -242,7 +254,7 @@ pub struct ShimModule<H> {
     pub bindings: Option<String>,
 }
 
-/// One core module of [`WasmInit::compiled`].
+/// One core module of [`ToWasmThread::Compiled`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CompiledModule<H> {
@@ -401,24 +413,28 @@ mod tests {
             "component": 2, "args": ["app"], "env": [["K", "V"]], "preopens": ["/"],
         } }))
         .unwrap();
-        let ToWasmThread::Init(init) = init;
-        assert!(init.ring_capacity.is_none() && init.shim.is_none() && init.compiled.is_empty());
+        let ToWasmThread::Init(init) = init else {
+            panic!("not an init: {init:?}");
+        };
+        assert!(init.ring_capacity.is_none() && init.shim.is_none());
         assert!(init.telemetry, "telemetry is on unless the page says false");
         assert!(!init.asyncify_recorder);
         assert_eq!(init.env, vec![("K".to_string(), "V".to_string())]);
         assert!(init.files.is_empty() && init.dirs.is_empty() && init.cwd.is_none());
     }
 
-    /// What the loader sends when it compiled the shim and the core modules itself.
+    /// What the loader sends when it compiled the shim and the core modules itself: the init
+    /// first, the compiled modules in a second message.
     #[test]
-    fn the_wasm_init_carries_compiled_modules() {
+    fn the_compiled_modules_follow_the_init() {
         let init: ToWasmThread<u8> = serde_json::from_value(json!({ "init": {
             "ringCapacity": 4096, "shim": { "build": "pollscope_shim", "module": 7 },
-            "component": 2, "compiled": [{ "start": 10, "end": 20, "module": 8 }],
-            "args": ["app"], "env": [], "preopens": ["/"],
+            "component": 2, "args": ["app"], "env": [], "preopens": ["/"],
         } }))
         .unwrap();
-        let ToWasmThread::Init(init) = init;
+        let ToWasmThread::Init(init) = init else {
+            panic!("not an init: {init:?}");
+        };
         assert_eq!(init.ring_capacity, Some(4096));
         assert_eq!(
             init.shim,
@@ -428,14 +444,23 @@ mod tests {
                 bindings: None,
             })
         );
+        let compiled: ToWasmThread<u8> = serde_json::from_value(json!({ "compiled": {
+            "modules": [{ "start": 10, "end": 20, "module": 8 }],
+        } }))
+        .unwrap();
         assert_eq!(
-            init.compiled,
-            vec![CompiledModule {
-                start: 10,
-                end: 20,
-                module: 8
-            }]
+            compiled,
+            ToWasmThread::Compiled {
+                modules: vec![CompiledModule {
+                    start: 10,
+                    end: 20,
+                    module: 8
+                }]
+            }
         );
+        // None compiled on the page: the wasm thread compiles them all.
+        let none: ToWasmThread<u8> = serde_json::from_value(json!({ "compiled": {} })).unwrap();
+        assert_eq!(none, ToWasmThread::Compiled { modules: vec![] });
         assert_eq!(
             serde_json::to_value(FromWasmThread::<u8>::Ring { ring: 3 }).unwrap(),
             json!({ "ring": { "ring": 3 } })
