@@ -131,7 +131,13 @@ fn read(memory: &dyn GuestMemory, ptr: u32, buf: &mut [u8], what: &str) -> Resul
     memory.read(ptr, buf).map_err(|trap| context(trap, what))
 }
 
-fn write(memory: &mut dyn GuestMemory, ptr: u32, data: &[u8], what: &str) -> Result<(), Trap> {
+/// Copies `data` into guest memory at `ptr`; a trap says it was writing `what`.
+pub(crate) fn write(
+    memory: &mut dyn GuestMemory,
+    ptr: u32,
+    data: &[u8],
+    what: &str,
+) -> Result<(), Trap> {
     memory.write(ptr, data).map_err(|trap| context(trap, what))
 }
 

@@ -141,7 +141,7 @@ impl Host {
 /// Applies one embedder event to the host's state.
 fn deliver(stdin: &RefCell<StdinBuffer>, event: Event) {
     match event {
-        Event::Stdin(bytes) => stdin.borrow_mut().push(&bytes),
+        Event::Stdin(bytes) => stdin.borrow_mut().push(bytes),
         Event::StdinClosed => stdin.borrow_mut().close(),
     }
 }

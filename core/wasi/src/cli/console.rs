@@ -6,33 +6,90 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::io::stream::{HostInputStream, HostOutputStream, StreamError, BLOCKING_WRITE_LIMIT};
+use crate::io::stream::{
+    HostInputStream, HostOutputStream, StreamError, TakePieces, BLOCKING_WRITE_LIMIT,
+};
 use crate::{GuestBytes, Platform, Stdio, Trap};
 
-/// Stdin bytes delivered by the embedder and not yet read.
+/// Stdin bytes delivered by the embedder and not yet read: the embedder's buffers themselves,
+/// oldest first, never copied into one another. A read takes whole buffers where it can (a
+/// `blocking-read` copies each piece straight into the guest's list: one copy per byte, out of the
+/// buffer the embedder delivered).
 #[derive(Debug, Default)]
 pub(crate) struct StdinBuffer {
-    data: VecDeque<u8>,
+    chunks: VecDeque<Vec<u8>>,
+    /// Bytes of the front chunk already read.
+    front_read: usize,
+    /// Unread bytes in all chunks.
+    len: usize,
     closed: bool,
 }
 
 impl StdinBuffer {
-    /// Appends bytes the embedder sent (ignored once stdin is closed).
-    pub(crate) fn push(&mut self, bytes: &[u8]) {
-        if !self.closed {
-            self.data.extend(bytes);
+    /// Appends bytes the embedder sent (ignored once stdin is closed), keeping its buffer.
+    pub(crate) fn push(&mut self, bytes: Vec<u8>) {
+        if !self.closed && !bytes.is_empty() {
+            self.len += bytes.len();
+            self.chunks.push_back(bytes);
         }
     }
 
     /// Bytes waiting to be read.
     #[cfg(test)]
     pub(crate) fn data_len(&self) -> usize {
-        self.data.len()
+        self.len
     }
 
     /// No more bytes will come; reads return `closed` once the buffer is drained.
     pub(crate) fn close(&mut self) {
         self.closed = true;
+    }
+
+    /// The next unread bytes, at most `max` of them, in the front chunk (empty when none).
+    fn front(&self, max: usize) -> &[u8] {
+        match self.chunks.front() {
+            Some(chunk) => {
+                let rest = &chunk[self.front_read..];
+                &rest[..rest.len().min(max)]
+            }
+            None => &[],
+        }
+    }
+
+    /// Marks the first `n` bytes of the front chunk read (at most what [`front`] gave).
+    fn consume(&mut self, n: usize) {
+        self.len -= n;
+        self.front_read += n;
+        if self
+            .chunks
+            .front()
+            .is_some_and(|chunk| chunk.len() == self.front_read)
+        {
+            self.chunks.pop_front();
+            self.front_read = 0;
+        }
+    }
+
+    /// Takes up to `max` bytes. A front chunk that is taken whole is handed over as it is, and
+    /// the chunks after it are appended to it.
+    fn take(&mut self, max: usize) -> Vec<u8> {
+        let n = max.min(self.len);
+        let mut bytes = match self.chunks.front() {
+            Some(chunk) if self.front_read == 0 && chunk.len() <= n => {
+                let chunk = self.chunks.pop_front().expect("a front chunk");
+                self.len -= chunk.len();
+                chunk
+            }
+            _ => Vec::with_capacity(n),
+        };
+        bytes.reserve_exact(n - bytes.len());
+        while bytes.len() < n {
+            let piece = self.front(n - bytes.len());
+            bytes.extend_from_slice(piece);
+            let taken = piece.len();
+            self.consume(taken);
+        }
+        bytes
     }
 }
 
@@ -42,24 +99,44 @@ pub(crate) struct StdinStream(pub(crate) Rc<RefCell<StdinBuffer>>);
 impl HostInputStream for StdinStream {
     fn read(&mut self, len: u64) -> Result<Vec<u8>, StreamError> {
         let mut buffer = self.0.borrow_mut();
-        if buffer.data.is_empty() && buffer.closed {
+        if buffer.len == 0 && buffer.closed {
             return Err(StreamError::Closed);
         }
-        let n = (len.min(buffer.data.len() as u64)) as usize;
-        // Copied slice by slice: collecting the drained bytes one at a time cost more than
-        // everything else a large stdin read does.
-        let (front, back) = buffer.data.as_slices();
-        let from_front = n.min(front.len());
-        let mut bytes = Vec::with_capacity(n);
-        bytes.extend_from_slice(&front[..from_front]);
-        bytes.extend_from_slice(&back[..n - from_front]);
-        buffer.data.drain(..n);
-        Ok(bytes)
+        Ok(buffer.take(usize::try_from(len).unwrap_or(usize::MAX)))
+    }
+
+    fn read_pieces(
+        &mut self,
+        len: u64,
+        take: &mut TakePieces<'_>,
+    ) -> Result<Result<(), StreamError>, Trap> {
+        let mut buffer = self.0.borrow_mut();
+        if buffer.len == 0 && buffer.closed {
+            return Ok(Err(StreamError::Closed));
+        }
+        let n = len.min(buffer.len as u64) as usize;
+        let mut pieces = Vec::new();
+        let (mut chunks, mut skip, mut left) = (buffer.chunks.iter(), buffer.front_read, n);
+        while left > 0 {
+            let chunk = &chunks.next().expect("`len` counts the chunks' bytes")[skip..];
+            let piece = &chunk[..chunk.len().min(left)];
+            pieces.push(piece);
+            left -= piece.len();
+            skip = 0;
+        }
+        take(&pieces)?;
+        let mut left = n;
+        while left > 0 {
+            let taken = buffer.front(left).len();
+            buffer.consume(taken);
+            left -= taken;
+        }
+        Ok(Ok(()))
     }
 
     fn ready(&self) -> bool {
         let buffer = self.0.borrow();
-        !buffer.data.is_empty() || buffer.closed
+        buffer.len > 0 || buffer.closed
     }
 }
 

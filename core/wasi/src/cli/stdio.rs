@@ -158,6 +158,84 @@ mod tests {
     }
 
     #[test]
+    fn reads_cross_and_split_delivered_chunks_in_order() {
+        let fake = FakePlatform::new();
+        let (mut host, mut memory) = host_with(&fake);
+        let stdin = call(
+            &mut host,
+            &mut memory,
+            "wasi:cli/stdin@0.2.0",
+            "get-stdin",
+            &[],
+        )
+        .unwrap();
+        // Chunks as the ring delivers them, one per packet; an empty one changes nothing.
+        let all: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        for range in [0..300, 300..300, 300..301, 301..700, 700..1000] {
+            fake.script(10, Event::Stdin(all[range].to_vec()));
+        }
+        fake.script(20, Event::StdinClosed);
+        let (blocking, plain) = (
+            "[method]input-stream.blocking-read",
+            "[method]input-stream.read",
+        );
+        let mut got = Vec::new();
+        // Within the first chunk, to its end, across three chunks, then the rest whole.
+        for (name, len, want) in [
+            (blocking, 100, 0..100),
+            (plain, 200, 100..300),
+            (plain, 101, 300..401),
+            (blocking, 2000, 401..1000),
+        ] {
+            let bytes = read(&mut host, &mut memory, name, stdin, len).unwrap();
+            assert_eq!(bytes, all[want], "{name} of {len}");
+            got.extend(bytes);
+        }
+        assert_eq!(got, all);
+        assert_eq!(
+            read(&mut host, &mut memory, blocking, stdin, 10),
+            Err(1),
+            "closed once drained"
+        );
+    }
+
+    #[test]
+    fn skip_and_read_share_the_chunks() {
+        let fake = FakePlatform::new();
+        let (mut host, mut memory) = host_with(&fake);
+        let stdin = call(
+            &mut host,
+            &mut memory,
+            "wasi:cli/stdin@0.2.0",
+            "get-stdin",
+            &[],
+        )
+        .unwrap();
+        fake.script(10, Event::Stdin(b"abc".to_vec()));
+        fake.script(10, Event::Stdin(b"defg".to_vec()));
+        call(
+            &mut host,
+            &mut memory,
+            STREAMS,
+            "[method]input-stream.blocking-skip",
+            &[stdin, 4, 0x40],
+        )
+        .unwrap();
+        assert_eq!(memory.bytes[0x40], 0, "ok");
+        assert_eq!(memory.bytes[0x48], 4, "skipped 4");
+        assert_eq!(
+            read(
+                &mut host,
+                &mut memory,
+                "[method]input-stream.read",
+                stdin,
+                10
+            ),
+            Ok(b"efg".to_vec())
+        );
+    }
+
+    #[test]
     fn stdout_and_stderr_reach_the_platform_and_flush_before_waits() {
         let fake = FakePlatform::new();
         let (mut host, mut memory) = host_with(&fake);

@@ -19,11 +19,30 @@ pub enum StreamError {
     LastOperationFailed(String),
 }
 
+/// What [`HostInputStream::read_pieces`] hands the bytes it read to: called once, with the
+/// slices they sit in, in order.
+pub type TakePieces<'a> = dyn FnMut(&[&[u8]]) -> Result<(), Trap> + 'a;
+
 /// The host side of an `input-stream`.
 pub trait HostInputStream: 'static {
     /// Non-blocking: up to `len` bytes available now (empty when none yet). Implementations
     /// may return fewer bytes than asked; the host already caps `len` to a sane read size.
     fn read(&mut self, len: u64) -> Result<Vec<u8>, StreamError>;
+    /// [`read`](HostInputStream::read), offering the bytes to `take` as the slices they
+    /// already sit in (in order; their total is what was read) instead of one new buffer: the
+    /// import copies each straight into the guest's list. A stream that holds its bytes in host
+    /// buffers overrides it (stdin does); the default reads into a fresh buffer. The bytes are
+    /// read only once `take` returns `Ok`; its trap is passed on.
+    fn read_pieces(
+        &mut self,
+        len: u64,
+        take: &mut TakePieces<'_>,
+    ) -> Result<Result<(), StreamError>, Trap> {
+        match self.read(len) {
+            Ok(bytes) => take(&[&bytes]).map(Ok),
+            Err(error) => Ok(Err(error)),
+        }
+    }
     /// Whether `read` would return data or an error right now.
     fn ready(&self) -> bool;
 }

@@ -21,20 +21,34 @@ fn lower_stream_error(host: &mut Host, error: StreamError) -> Result<(u8, u32), 
     })
 }
 
-/// Stores `result<list<u8>, stream-error>` at `retptr`: tag @0; ok: ptr @4, len @8;
-/// err: case @4, error @8.
-fn store_bytes_result(
+/// Reads up to `len` bytes of `stream` straight into a guest list (one allocation, no host
+/// buffer where the stream has its bytes already) and stores `result<list<u8>, stream-error>`
+/// at `retptr`: tag @0; ok: ptr @4, len @8; err: case @4, error @8.
+fn read_into_guest(
     host: &mut Host,
     memory: &mut dyn GuestMemory,
+    stream: u32,
+    len: u64,
     retptr: u32,
-    result: Result<Vec<u8>, StreamError>,
 ) -> Result<i64, Trap> {
-    // Check the return pointer before allocating, so a bad one traps having changed nothing.
+    // Check the return pointer before reading, so a bad one traps having taken nothing.
     abi::check_align(retptr, 4, "retptr")?;
+    let mut list = (0, 0);
+    let result = input(host, stream)?.read_pieces(len.min(MAX_READ), &mut |pieces| {
+        const WHAT: &str = "read result list<u8>";
+        let total: usize = pieces.iter().map(|piece| piece.len()).sum();
+        let ptr = abi::alloc(memory, 1, total as u64, WHAT)?;
+        let mut at = ptr;
+        for piece in pieces {
+            abi::write(memory, at, piece, WHAT)?;
+            at += piece.len() as u32;
+        }
+        list = (ptr, total as u32);
+        Ok(())
+    })?;
     let mut ret = Lowered::new(12, 4);
     match result {
-        Ok(bytes) => {
-            let list = abi::lower_bytes(memory, &bytes, "read result list<u8>")?;
+        Ok(()) => {
             ret.u8(0, 0).ptr_len(4, list);
         }
         Err(error) => {
@@ -116,8 +130,7 @@ fn read(host: &mut Host, memory: &mut dyn GuestMemory, args: Args<'_>) -> Result
         abi::arg_u32(args, 2)?,
     );
     host.pump_events();
-    let result = do_read(host, stream, len)?;
-    store_bytes_result(host, memory, retptr, result)
+    read_into_guest(host, memory, stream, len, retptr)
 }
 
 fn blocking_read(
@@ -131,8 +144,7 @@ fn blocking_read(
         abi::arg_u32(args, 2)?,
     );
     wait_readable(host, stream)?;
-    let result = do_read(host, stream, len)?;
-    store_bytes_result(host, memory, retptr, result)
+    read_into_guest(host, memory, stream, len, retptr)
 }
 
 fn skip(host: &mut Host, memory: &mut dyn GuestMemory, args: Args<'_>) -> Result<i64, Trap> {
