@@ -23,7 +23,16 @@ async function start(module) {
     const thread = new EventThread();
     // Replay what arrived while the shim loaded, then take messages directly.
     for (const data of early.splice(0)) thread.message(data);
-    self.onmessage = ({ data }) => thread.message(data);
+    // Stdin skips the message decoder (the bulk of the event thread's work per message
+    // otherwise); anything not exactly { stdin: { id: u32, data: Uint8Array } } goes through it.
+    self.onmessage = ({ data }) => {
+      const stdin = data?.stdin;
+      if (stdin !== undefined && stdin.data instanceof Uint8Array && stdin.id >>> 0 === stdin.id) {
+        thread.stdin_message(stdin.id, stdin.data);
+      } else {
+        thread.message(data);
+      }
+    };
   } catch (error) {
     self.postMessage({ error: { message: `pollscope event thread failed: ${error?.message ?? error}` } });
   }

@@ -39,6 +39,8 @@ struct Inner {
     mtu: usize,
     /// Whether a `waitAsync` for space is already pending.
     waiting: bool,
+    /// The last stdin message's bytes; kept, so it is allocated (and zeroed) once.
+    scratch: Vec<u8>,
 }
 
 #[wasm_bindgen]
@@ -55,6 +57,7 @@ impl EventThread {
                 pushed: 0,
                 mtu: pollscope_ring::layout::DEFAULT_MTU as usize,
                 waiting: false,
+                scratch: Vec::new(),
             })),
         }
     }
@@ -68,6 +71,17 @@ impl EventThread {
             Err(why) => Err(format!("not a message for the event thread: {why}")),
         };
         if let Err(message) = result {
+            self.post(&FromEventThread::Error { message });
+        }
+    }
+}
+
+#[wasm_bindgen]
+impl EventThread {
+    /// `message({ stdin: { id, data } })` without decoding the message: event-worker.js calls
+    /// it for stdin messages whose `id` is a u32 and `data` a `Uint8Array`.
+    pub fn stdin_message(&self, id: u32, data: Uint8Array) {
+        if let Err(message) = self.stdin(id, data.into()) {
             self.post(&FromEventThread::Error { message });
         }
     }
@@ -180,8 +194,9 @@ impl EventThread {
         }
     }
 
-    /// Stdin bytes, in messages of at most one MTU (copied out of the page's array one message
-    /// at a time), acknowledged with `id` once all are in.
+    /// Stdin bytes, in messages of at most one MTU, acknowledged with `id` once all are in.
+    /// The page's array is copied into this thread's memory in one call (into a buffer kept
+    /// from message to message), and each message goes into the ring from there.
     fn stdin(&self, id: u32, data: JsValue) -> Result<(), String> {
         let bytes = data
             .dyn_into::<Uint8Array>()
@@ -192,17 +207,16 @@ impl EventThread {
             let Some(producer) = inner.producer.as_mut() else {
                 return Ok(());
             };
-            let (len, mtu) = (bytes.length(), inner.mtu.max(1) as u32);
-            let mut piece = vec![0; len.min(mtu) as usize];
-            let mut at = 0;
-            while at < len {
-                let end = len.min(at.saturating_add(mtu));
-                let piece = &mut piece[..(end - at) as usize];
-                bytes.subarray(at, end).copy_to(piece);
-                producer.push(streams::STDIN, Kind::Data, piece);
-                inner.pushed += piece.len() as u64;
-                at = end;
+            let len = bytes.length() as usize;
+            if inner.scratch.len() < len {
+                inner.scratch.resize(len, 0);
             }
+            let scratch = &mut inner.scratch[..len];
+            bytes.copy_to(scratch);
+            for piece in scratch.chunks(inner.mtu.max(1)) {
+                producer.push(streams::STDIN, Kind::Data, piece);
+            }
+            inner.pushed += len as u64;
             inner.unacked.push_back((id, inner.pushed));
         }
         flush(&self.inner);
