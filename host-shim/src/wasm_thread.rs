@@ -1,5 +1,6 @@
 //! The wasm thread: from component bytes to a finished guest.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -38,9 +39,13 @@ const PROGRAM_MODULE: u32 = 0;
 /// What [`wasm_thread_prepare`] made ready, kept until [`wasm_thread_start`] has the compiled
 /// core modules. The host state itself is in [`dispatch`].
 struct Prepared {
-    /// The component's bytes.
-    bytes: Vec<u8>,
+    /// The component's bytes, left in JS: copied into this memory only to translate them, so a
+    /// start with the start cache's translation copies nothing (3 MB: ≈ 2 ms).
+    component: Uint8Array,
     translation: Translation,
+    /// Whether this thread made the translation: the page gets it (for its start cache) once
+    /// the core modules are instantiated, while the start gate may still be shut.
+    translated_here: bool,
     /// The TinyGo program rewritten for the asyncify flight recorder, compiled.
     rewritten: Option<WebAssembly::Module>,
     /// The adapter instance's exports (one host function each).
@@ -135,33 +140,48 @@ fn finish(end: End) {
 fn prepare(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<Prepared, String> {
     // The event ring first, so the event thread attaches while this thread reads the component.
     let ring = make_ring(scope, options.ring_capacity)?;
-    let bytes = bytes_of(&options.component, "component")?;
+    let component: Uint8Array = options
+        .component
+        .0
+        .dyn_ref::<Uint8Array>()
+        .ok_or("init: component is not a Uint8Array")?
+        .clone();
 
-    let translation = match options
+    let (translation, bytes) = match options
         .translation
         .as_deref()
-        .and_then(|json| cached_translation(json, bytes.len()))
+        .and_then(|json| cached_translation(json, component.length() as usize))
     {
         Some(translation) => {
             trace(scope, "component translation from the start cache");
-            translation
+            (translation, None)
         }
         None => {
+            let bytes = component.to_vec();
             let translation =
                 pollscope_component::translate(&bytes).map_err(|err| err.to_string())?;
             trace(scope, "component translated");
-            if let Ok(json) = serde_json::to_string(&translation) {
-                messages::post(scope, &FromWasmThread::<Js>::Translated { json }, &[]);
-            }
-            translation
+            (translation, Some(bytes))
         }
     };
-    let tinygo = translation.plan.modules.first().and_then(|_| {
-        TinyGo::read(
-            module_bytes(&bytes, &translation, PROGRAM_MODULE),
-            options.asyncify_recorder,
-        )
-    });
+    let translated_here = bytes.is_some();
+    // Only the TinyGo build reads the program (`tinygo_absent.rs` sees no TinyGo program).
+    let tinygo = match translation.plan.modules.first() {
+        Some(program) if cfg!(feature = "tinygo") => {
+            let range = program.range.start as usize..program.range.end as usize;
+            let code = match &bytes {
+                Some(bytes) => Cow::Borrowed(&bytes[range]),
+                None => Cow::Owned(
+                    component
+                        .subarray(range.start as u32, range.end as u32)
+                        .to_vec(),
+                ),
+            };
+            TinyGo::read(&code, options.asyncify_recorder)
+        }
+        _ => None,
+    };
+    drop(bytes);
     let mut hello = pollscope_telemetry::hello(&translation);
     hello.tinygo = tinygo.as_ref().map(|(tinygo, _)| tinygo.summary());
     let (tinygo, rewritten) = match tinygo {
@@ -223,18 +243,13 @@ fn prepare(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<
     });
     let adapter = instantiate_adapter(&signatures)?;
     Ok(Prepared {
-        bytes,
+        component,
         translation,
+        translated_here,
         rewritten,
         adapter,
         start_gate: options.start_gate,
     })
-}
-
-/// The bytes of the plan's core module `module`.
-fn module_bytes<'a>(bytes: &'a [u8], translation: &Translation, module: u32) -> &'a [u8] {
-    let range = &translation.plan.modules[module as usize].range;
-    &bytes[range.start as usize..range.end as usize]
 }
 
 /// Instantiates the core modules in plan order (with the page's compiled ones where it has
@@ -245,12 +260,21 @@ fn run(
     compiled: &[CompiledModule<Js>],
 ) -> Result<Ended, String> {
     let Prepared {
-        bytes,
+        component,
         translation,
+        translated_here,
         rewritten,
         adapter,
         start_gate,
     } = prepared;
+    // For the page's start cache.
+    let post_translated = || {
+        if translated_here {
+            if let Ok(json) = serde_json::to_string(&translation) {
+                messages::post(scope, &FromWasmThread::<Js>::Translated { json }, &[]);
+            }
+        }
+    };
     let plan = &translation.plan;
     let precompiled: HashMap<(u32, u32), &JsValue> = compiled
         .iter()
@@ -299,12 +323,8 @@ fn run(
                         .dyn_ref::<WebAssembly::Module>()
                         .ok_or("compiled: a module is not a WebAssembly.Module")?
                         .clone(),
-                    None => WebAssembly::Module::new(&Uint8Array::from(module_bytes(
-                        &bytes,
-                        &translation,
-                        *module,
-                    )))
-                    .map_err(|err| {
+                    None => WebAssembly::Module::new(&component.subarray(range.start, range.end))
+                        .map_err(|err| {
                         format!("compiling core module {module}: {}", js_error_message(&err))
                     })?,
                 }
@@ -313,7 +333,10 @@ fn run(
         let created = match WebAssembly::Instance::new(&compiled, &imports_object) {
             Ok(created) => created,
             // A start function may already run guest code that traps or exits.
-            Err(err) => return Ok(ended_by(&err)),
+            Err(err) => {
+                post_translated();
+                return Ok(ended_by(&err));
+            }
         };
         if *module == PROGRAM_MODULE {
             dispatch::with_state(|state| {
@@ -327,6 +350,7 @@ fn run(
     }
 
     trace(scope, "core modules instantiated");
+    post_translated();
     if let Some(gate) = &start_gate {
         wait_for_gate(&gate.0)?;
     }
