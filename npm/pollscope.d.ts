@@ -57,7 +57,7 @@ export interface StartOptions {
   onFromWasm?: (json: string, message: TelemetryMessage) => void;
   /** A run is about to start again (`restart()`, or a panel's Restart). */
   onRestart?: () => void;
-  /** Start-up milestones (component fetched, modules compiled, shim loaded, translated, instantiated). */
+  /** Start-up milestones (component fetched, wasm worker started, shim compiled, shim loaded, core modules compiled and received, translated, instantiated). */
   onTrace?: (what: string) => void;
   /** The event ring broke (said once): the guest's stdin was closed, commands no longer reach it. */
   onRingError?: (reason: string) => void;
