@@ -1,14 +1,18 @@
 //! A guest instance's linear memory and `cabi_realloc`, reached through the JS API.
 //!
-//! The guest memory is another instance's `WebAssembly.Memory`, so every access is a call into
-//! JavaScript, and a host call's results are many small stores (a `write` of 4 KiB stores one
-//! 12-byte result). Each access therefore costs as few calls as it can: a `Uint8Array` over the
-//! whole buffer and its length are cached, and an access makes one call to see that the cached
-//! view still stands (its `length`: growth detaches the old buffer, whose views then read 0)
-//! and one to copy — no view of the range, no other length read. Only when the view is detached
-//! or too short for the access is a fresh view made (once per growth), and the range checked
-//! again against it, so a grown memory never uses a detached view and a range out of bounds
-//! traps with the same error as ever.
+//! The guest memory is another instance's `WebAssembly.Memory`. Where the engine allows it, a
+//! [`MemoryBridge`] reaches it wasm to wasm: a copy is one `call_indirect` and a
+//! `memory.copy`, and the range is checked against the memory's size as last asked (a memory
+//! never shrinks), asking again only for a range past it.
+//!
+//! Otherwise every access is a call into JavaScript, and a host call's results are many small
+//! stores (a `write` of 4 KiB stores one 12-byte result). Each access therefore costs as few
+//! calls as it can: a `Uint8Array` over the whole buffer and its length are cached, and an
+//! access makes one call to see that the cached view still stands (its `length`: growth
+//! detaches the old buffer, whose views then read 0) and one to copy — no view of the range,
+//! no other length read. Only when the view is detached or too short for the access is a fresh
+//! view made (once per growth), and the range checked again against it, so a grown memory
+//! never uses a detached view and a range out of bounds traps with the same error as ever.
 //!
 //! Ranges are checked with [`pollscope_wasi::guest_range`], in 64 bits: a wasm32 memory may be
 //! exactly 4 GiB, where the end of the last byte, 2^32, does not fit in a `u32`.
@@ -20,6 +24,8 @@ use js_sys::{Function, Uint8Array, WebAssembly};
 use pollscope_wasi::{guest_range, GuestMemory, Trap};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+
+use crate::memory_bridge::MemoryBridge;
 
 // Copies between a JS `Uint8Array` and this module's memory in one call each, without the
 // length check (a second call) js-sys's `copy_from` / `copy_to` make, and without a view of
@@ -44,6 +50,10 @@ pub struct JsGuestMemory {
     view: RefCell<Uint8Array>,
     /// `view`'s length in bytes when it was made.
     view_len: Cell<u64>,
+    /// The wasm-to-wasm path, where the engine allows it, and the memory's size when last
+    /// asked (a memory never shrinks: a range within it is in bounds).
+    bridge: Option<MemoryBridge>,
+    bridge_len: Cell<u64>,
 }
 
 impl JsGuestMemory {
@@ -51,12 +61,27 @@ impl JsGuestMemory {
     pub fn new(memory: WebAssembly::Memory, realloc: Option<Function>) -> JsGuestMemory {
         let view = Uint8Array::new(&memory.buffer());
         let view_len = view_length(&view);
+        let bridge = MemoryBridge::new(&memory).ok();
+        let bridge_len = bridge.as_ref().map_or(0, MemoryBridge::len);
         JsGuestMemory {
             memory,
             realloc,
             view: RefCell::new(view),
             view_len: Cell::new(view_len),
+            bridge,
+            bridge_len: Cell::new(bridge_len),
         }
+    }
+
+    /// The bridge, when there is one, with `ptr..ptr+len` checked against the memory as it is
+    /// now (`Err` when out of bounds).
+    fn bridged(&self, ptr: u32, len: usize) -> Option<Result<&MemoryBridge, Trap>> {
+        let bridge = self.bridge.as_ref()?;
+        if guest_range(ptr, len, self.bridge_len.get()).is_ok() {
+            return Some(Ok(bridge));
+        }
+        self.bridge_len.set(bridge.len());
+        Some(guest_range(ptr, len, self.bridge_len.get()).map(|_| bridge))
     }
 
     /// Checks `ptr..ptr+len` against the memory as it is now and returns the view to access
@@ -107,6 +132,10 @@ impl GuestMemory for JsGuestMemory {
         if buf.is_empty() {
             return Ok(());
         }
+        if let Some(bridge) = self.bridged(ptr, buf.len()) {
+            bridge?.read(ptr, buf);
+            return Ok(());
+        }
         let (view, range) = self.checked(ptr, buf.len())?;
         // `subarray(begin, end)` takes the end as a u32, and the end of the last byte of a
         // 4 GiB memory is 2^32: there, build the view from offset and length instead (the
@@ -125,6 +154,10 @@ impl GuestMemory for JsGuestMemory {
 
     fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), Trap> {
         if data.is_empty() {
+            return Ok(());
+        }
+        if let Some(bridge) = self.bridged(ptr, data.len()) {
+            bridge?.write(ptr, data);
             return Ok(());
         }
         let (view, _) = self.checked(ptr, data.len())?;

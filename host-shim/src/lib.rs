@@ -13,6 +13,7 @@
 //! The page side is `js/pollscope.js`.
 
 pub mod adapter;
+pub mod bridge_module;
 pub mod frames;
 pub mod streams;
 
@@ -24,6 +25,8 @@ mod event_thread;
 mod guest_memory;
 #[cfg(target_arch = "wasm32")]
 mod inbox;
+#[cfg(target_arch = "wasm32")]
+mod memory_bridge;
 #[cfg(target_arch = "wasm32")]
 mod messages;
 #[cfg(target_arch = "wasm32")]

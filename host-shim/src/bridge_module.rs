@@ -1,0 +1,130 @@
+//! The module of a memory bridge (see `memory_bridge`, which instantiates it in the browser).
+//!
+//! It imports `m.other` (memory 0, the memory reached) and `m.shim` (memory 1, the shim's own)
+//! and exports, in [`EXPORTS`]' order: `read(other_at, shim_at, len)` and
+//! `write(shim_at, other_at, len)` (`memory.copy` between the two), `pages()` (the other
+//! memory's size), and for a shared memory `load(at)`, `store(at, value)`, `add(at, value)`
+//! (returning the old value) and `notify(at)` (waking every waiter) of the 32-bit word at byte
+//! address `at`.
+
+use wasm_encoder::{
+    CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, ImportSection,
+    Instruction, MemArg, MemArgTarget, MemoryType, Module, TypeSection, ValType,
+};
+
+/// The bridge's exports, in function-index order; the last four only for a shared memory.
+pub const EXPORTS: [&str; 7] = ["read", "write", "pages", "load", "store", "add", "notify"];
+
+/// The bridge module for a memory that is `shared` or not.
+pub fn encode(shared: bool) -> Vec<u8> {
+    use Instruction as I;
+    use ValType::I32;
+    let mut types = TypeSection::new();
+    // 0: copy, 1: pages, 2: load / notify, 3: store, 4: add.
+    types.ty().function([I32; 3], []);
+    types.ty().function([], [I32]);
+    types.ty().function([I32], [I32]);
+    types.ty().function([I32; 2], []);
+    types.ty().function([I32; 2], [I32]);
+    let memory = |shared: bool| MemoryType {
+        minimum: 0,
+        // A shared memory must declare a maximum: the most a wasm32 memory can have.
+        maximum: shared.then_some(1 << 16),
+        memory64: false,
+        shared,
+        page_size_log2: None,
+    };
+    let mut imports = ImportSection::new();
+    imports.import("m", "other", EntityType::Memory(memory(shared)));
+    imports.import("m", "shim", EntityType::Memory(memory(false)));
+    let word = MemArg {
+        offset: 0,
+        align: 2,
+        target: MemArgTarget::Memory(0),
+        ordering: None,
+    };
+    let copy = |dst_mem, src_mem| {
+        [
+            I::LocalGet(1),
+            I::LocalGet(0),
+            I::LocalGet(2),
+            I::MemoryCopy { dst_mem, src_mem },
+        ]
+        .to_vec()
+    };
+    let mut bodies: Vec<(u32, Vec<Instruction>)> = vec![
+        // read(other_at, shim_at, len): dst shim_at (local 1), src other_at (local 0).
+        (0, copy(1, 0)),
+        // write(shim_at, other_at, len): dst other_at (local 1), src shim_at (local 0).
+        (0, copy(0, 1)),
+        (1, vec![I::MemorySize(0)]),
+    ];
+    if shared {
+        bodies.extend([
+            (2, vec![I::LocalGet(0), I::I32AtomicLoad(word)]),
+            (
+                3,
+                vec![I::LocalGet(0), I::LocalGet(1), I::I32AtomicStore(word)],
+            ),
+            (
+                4,
+                vec![I::LocalGet(0), I::LocalGet(1), I::I32AtomicRmwAdd(word)],
+            ),
+            (
+                2,
+                vec![I::LocalGet(0), I::I32Const(-1), I::MemoryAtomicNotify(word)],
+            ),
+        ]);
+    }
+    let mut functions = FunctionSection::new();
+    let mut exports = ExportSection::new();
+    let mut code = CodeSection::new();
+    for (index, (ty, body)) in bodies.iter().enumerate() {
+        functions.function(*ty);
+        exports.export(EXPORTS[index], ExportKind::Func, index as u32);
+        let mut function = Function::new([]);
+        for instruction in body {
+            function.instruction(instruction);
+        }
+        function.instruction(&I::End);
+        code.function(&function);
+    }
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&imports)
+        .section(&functions)
+        .section(&exports)
+        .section(&code);
+    module.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bridge_is_valid_and_exports_what_the_shim_calls_with_their_types() {
+        for shared in [false, true] {
+            let bytes = encode(shared);
+            wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+                .validate_all(&bytes)
+                .unwrap_or_else(|err| panic!("shared={shared}: {err}"));
+            let names: Vec<String> = wasmparser::Parser::new(0)
+                .parse_all(&bytes)
+                .filter_map(|payload| match payload.unwrap() {
+                    wasmparser::Payload::ExportSection(exports) => Some(
+                        exports
+                            .into_iter()
+                            .map(|export| export.unwrap().name.to_string())
+                            .collect::<Vec<_>>(),
+                    ),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            let expected = if shared { &EXPORTS[..] } else { &EXPORTS[..3] };
+            assert_eq!(names, expected, "shared={shared}");
+        }
+    }
+}
