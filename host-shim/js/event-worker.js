@@ -29,6 +29,9 @@ async function start(module) {
       const stdin = data?.stdin;
       if (stdin !== undefined && stdin.data instanceof Uint8Array && stdin.id >>> 0 === stdin.id) {
         thread.stdin_message(stdin.id, stdin.data);
+        // Copied out: the buffer goes back to the page for its next write.
+        const buffer = stdin.data.buffer;
+        if (buffer instanceof ArrayBuffer) self.postMessage({ "stdin-buffer": { buffer } }, [buffer]);
       } else {
         thread.message(data);
       }

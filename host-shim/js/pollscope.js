@@ -343,6 +343,10 @@ export const STDIN_CHUNK = 1 << 20;
  * waits in the page (where its bytes already are) instead of piling up in the event thread,
  * and commands (pause, resume, step) queue behind at most this much stdin. */
 export const STDIN_IN_FLIGHT = 4 << 20;
+/** A piece of stdin this large goes in a reused buffer of STDIN_CHUNK bytes (a smaller one in
+ * a copy of its own size); at most STDIN_BUFFERS_KEPT of them wait for reuse. */
+const STDIN_POOLED = 64 << 10;
+const STDIN_BUFFERS_KEPT = 8;
 
 /**
  * Starts a component. Returns a handle:
@@ -531,6 +535,8 @@ function launch(component, options, forLoader) {
   // Stdin not yet handed to the event thread, in order: { data, sent, resolve } or { close }.
   const stdinQueue = [];
   let stdinInFlight = 0;
+  // Buffers of STDIN_CHUNK bytes the event thread handed back, for the next large writes.
+  const stdinBuffers = [];
   // The guest's stdout and stderr (an OutputRing once the wasm thread sent it).
   let outputRing = null;
   // Why the ring broke, once it did.
@@ -654,6 +660,9 @@ function launch(component, options, forLoader) {
         pendingAcks.get(fields.id)?.();
         pendingAcks.delete(fields.id);
         break;
+      case "stdin-buffer":
+        if (fields.buffer?.byteLength === STDIN_CHUNK && stdinBuffers.length < STDIN_BUFFERS_KEPT) stdinBuffers.push(fields.buffer);
+        break;
       case "ring-snapshot":
         pendingSnapshots.get(fields.id)?.(fields.snapshot);
         pendingSnapshots.delete(fields.id);
@@ -775,33 +784,44 @@ function launch(component, options, forLoader) {
         toEventThread("close-stdin");
         continue;
       }
-      const size = Math.min(next.data.length - next.sent, STDIN_CHUNK);
+      const size = next.data.length;
       if (stdinInFlight > 0 && stdinInFlight + size > STDIN_IN_FLIGHT) return;
-      // A write that fits one chunk goes whole (its buffer transferred); a larger one in copies
-      // of its chunks, so the event thread never holds more than a chunk of it per message.
-      const chunk = next.sent === 0 && size === next.data.length ? next.data : next.data.slice(next.sent, next.sent + size);
-      next.sent += size;
-      const last = next.sent === next.data.length;
-      if (last) stdinQueue.shift();
+      stdinQueue.shift();
       const id = nextAck++;
       stdinInFlight += size;
       pendingAcks.set(id, () => {
         stdinInFlight -= size;
-        if (last) next.resolve();
+        next.resolve?.();
         pumpStdin();
       });
-      toEventThread({ stdin: { id, data: chunk } }, [chunk.buffer]);
+      // Transferred: the event thread copies the bytes out and hands the buffer back.
+      toEventThread({ stdin: { id, data: next.data } }, [next.data.buffer]);
     }
+  };
+
+  /** `piece` (at most STDIN_CHUNK bytes) copied into a buffer the page may transfer: a large
+   * piece into one the event thread handed back, whose pages are already there (a fresh
+   * buffer's page faults cost about as much as the copy). */
+  const stdinCopy = (piece) => {
+    if (piece.length < STDIN_POOLED) return piece.slice();
+    const copy = new Uint8Array(stdinBuffers.pop() ?? new ArrayBuffer(STDIN_CHUNK), 0, piece.length);
+    copy.set(piece);
+    return copy;
   };
 
   const handle = {
     done,
     writeStdin(bytes) {
       if (settled) return Promise.resolve();
-      // A copy (the caller may reuse its array), handed over in chunks as acks come back.
-      const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : new Uint8Array(bytes);
+      // Copied now (the caller may reuse its array) in chunks of STDIN_CHUNK, each handed over
+      // as acks come back, so the event thread never holds more than a chunk per message.
+      const source = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
       return new Promise((resolve) => {
-        stdinQueue.push({ data, sent: 0, resolve });
+        if (source.length === 0) stdinQueue.push({ data: new Uint8Array(0), resolve });
+        for (let at = 0; at < source.length; at += STDIN_CHUNK) {
+          const end = Math.min(at + STDIN_CHUNK, source.length);
+          stdinQueue.push({ data: stdinCopy(source.subarray(at, end)), resolve: end === source.length ? resolve : null });
+        }
         pumpStdin();
       });
     },

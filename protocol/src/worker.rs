@@ -74,7 +74,9 @@ pub enum ToEventThread<H> {
     },
 }
 
-/// Event thread → loader.
+/// Event thread → loader. Besides these, event-worker.js itself posts
+/// `{ "stdin-buffer": { buffer } }`: a stdin message's `ArrayBuffer`, its bytes copied into the
+/// ring, transferred back for the page's next write.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", rename_all_fields = "camelCase")]
 pub enum FromEventThread {
