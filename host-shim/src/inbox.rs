@@ -5,7 +5,6 @@ use js_sys::Atomics;
 use pollscope_protocol::{Control, RingSample, WakeCause};
 use pollscope_ring::{Consumer, Kind, Packet};
 use pollscope_wasi::Event;
-use wasm_bindgen::JsValue;
 
 use crate::shared_memory::JsSharedMemory;
 use crate::streams;
@@ -22,9 +21,8 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    /// Attaches to the ring the event thread created in `ring` (a SharedArrayBuffer).
-    pub fn new(ring: &JsValue) -> Result<Inbox, String> {
-        let memory = JsSharedMemory::new(ring)?;
+    /// Attaches to the ring `memory` (initialised; the event thread produces into it).
+    pub fn new(memory: JsSharedMemory) -> Result<Inbox, String> {
         let consumer =
             Consumer::new(memory).map_err(|err| format!("attaching to the ring: {err}"))?;
         Ok(Inbox {

@@ -201,7 +201,7 @@ fn prepare(scope: &DedicatedWorkerGlobalScope, options: WasmInit<Js>) -> Result<
     let plan = &translation.plan;
     let (bindings, signatures) = bind_imports(plan)?;
     let recording = options.telemetry;
-    let port = BrowserPort::new(scope.clone(), Inbox::new(&JsValue::from(ring))?)?;
+    let port = BrowserPort::new(scope.clone(), Inbox::new(ring)?)?;
     let wall_now = port.wall_now();
     let calls = call_kinds(&bindings);
     let mut run_loop = RunLoop::new(port, hello, calls, wall_now, recording);
@@ -365,27 +365,27 @@ fn run(
 }
 
 /// Makes the event ring (`capacity` bytes of packet data, or the default) and sends it to the
-/// page for the event thread ([`FromWasmThread::Ring`]).
+/// page for the event thread ([`FromWasmThread::Ring`]). This thread reads it through a bridge
+/// (see [`JsSharedMemory::create`]): a wake-word load at every host call, no JavaScript.
 fn make_ring(
     scope: &DedicatedWorkerGlobalScope,
     capacity: Option<u32>,
-) -> Result<SharedArrayBuffer, String> {
+) -> Result<JsSharedMemory, String> {
     let config = Config {
         capacity: capacity.unwrap_or(pollscope_ring::layout::DEFAULT_CAPACITY),
         ..Config::default()
     };
     config.validate().map_err(|err| format!("ring: {err}"))?;
-    let buffer = SharedArrayBuffer::new(config.total_bytes() as u32);
-    let memory = JsSharedMemory::new(&buffer)?;
+    let (memory, buffer) = JsSharedMemory::create(config.total_bytes())?;
     pollscope_ring::init(&memory, config).map_err(|err| format!("ring: {err}"))?;
     messages::post(
         scope,
         &FromWasmThread::Ring {
-            ring: Js(buffer.clone().into()),
+            ring: Js(buffer.into()),
         },
         &[],
     );
-    Ok(buffer)
+    Ok(memory)
 }
 
 /// A translation from the loader's start cache, if it reads as one that fits a component of
