@@ -54,6 +54,8 @@ pub struct JsGuestMemory {
     /// asked (a memory never shrinks: a range within it is in bounds).
     bridge: Option<MemoryBridge>,
     bridge_len: Cell<u64>,
+    /// Why there is no bridge, when there is none.
+    unbridged: Option<String>,
 }
 
 impl JsGuestMemory {
@@ -61,7 +63,10 @@ impl JsGuestMemory {
     pub fn new(memory: WebAssembly::Memory, realloc: Option<Function>) -> JsGuestMemory {
         let view = Uint8Array::new(&memory.buffer());
         let view_len = view_length(&view);
-        let bridge = MemoryBridge::new(&memory).ok();
+        let (bridge, unbridged) = match MemoryBridge::new(&memory) {
+            Ok(bridge) => (Some(bridge), None),
+            Err(why) => (None, Some(crate::js_error_message(&why))),
+        };
         let bridge_len = bridge.as_ref().map_or(0, MemoryBridge::len);
         JsGuestMemory {
             memory,
@@ -70,7 +75,13 @@ impl JsGuestMemory {
             view_len: Cell::new(view_len),
             bridge,
             bridge_len: Cell::new(bridge_len),
+            unbridged,
         }
+    }
+
+    /// Why this memory is reached through JavaScript rather than a bridge (None: bridged).
+    pub fn unbridged(&self) -> Option<&str> {
+        self.unbridged.as_deref()
     }
 
     /// The bridge, when there is one, with `ptr..ptr+len` checked against the memory as it is

@@ -346,7 +346,7 @@ fn run(
             });
         }
         instances.insert(*instance, created.exports());
-        resolve_memories(plan, *instance, &instances)?;
+        resolve_memories(scope, plan, *instance, &instances)?;
     }
 
     trace(scope, "core modules instantiated");
@@ -489,7 +489,10 @@ fn export_of(instances: &HashMap<u32, Object>, export: &ExportRef) -> Result<JsV
 
 /// Gives the guest memories that became usable with `instance` (see
 /// `pollscope_component::GuestMemory::ready_after`) their JS objects.
+/// Says on the trace how each is reached: "guest memory N bridged", or through JavaScript
+/// and why (an engine without multi-memory, say), which costs every host call.
 fn resolve_memories(
+    scope: &DedicatedWorkerGlobalScope,
     plan: &Plan,
     instance: u32,
     instances: &HashMap<u32, Object>,
@@ -504,9 +507,15 @@ fn resolve_memories(
             ),
             None => None,
         };
-        dispatch::with_state(|state| {
-            state.memories[index as usize] = Some(JsGuestMemory::new(memory, realloc))
-        });
+        let memory = JsGuestMemory::new(memory, realloc);
+        trace(
+            scope,
+            &match memory.unbridged() {
+                None => format!("guest memory {index} bridged"),
+                Some(why) => format!("guest memory {index} through JavaScript: {why}"),
+            },
+        );
+        dispatch::with_state(|state| state.memories[index as usize] = Some(memory));
     }
     Ok(())
 }
