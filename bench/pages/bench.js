@@ -523,9 +523,15 @@ async function inFreshPage(bytes, args) {
   });
   window.addEventListener("message", onMessage);
   document.body.append(frame);
+  // instantiate.html gives up on a start after 60 s; this covers a page that never loads.
+  let timer;
+  const stalled = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error("instantiate.html did not answer in 90 s")), 90_000);
+  });
   try {
-    return await answer;
+    return await Promise.race([answer, stalled]);
   } finally {
+    clearTimeout(timer);
     window.removeEventListener("message", onMessage);
     frame.remove();
   }
