@@ -109,14 +109,26 @@ pub fn encode(signatures: &[Signature]) -> Result<Vec<u8>, AdapterError> {
         code.function(&body);
     }
 
+    Ok(module_bytes(&types, &imports, &functions, &exports, &code))
+}
+
+/// A module of these sections, in the order the binary format wants them (the shape of the
+/// shim's generated modules: the adapter and each memory bridge).
+pub(crate) fn module_bytes(
+    types: &TypeSection,
+    imports: &ImportSection,
+    functions: &FunctionSection,
+    exports: &ExportSection,
+    code: &CodeSection,
+) -> Vec<u8> {
     let mut module = Module::new();
     module
-        .section(&types)
-        .section(&imports)
-        .section(&functions)
-        .section(&exports)
-        .section(&code);
-    Ok(module.finish())
+        .section(types)
+        .section(imports)
+        .section(functions)
+        .section(exports)
+        .section(code);
+    module.finish()
 }
 
 /// Widens the value on the stack to the `i64` the host call takes (floats as bit patterns).

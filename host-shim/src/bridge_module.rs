@@ -9,7 +9,7 @@
 
 use wasm_encoder::{
     CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, ImportSection,
-    Instruction, MemArg, MemArgTarget, MemoryType, Module, TypeSection, ValType,
+    Instruction, MemArg, MemArgTarget, MemoryType, TypeSection, ValType,
 };
 
 /// The bridge's exports, in function-index order; the last four only for a shared memory.
@@ -89,14 +89,7 @@ pub fn encode(shared: bool) -> Vec<u8> {
         function.instruction(&I::End);
         code.function(&function);
     }
-    let mut module = Module::new();
-    module
-        .section(&types)
-        .section(&imports)
-        .section(&functions)
-        .section(&exports)
-        .section(&code);
-    module.finish()
+    crate::adapter::module_bytes(&types, &imports, &functions, &exports, &code)
 }
 
 #[cfg(test)]

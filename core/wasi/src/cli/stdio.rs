@@ -71,18 +71,16 @@ mod tests {
         }
     }
 
+    /// The guest's stdin handle.
+    fn get_stdin(host: &mut crate::Host, memory: &mut crate::VecMemory) -> i64 {
+        call(host, memory, "wasi:cli/stdin@0.2.0", "get-stdin", &[]).unwrap()
+    }
+
     #[test]
     fn blocking_read_resumes_when_stdin_arrives() {
         let fake = FakePlatform::new();
         let (mut host, mut memory) = host_with(&fake);
-        let stdin = call(
-            &mut host,
-            &mut memory,
-            "wasi:cli/stdin@0.2.0",
-            "get-stdin",
-            &[],
-        )
-        .unwrap();
+        let stdin = get_stdin(&mut host, &mut memory);
         fake.script(2_000_000, Event::Stdin(b"hello\nworld".to_vec()));
         fake.script(9_000_000, Event::StdinClosed);
         // Non-blocking read: nothing yet, no wait.
@@ -114,14 +112,7 @@ mod tests {
             (None, WaitReason::BlockingRead)
         );
         // A second handle reads the same buffer.
-        let again = call(
-            &mut host,
-            &mut memory,
-            "wasi:cli/stdin@0.2.0",
-            "get-stdin",
-            &[],
-        )
-        .unwrap();
+        let again = get_stdin(&mut host, &mut memory);
         assert_ne!(again, stdin);
         assert_eq!(
             read(
@@ -161,14 +152,7 @@ mod tests {
     fn reads_cross_and_split_delivered_chunks_in_order() {
         let fake = FakePlatform::new();
         let (mut host, mut memory) = host_with(&fake);
-        let stdin = call(
-            &mut host,
-            &mut memory,
-            "wasi:cli/stdin@0.2.0",
-            "get-stdin",
-            &[],
-        )
-        .unwrap();
+        let stdin = get_stdin(&mut host, &mut memory);
         // Chunks as the ring delivers them, one per packet; an empty one changes nothing.
         let all: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
         for range in [0..300, 300..300, 300..301, 301..700, 700..1000] {
@@ -203,14 +187,7 @@ mod tests {
     fn skip_and_read_share_the_chunks() {
         let fake = FakePlatform::new();
         let (mut host, mut memory) = host_with(&fake);
-        let stdin = call(
-            &mut host,
-            &mut memory,
-            "wasi:cli/stdin@0.2.0",
-            "get-stdin",
-            &[],
-        )
-        .unwrap();
+        let stdin = get_stdin(&mut host, &mut memory);
         fake.script(10, Event::Stdin(b"abc".to_vec()));
         fake.script(10, Event::Stdin(b"defg".to_vec()));
         call(
