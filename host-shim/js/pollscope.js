@@ -329,6 +329,9 @@ class OutputRing {
 
   stop() {
     this.stopped = true;
+    // Settles the pending waitAsync, whose promise would otherwise keep the ring alive (4 MiB
+    // per run) for as long as the page lives.
+    Atomics.notify(this.words, this.layout.wake);
   }
 }
 

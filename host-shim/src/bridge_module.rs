@@ -1,31 +1,26 @@
 //! The module of a memory bridge (see `memory_bridge`, which instantiates it in the browser).
 //!
-//! It imports `m.other` (memory 0, the memory reached) and `m.shim` (memory 1, the shim's own)
-//! and exports, in [`EXPORTS`]' order: `read(other_at, shim_at, len)` and
-//! `write(shim_at, other_at, len)` (`memory.copy` between the two), `pages()` (the other
-//! memory's size), and for a shared memory `load(at)`, `store(at, value)`, `add(at, value)`
-//! (returning the old value) and `notify(at)` (waking every waiter) of the 32-bit word at byte
-//! address `at`.
+//! It imports `m.other` (memory 0, the guest's) and `m.shim` (memory 1, the shim's own) and
+//! exports, in [`EXPORTS`]' order: `read(other_at, shim_at, len)` and
+//! `write(shim_at, other_at, len)` (`memory.copy` between the two) and `pages()` (the guest
+//! memory's size).
 
 use wasm_encoder::{
     CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, ImportSection,
-    Instruction, MemArg, MemArgTarget, MemoryType, TypeSection, ValType,
+    Instruction, MemoryType, TypeSection, ValType,
 };
 
-/// The bridge's exports, in function-index order; the last four only for a shared memory.
-pub const EXPORTS: [&str; 7] = ["read", "write", "pages", "load", "store", "add", "notify"];
+/// The bridge's exports, in function-index order.
+pub const EXPORTS: [&str; 3] = ["read", "write", "pages"];
 
-/// The bridge module for a memory that is `shared` or not.
+/// The bridge module for a guest memory that is `shared` (a threaded guest's) or not.
 pub fn encode(shared: bool) -> Vec<u8> {
     use Instruction as I;
     use ValType::I32;
     let mut types = TypeSection::new();
-    // 0: copy, 1: pages, 2: load / notify, 3: store, 4: add.
+    // 0: copy, 1: pages.
     types.ty().function([I32; 3], []);
     types.ty().function([], [I32]);
-    types.ty().function([I32], [I32]);
-    types.ty().function([I32; 2], []);
-    types.ty().function([I32; 2], [I32]);
     let memory = |shared: bool| MemoryType {
         minimum: 0,
         // A shared memory must declare a maximum: the most a wasm32 memory can have.
@@ -37,12 +32,6 @@ pub fn encode(shared: bool) -> Vec<u8> {
     let mut imports = ImportSection::new();
     imports.import("m", "other", EntityType::Memory(memory(shared)));
     imports.import("m", "shim", EntityType::Memory(memory(false)));
-    let word = MemArg {
-        offset: 0,
-        align: 2,
-        target: MemArgTarget::Memory(0),
-        ordering: None,
-    };
     let copy = |dst_mem, src_mem| {
         [
             I::LocalGet(1),
@@ -52,30 +41,13 @@ pub fn encode(shared: bool) -> Vec<u8> {
         ]
         .to_vec()
     };
-    let mut bodies: Vec<(u32, Vec<Instruction>)> = vec![
+    let bodies: [(u32, Vec<Instruction>); 3] = [
         // read(other_at, shim_at, len): dst shim_at (local 1), src other_at (local 0).
         (0, copy(1, 0)),
         // write(shim_at, other_at, len): dst other_at (local 1), src shim_at (local 0).
         (0, copy(0, 1)),
         (1, vec![I::MemorySize(0)]),
     ];
-    if shared {
-        bodies.extend([
-            (2, vec![I::LocalGet(0), I::I32AtomicLoad(word)]),
-            (
-                3,
-                vec![I::LocalGet(0), I::LocalGet(1), I::I32AtomicStore(word)],
-            ),
-            (
-                4,
-                vec![I::LocalGet(0), I::LocalGet(1), I::I32AtomicRmwAdd(word)],
-            ),
-            (
-                2,
-                vec![I::LocalGet(0), I::I32Const(-1), I::MemoryAtomicNotify(word)],
-            ),
-        ]);
-    }
     let mut functions = FunctionSection::new();
     let mut exports = ExportSection::new();
     let mut code = CodeSection::new();
@@ -97,7 +69,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bridge_is_valid_and_exports_what_the_shim_calls_with_their_types() {
+    fn the_bridge_is_valid_and_exports_what_the_shim_calls() {
         for shared in [false, true] {
             let bytes = encode(shared);
             wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
@@ -116,8 +88,7 @@ mod tests {
                 })
                 .flatten()
                 .collect();
-            let expected = if shared { &EXPORTS[..] } else { &EXPORTS[..3] };
-            assert_eq!(names, expected, "shared={shared}");
+            assert_eq!(names, EXPORTS, "shared={shared}");
         }
     }
 }

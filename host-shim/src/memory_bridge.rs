@@ -1,15 +1,19 @@
-//! Another instance's memory reached from the shim's own code, wasm to wasm.
+//! A guest's memory reached from the shim's own code, wasm to wasm.
 //!
-//! A guest's memory, or a ring's shared memory, is not the shim's, so without help every access
-//! is a call into JavaScript (a view, a length check, `TypedArray.set`, `Atomics.*`): about half
-//! of what a 4 KiB `write` to stdout cost. A bridge is a tiny module that imports both memories
-//! and exports copies between them (`memory.copy` across memories: the multi-memory feature of
-//! every current engine), the other memory's size and, when it is shared, its atomics. Its
-//! exports go into the shim's function table and the shim calls them through it
-//! (`call_indirect`): no JavaScript and no allocation per access.
+//! A guest's memory is not the shim's, so without help every access is a call into JavaScript
+//! (a view, a length check, `TypedArray.set`): about half of what a 4 KiB `write` to stdout
+//! cost. A bridge is a tiny module that imports both memories and exports copies between them
+//! (`memory.copy` across memories: the multi-memory feature of every current engine) and the
+//! guest memory's size. Its exports go into the shim's function table and the shim calls them
+//! through it (`call_indirect`): no JavaScript and no allocation per access.
 //!
 //! Where a bridge cannot be made (an engine without multi-memory, a table that cannot grow)
 //! callers keep the JavaScript path, which does the same.
+//!
+//! Only guest memories are bridged, not the rings: a bridged memory must be a
+//! `WebAssembly.Memory`, each of which reserves ~10 GiB of address space (guard regions) until
+//! every thread holding it lets it go. A guest's memory lives and dies with its worker; a ring
+//! is held by the page too, and a page starting guest after guest ran out of address space.
 
 use js_sys::{Function, Object, Reflect, SharedArrayBuffer, Uint8Array, WebAssembly};
 use wasm_bindgen::{JsCast, JsValue};
@@ -18,17 +22,12 @@ use crate::bridge_module::{encode, EXPORTS};
 
 type Copy = extern "C" fn(u32, u32, u32);
 type Pages = extern "C" fn() -> u32;
-type Load = extern "C" fn(u32) -> u32;
-type Store = extern "C" fn(u32, u32);
-type Add = extern "C" fn(u32, u32) -> u32;
-type Notify = extern "C" fn(u32) -> u32;
 
 /// The bridge's functions, as entries of the shim's table.
 pub struct MemoryBridge {
     read: Copy,
     write: Copy,
     pages: Pages,
-    atomics: Option<(Load, Store, Add, Notify)>,
 }
 
 impl MemoryBridge {
@@ -43,9 +42,8 @@ impl MemoryBridge {
         Reflect::set(&imports, &"m".into(), &names)?;
         let exports = WebAssembly::Instance::new(&module, &imports)?.exports();
         let table: WebAssembly::Table = wasm_bindgen::function_table().dyn_into()?;
-        let count = if shared { EXPORTS.len() } else { 3 };
-        let first = table.grow(count as u32)?;
-        for (offset, name) in EXPORTS[..count].iter().enumerate() {
+        let first = table.grow(EXPORTS.len() as u32)?;
+        for (offset, name) in EXPORTS.iter().enumerate() {
             let func: Function = Reflect::get(&exports, &(*name).into())?.dyn_into()?;
             table.set(first + offset as u32, &func)?;
         }
@@ -59,66 +57,23 @@ impl MemoryBridge {
                 read: transmute::<usize, Copy>(slot(0)),
                 write: transmute::<usize, Copy>(slot(1)),
                 pages: transmute::<usize, Pages>(slot(2)),
-                atomics: shared.then(|| {
-                    (
-                        transmute::<usize, Load>(slot(3)),
-                        transmute::<usize, Store>(slot(4)),
-                        transmute::<usize, Add>(slot(5)),
-                        transmute::<usize, Notify>(slot(6)),
-                    )
-                }),
             })
         }
     }
 
-    /// The other memory's size in bytes now.
+    /// The guest memory's size in bytes now.
     pub fn len(&self) -> u64 {
         u64::from((self.pages)()) << 16
     }
 
-    /// Copies `buf.len()` bytes at `at` of the other memory into `buf`. The range must be in
+    /// Copies `buf.len()` bytes at `at` of the guest memory into `buf`. The range must be in
     /// bounds: a trap here would unwind through the shim.
     pub fn read(&self, at: u32, buf: &mut [u8]) {
         (self.read)(at, buf.as_mut_ptr() as u32, buf.len() as u32);
     }
 
-    /// Copies `data` to `at` of the other memory; the range must be in bounds.
+    /// Copies `data` to `at` of the guest memory; the range must be in bounds.
     pub fn write(&self, at: u32, data: &[u8]) {
         (self.write)(data.as_ptr() as u32, at, data.len() as u32);
-    }
-
-    /// The atomics of a shared memory: `load`, `store`, `add` and `notify` (all waiters) of the
-    /// 32-bit word at a byte address, which must be in bounds and aligned.
-    pub fn atomics(&self) -> Option<Atomics> {
-        self.atomics.map(|(load, store, add, notify)| Atomics {
-            load,
-            store,
-            add,
-            notify,
-        })
-    }
-}
-
-/// A shared memory's atomics through its bridge (see [`MemoryBridge::atomics`]).
-#[derive(Clone, Copy)]
-pub struct Atomics {
-    load: Load,
-    store: Store,
-    add: Add,
-    notify: Notify,
-}
-
-impl Atomics {
-    pub fn load(&self, at: u32) -> u32 {
-        (self.load)(at)
-    }
-    pub fn store(&self, at: u32, value: u32) {
-        (self.store)(at, value)
-    }
-    pub fn add(&self, at: u32, value: u32) -> u32 {
-        (self.add)(at, value)
-    }
-    pub fn notify(&self, at: u32) -> u32 {
-        (self.notify)(at)
     }
 }

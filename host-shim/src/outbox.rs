@@ -2,9 +2,10 @@
 //! own, that the wasm thread produces and the page (`OutputRing` in `js/pollscope.js`) consumes.
 //!
 //! The buffer is made once and reused, so output costs a copy into shared memory and the page's
-//! copy out — no fresh buffer per batch. It is a shared `WebAssembly.Memory`, so those copies,
-//! like the copies out of guest memory, are `memory.copy` wasm to wasm (see `memory_bridge`).
-//! Consecutive writes of a stream are gathered into packets of up to 64 KiB ([`OutputBatch`]),
+//! copy out — no fresh buffer per batch. It is a plain SharedArrayBuffer, not a shared
+//! `WebAssembly.Memory` the shim could reach through a bridge (`memory_bridge`): the page holds
+//! it, and every wasm memory reserves ~10 GiB of address space (guard regions) until the page's
+//! heap lets it go, which a page starting guest after guest ran out of. Consecutive writes of a stream are gathered into packets of up to 64 KiB ([`OutputBatch`]),
 //! each write copied there straight from guest memory, so the page handles one packet per 64
 //! KiB rather than one per write. Stdout and stderr are streams of one ring, so the page sees
 //! them interleaved as the guest wrote them. What is written is published when enough has
@@ -12,7 +13,7 @@
 //! back). A full ring is backpressure: the wasm thread sleeps in `Atomics.wait` until the page
 //! has copied enough out, and nothing is ever dropped.
 
-use js_sys::{Atomics, Int32Array};
+use js_sys::{Atomics, Int32Array, SharedArrayBuffer};
 use pollscope_protocol::worker::{FromWasmThread, RingWords};
 use pollscope_ring::{layout, Config, Flush, OutputBatch, Producer};
 use pollscope_wasi::Stdio;
@@ -42,7 +43,8 @@ impl Outbox {
             capacity: CAPACITY,
             ..Config::default()
         };
-        let (memory, buffer) = JsSharedMemory::create(config.total_bytes())?;
+        let buffer = SharedArrayBuffer::new(config.total_bytes() as u32);
+        let memory = JsSharedMemory::new(&buffer)?;
         pollscope_ring::init(&memory, config).map_err(|err| format!("output ring: {err}"))?;
         let words = memory.words().clone();
         let producer = Producer::new(memory).map_err(|err| format!("output ring: {err}"))?;

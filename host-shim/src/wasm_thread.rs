@@ -365,8 +365,8 @@ fn run(
 }
 
 /// Makes the event ring (`capacity` bytes of packet data, or the default) and sends it to the
-/// page for the event thread ([`FromWasmThread::Ring`]). This thread reads it through a bridge
-/// (see [`JsSharedMemory::create`]): a wake-word load at every host call, no JavaScript.
+/// page for the event thread ([`FromWasmThread::Ring`]): a plain SharedArrayBuffer, as the
+/// output ring (see `outbox.rs` for why not a bridged `WebAssembly.Memory`).
 fn make_ring(
     scope: &DedicatedWorkerGlobalScope,
     capacity: Option<u32>,
@@ -376,7 +376,8 @@ fn make_ring(
         ..Config::default()
     };
     config.validate().map_err(|err| format!("ring: {err}"))?;
-    let (memory, buffer) = JsSharedMemory::create(config.total_bytes())?;
+    let buffer = SharedArrayBuffer::new(config.total_bytes() as u32);
+    let memory = JsSharedMemory::new(&buffer)?;
     pollscope_ring::init(&memory, config).map_err(|err| format!("ring: {err}"))?;
     messages::post(
         scope,
