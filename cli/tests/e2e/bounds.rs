@@ -266,3 +266,52 @@ fn borrowed_output_arrives_whole_and_in_order_through_one_reused_buffer() {
     })();
     checked.unwrap_or_else(|err| panic!("{err:#}"));
 }
+
+#[test]
+fn a_page_starts_guest_after_guest_without_running_out() {
+    // Each start makes workers, rings and a guest memory; what the page keeps of a finished run
+    // must go. (Rings made as shared WebAssembly.Memory objects — each reserving ~10 GiB of
+    // address space while the page held it — ran out after about 100 starts.)
+    const STARTS: u32 = 150;
+    let mut page = Page::open(&guest("cli_hello"), &[]).unwrap_or_else(|err| panic!("{err:#}"));
+    let checked = (|| -> Result<()> {
+        page.eval(&format!(
+            r#"(async () => {{
+              const {{ startComponent }} = await import(new URL("pollscope/pollscope.js", document.baseURI).href);
+              const state = {{ done: 0, failures: [] }};
+              window.starts = state;
+              (async () => {{
+                for (let i = 0; i < {STARTS}; i++) {{
+                  let stdout = "";
+                  const guest = startComponent(new URL("app.wasm", document.baseURI).href, {{
+                    args: ["cli_hello"],
+                    onStdout: (bytes) => (stdout += new TextDecoder().decode(bytes)),
+                    onStderr: () => {{}},
+                  }});
+                  try {{
+                    const outcome = await guest.done;
+                    if (outcome.exitCode !== 0 || !stdout.startsWith("args 0")) state.failures.push({{ i, outcome, stdout }});
+                  }} catch (error) {{
+                    state.failures.push({{ i, error: String(error) }});
+                  }}
+                  state.done++;
+                  if (state.failures.length > 0) break;
+                }}
+                state.finished = true;
+              }})();
+              return true;
+            }})()"#
+        ))?;
+        page.wait_until(
+            "every start's end",
+            "window.starts?.finished === true",
+            "JSON.stringify(window.starts)",
+        )?;
+        let state = page.eval("window.starts")?;
+        if state["done"] != STARTS || state["failures"] != serde_json::json!([]) {
+            bail!("{STARTS} starts in one page: {state}");
+        }
+        Ok(())
+    })();
+    checked.unwrap_or_else(|err| panic!("{err:#}"));
+}
