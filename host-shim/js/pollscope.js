@@ -32,9 +32,7 @@ export function isolationProblem() {
 async function componentBytes(source) {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
-  const response = await fetch(source);
-  if (!response.ok) throw new Error(`fetching ${source}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  return new Uint8Array(await (await fetchOk(source)).arrayBuffer());
 }
 
 function normalizeFiles(files) {
@@ -80,25 +78,37 @@ function shimBuildFor(component) {
  * A failed compile is forgotten (the worker then loads the shim itself and says what failed). */
 const shimModules = new Map();
 function compileShim(url) {
-  const key = String(url);
-  let compiled = shimModules.get(key);
-  if (!compiled) {
-    compiled = (async () => {
-      const response = await fetch(url);
-      if (!response.ok) throw new Error(`fetching ${url}: HTTP ${response.status}`);
-      const hash = sha256(response.clone().arrayBuffer());
-      try {
-        return { module: await WebAssembly.compileStreaming(response.clone()), hash };
-      } catch (error) {
-        // A server that does not say `application/wasm` cannot stream.
-        if (response.headers.get("Content-Type") === "application/wasm") throw error;
-        return { module: await WebAssembly.compile(await response.arrayBuffer()), hash };
-      }
-    })();
-    compiled.catch(() => shimModules.delete(key));
-    shimModules.set(key, compiled);
+  return oncePerPage(shimModules, url, async () => {
+    const response = await fetchOk(url);
+    const hash = sha256(response.clone().arrayBuffer());
+    try {
+      return { module: await WebAssembly.compileStreaming(response.clone()), hash };
+    } catch (error) {
+      // A server that does not say `application/wasm` cannot stream.
+      if (response.headers.get("Content-Type") === "application/wasm") throw error;
+      return { module: await WebAssembly.compile(await response.arrayBuffer()), hash };
+    }
+  });
+}
+
+/** `make()`'s promise for `key`, made once per page; a rejected one is forgotten, so the next
+ * call (the next start) tries again. */
+function oncePerPage(cache, key, make) {
+  key = String(key);
+  let promise = cache.get(key);
+  if (!promise) {
+    promise = make();
+    promise.catch(() => cache.delete(key));
+    cache.set(key, promise);
   }
-  return compiled;
+  return promise;
+}
+
+/** `fetch(url)`, or an Error naming the URL and the status when it is not ok. */
+async function fetchOk(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`fetching ${url}: HTTP ${response.status}`);
+  return response;
 }
 
 /** The SHA-256 of the bytes `data` resolves to, in hex; null when it cannot be computed. */
@@ -175,20 +185,10 @@ function wasmWorkerScript(base) {
  * null when it cannot be fetched (the worker then imports the file itself). */
 const shimBindingsCopies = new Map();
 function shimBindings(url) {
-  const key = String(url);
-  let copy = shimBindingsCopies.get(key);
-  if (!copy) {
-    copy = (async () => {
-      const response = await fetch(url);
-      if (!response.ok) throw new Error(`fetching ${url}: HTTP ${response.status}`);
-      return URL.createObjectURL(new Blob([await response.text()], { type: "text/javascript" }));
-    })().catch(() => {
-      shimBindingsCopies.delete(key);
-      return null;
-    });
-    shimBindingsCopies.set(key, copy);
-  }
-  return copy;
+  return oncePerPage(shimBindingsCopies, url, async () => {
+    const response = await fetchOk(url);
+    return URL.createObjectURL(new Blob([await response.text()], { type: "text/javascript" }));
+  }).catch(() => null);
 }
 
 /**

@@ -5,13 +5,14 @@
 //! copy out — no fresh buffer per batch. It is a plain SharedArrayBuffer, not a shared
 //! `WebAssembly.Memory` the shim could reach through a bridge (`memory_bridge`): the page holds
 //! it, and every wasm memory reserves ~10 GiB of address space (guard regions) until the page's
-//! heap lets it go, which a page starting guest after guest ran out of. Consecutive writes of a stream are gathered into packets of up to 64 KiB ([`OutputBatch`]),
-//! each write copied there straight from guest memory, so the page handles one packet per 64
-//! KiB rather than one per write. Stdout and stderr are streams of one ring, so the page sees
-//! them interleaved as the guest wrote them. What is written is published when enough has
-//! gathered, when it is old, and before every wait (so a sleeping guest never holds output
-//! back). A full ring is backpressure: the wasm thread sleeps in `Atomics.wait` until the page
-//! has copied enough out, and nothing is ever dropped.
+//! heap lets it go, which a page starting guest after guest ran out of. Consecutive writes of a
+//! stream are gathered into packets of up to 64 KiB ([`OutputBatch`]), each write copied there
+//! straight from guest memory, so the page handles one packet per 64 KiB rather than one per
+//! write. Stdout and stderr are streams of one ring, so the page sees them interleaved as the
+//! guest wrote them. What is written is published when enough has gathered, when it is old, and
+//! before every wait (so a sleeping guest never holds output back). A full ring is
+//! backpressure: the wasm thread sleeps in `Atomics.wait` until the page has copied enough out,
+//! and nothing is ever dropped.
 
 use js_sys::{Atomics, Int32Array, SharedArrayBuffer};
 use pollscope_protocol::worker::{FromWasmThread, RingWords};
