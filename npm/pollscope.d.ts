@@ -2,8 +2,10 @@
 // (xtask/tests/npm_package.rs) holds them to the loader's real exports, the options it reads
 // and the members of the handle it returns, so a change there needs its type here.
 
-/** A WASI 0.2 command component: its bytes, or a URL to fetch them from. */
-export type ComponentSource = string | URL | Uint8Array | ArrayBuffer;
+/** A WASI 0.2 command component: its bytes, a URL to fetch them from, or a Response (or the
+ * promise `fetch` gives). A body still arriving is read as it streams, each core module
+ * compiling while its bytes come. */
+export type ComponentSource = string | URL | Uint8Array | ArrayBuffer | Response | Promise<Response>;
 
 /** Contents of a file in the guest's in-memory filesystem: text (as UTF-8) or bytes. */
 export type FileContents = string | ArrayBuffer | ArrayLike<number>;

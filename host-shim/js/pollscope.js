@@ -1,7 +1,7 @@
 // Pollscope page-side loader: runs a WASI 0.2 command component in a Web Worker.
 //
 //   import { startComponent } from "./pollscope.js";
-//   const guest = startComponent(bytesOrUrl, { args, env, files, onStdout, onStderr });
+//   const guest = startComponent(bytesUrlOrResponse, { args, env, files, onStdout, onStderr });
 //   (options.telemetry: false runs the guest with no telemetry recording at all.)
 //   await guest.writeStdin(new TextEncoder().encode("hi\n")); guest.closeStdin();
 //   const { exitCode } = await guest.done;
@@ -29,10 +29,60 @@ export function isolationProblem() {
   );
 }
 
-async function componentBytes(source) {
-  if (source instanceof Uint8Array) return source;
-  if (source instanceof ArrayBuffer) return new Uint8Array(source);
-  return new Uint8Array(await (await fetchOk(source)).arrayBuffer());
+/**
+ * A component's bytes and its core modules compiled: { bytes, compiled }, each a promise (see
+ * CoreModules for `compiled`). `source` is its bytes, a URL, or a Response (or a promise of
+ * one, as from fetch()); a body still arriving is read as it comes, and each core module
+ * compiles while its own bytes arrive, so a component on a slow link is compiled about when its
+ * last byte is in. `trace(what)` hears each module compiled.
+ */
+function loadComponent(source, trace) {
+  const modules = new CoreModules(trace);
+  let bytes;
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+    const whole = source instanceof Uint8Array ? source : new Uint8Array(source);
+    modules.arrived(whole, whole.length);
+    bytes = Promise.resolve(whole);
+  } else {
+    bytes = readComponent(source, modules);
+  }
+  // A component that never arrived compiles nothing (`bytes` carries the error).
+  bytes.catch(() => modules.ended());
+  return { bytes, compiled: bytes.then(() => modules.all(), () => []) };
+}
+
+/** The whole body of `source` (a URL or a Response, or a promise of one), telling `modules`
+ * of every chunk as it arrives. */
+async function readComponent(source, modules) {
+  const response = source instanceof Response || typeof source?.then === "function" ? await source : await fetch(source);
+  if (!(response instanceof Response)) throw new Error("the component source is not bytes, a URL or a Response");
+  checkOk(response, response.url || "the component");
+  if (!response.body) {
+    const whole = new Uint8Array(await response.arrayBuffer());
+    modules.arrived(whole, whole.length);
+    modules.ended();
+    return whole;
+  }
+  // Content-Length is only a first guess: a compressed body is longer than it says.
+  const guess = Number(response.headers.get("Content-Length"));
+  let buffer = new Uint8Array(Number.isSafeInteger(guess) && guess > 0 ? guess : 1 << 20);
+  let length = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (length + value.length > buffer.length) {
+      // A new buffer: views of the old one already handed to a compile stay as they are.
+      const grown = new Uint8Array(Math.max(buffer.length * 2, length + value.length));
+      grown.set(buffer.subarray(0, length));
+      buffer = grown;
+    }
+    buffer.set(value, length);
+    length += value.length;
+    modules.arrived(buffer, length);
+  }
+  modules.ended();
+  return length === buffer.length ? buffer : buffer.subarray(0, length);
 }
 
 function normalizeFiles(files) {
@@ -106,8 +156,12 @@ function oncePerPage(cache, key, make) {
 
 /** `fetch(url)`, or an Error naming the URL and the status when it is not ok. */
 async function fetchOk(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`fetching ${url}: HTTP ${response.status}`);
+  return checkOk(await fetch(url), url);
+}
+
+/** `response`, or an Error naming `what` was fetched and the status when it is not ok. */
+function checkOk(response, what) {
+  if (!response.ok) throw new Error(`fetching ${what}: HTTP ${response.status}`);
   return response;
 }
 
@@ -192,47 +246,107 @@ function shimBindings(url) {
 }
 
 /**
- * The byte ranges of a component's own core modules (its top-level core module sections), read
- * from the section headers without parsing anything else: [] for what is not a component. The
- * wasm thread parses the component in full and takes a compiled module only for a range it
- * finds itself, so a malformed header costs a compile, never a wrong module.
+ * A component's own core modules (its top-level core module sections), found from the section
+ * headers as the bytes arrive, without parsing anything else, and each compiled off the main
+ * thread: at once when its bytes are all here, else with WebAssembly.compileStreaming fed its
+ * bytes as they come. `all()` resolves, once the bytes ended, with the ones that compiled as
+ * `ToWasmThread::Compiled` lists them ({ start, end, module }). A module that failed (or a
+ * malformed header, which ends the search) is left out: the wasm thread parses the component
+ * in full, takes a compiled module only for a range it finds itself, compiles the rest and
+ * reports what is wrong where it belongs.
  */
-function coreModuleRanges(bytes) {
-  const ranges = [];
-  // `\0asm`, then the component encoding's version 0x0d and layer 1.
-  const preamble = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
-  if (bytes.length < 8 || preamble.some((byte, i) => bytes[i] !== byte)) return ranges;
-  let at = 8;
-  while (at < bytes.length) {
-    const id = bytes[at++];
-    let size = 0;
-    for (let shift = 0; ; shift += 7) {
-      if (at >= bytes.length || shift > 28) return ranges;
-      const byte = bytes[at++];
-      size += (byte & 0x7f) * 2 ** shift;
-      if ((byte & 0x80) === 0) break;
-    }
-    if (at + size > bytes.length) return ranges;
-    if (id === 1) ranges.push({ start: at, end: at + size });
-    at += size;
+class CoreModules {
+  constructor(trace = () => {}) {
+    this.trace = trace;
+    // Where the next section header starts; null once the bytes are not a component.
+    this.at = 8;
+    this.compiles = [];
+    // The module whose bytes are still arriving: { end, fed, controller }.
+    this.streaming = null;
   }
-  return ranges;
-}
 
-/** Compiles every core module of `bytes` at once (WebAssembly.compile, off the main thread);
- * resolves with the ones that compiled, as `ToWasmThread::Compiled` lists them (a module that
- * failed is left out: the wasm thread compiles it again and reports the error). */
-async function compileCoreModules(bytes) {
-  const compiled = await Promise.all(
-    coreModuleRanges(bytes).map(({ start, end }) =>
-      WebAssembly.compile(bytes.subarray(start, end)).then(
-        (module) => ({ start, end, module }),
-        // The wasm thread compiles it again and reports the error where it belongs.
+  /** `bytes[0..length)` have arrived (earlier calls saw a prefix of them). */
+  arrived(bytes, length) {
+    if (this.at === 8 && length >= 8) {
+      // `\0asm`, then the component encoding's version 0x0d and layer 1.
+      const preamble = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+      if (preamble.some((byte, i) => bytes[i] !== byte)) this.at = null;
+    }
+    while (this.at !== null && length > 8) {
+      if (this.streaming) {
+        const { end, fed, controller } = this.streaming;
+        const upTo = Math.min(end, length);
+        if (upTo > fed) controller.enqueue(bytes.subarray(fed, upTo));
+        this.streaming.fed = upTo;
+        if (upTo < end) return;
+        controller.close();
+        this.streaming = null;
+      }
+      const header = sectionHeader(bytes, this.at, length);
+      if (header === null) return; // not all here yet
+      if (header === undefined) {
+        this.at = null; // malformed: the wasm thread says what is wrong
+        return;
+      }
+      const { id, start, end } = header;
+      this.at = end;
+      if (id === 1) this.compile(bytes, start, end, length);
+    }
+  }
+
+  /** Compiles the core module at `bytes[start..end)`, of which `length - start` are here. */
+  compile(bytes, start, end, length) {
+    const index = this.compiles.length;
+    const streamed = end > length;
+    let module;
+    if (streamed) {
+      let controller;
+      const body = new ReadableStream({ start: (c) => (controller = c) });
+      this.streaming = { end, fed: start, controller };
+      // Where it cannot stream, the wasm thread compiles it.
+      module = Promise.resolve().then(() =>
+        WebAssembly.compileStreaming(new Response(body, { headers: { "Content-Type": "application/wasm" } })),
+      );
+    } else {
+      module = WebAssembly.compile(bytes.subarray(start, end));
+    }
+    this.compiles.push(
+      module.then(
+        (compiled) => {
+          this.trace(`core module ${index} compiled (${end - start} B${streamed ? ", while it arrived" : ""})`);
+          return { start, end, module: compiled };
+        },
         () => null,
       ),
-    ),
-  );
-  return compiled.filter(Boolean);
+    );
+  }
+
+  /** No more bytes come: a module cut short is left out. */
+  ended() {
+    this.streaming?.controller.error(new Error("the component ended inside this core module"));
+    this.streaming = null;
+  }
+
+  /** The modules that compiled, once every compile settled. */
+  async all() {
+    return (await Promise.all(this.compiles)).filter(Boolean);
+  }
+}
+
+/** The section header at `bytes[at..length)`: { id, start, end } (the section's contents),
+ * null when not all of it has arrived, undefined when it cannot be one. */
+function sectionHeader(bytes, at, length) {
+  if (at >= length) return null;
+  let size = 0;
+  let i = at + 1;
+  for (let shift = 0; ; shift += 7) {
+    if (shift > 28) return undefined;
+    if (i >= length) return null;
+    const byte = bytes[i++];
+    size += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) break;
+  }
+  return { id: bytes[at], start: i, end: i + size };
 }
 
 /**
@@ -418,14 +532,13 @@ export function startComponent(source, options = {}) {
   options = agentLink.options;
   // Fetched and its core modules compiled once, as the first run's workers start, and kept
   // for restarts.
-  let fetched = null;
-  let compiled = null;
-  const bytes = () => (fetched ??= componentBytes(source));
+  let loaded = null;
+  const load = () => (loaded ??= loadComponent(source, (what) => options.onTrace?.(what)));
   let hashed = null;
   const component = {
-    bytes,
-    compiled: () => (compiled ??= bytes().then(compileCoreModules)),
-    hash: () => (hashed ??= bytes().then(sha256)),
+    bytes: () => load().bytes,
+    compiled: () => load().compiled,
+    hash: () => (hashed ??= load().bytes.then(sha256)),
   };
   // A panel's commands that are the loader's to carry out (the event thread checked them).
   const forLoader = (command) => {

@@ -6,52 +6,12 @@
 //! Nothing is timed: every wait is for a condition with a generous deadline; the one fixed
 //! interval (a paused guest printing nothing for 600 ms) is a window to look in.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Result};
-use pollscope_test_support::served::{Served, ServedPage};
-use serde_json::Value;
 
 use crate::harness::guest;
-
-/// Generous: Chromium, the shim and 64 MiB of stdin on a loaded 2-core machine.
-const TIMEOUT: Duration = Duration::from_secs(180);
-
-/// `pollscope serve` on a guest, open in Chromium (without the in-page panel), with a CDP
-/// session on the page.
-struct Page(ServedPage);
-
-impl Page {
-    fn open(wasm: &Path, args: &[&str]) -> Result<Page> {
-        let served = Served::start(Path::new(env!("CARGO_BIN_EXE_pollscope")), wasm, args)?;
-        Ok(Page(served.open("?panel=off", &[], TIMEOUT)?))
-    }
-
-    fn eval(&mut self, expression: &str) -> Result<Value> {
-        self.0.eval(expression)
-    }
-
-    /// Waits until `expression` is true in the page; on timeout says what `shown` evaluates to.
-    fn wait_until(&mut self, what: &str, expression: &str, shown: &str) -> Result<()> {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            // An error (e.g. no execution context while the page loads) is "not yet".
-            match self.eval(expression) {
-                Ok(Value::Bool(true)) => return Ok(()),
-                Ok(_) | Err(_) if Instant::now() < deadline => {}
-                _ => {
-                    let shown = self.eval(shown).unwrap_or_default();
-                    bail!(
-                        "the page never showed {what}; it shows: {shown}\n--- chromium log ---\n{}",
-                        self.0.log_tail()
-                    );
-                }
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
+use crate::page::Page;
 
 /// Lines of the 64 MiB input: 65,536 numbered lines of 1,024 bytes.
 const LINES: u64 = 65_536;

@@ -13,6 +13,7 @@
 
 mod data;
 mod harness;
+mod page;
 
 mod bench;
 mod bounds;
@@ -28,6 +29,7 @@ mod net;
 mod panel;
 mod random;
 mod serve;
+mod start;
 mod tinygo;
 mod trap;
 
