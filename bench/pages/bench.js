@@ -508,15 +508,16 @@ async function stdinRow() {
 // reload): cold with the loader's start cache emptied first, then warm, a second load of the
 // same bytes in the same browser profile. jco runs in a fresh worker, as in the other rows.
 
-/** One Pollscope start of `bytes` in a fresh same-origin document; its { firstOutputMs, traces }. */
-async function inFreshPage(bytes, args) {
+/** One Pollscope start of `bytes` in a fresh same-origin document; its { firstOutputMs, traces }
+ * (see instantiate.html for `how`: a restart after it, or the bytes arriving over a link). */
+async function inFreshPage(bytes, args, how = {}) {
   const frame = document.createElement("iframe");
   frame.src = "/bench/instantiate.html";
   let onMessage;
   const answer = new Promise((resolve, reject) => {
     onMessage = ({ source, data }) => {
       if (source !== frame.contentWindow) return;
-      if (data.ready) frame.contentWindow.postMessage({ bytes, args }, location.origin);
+      if (data.ready) frame.contentWindow.postMessage({ bytes, args, ...how }, location.origin);
       else if (data.error) reject(new Error(`instantiate.html: ${data.error}`));
       else resolve(data);
     };
@@ -542,11 +543,20 @@ async function instantiateRow() {
   const bytes = await guestBytes(name);
   const { START_CACHE } = await import("/pollscope/pollscope.js");
   for (const rep of repetitions()) {
-    for (const [variant, keepCache] of [["pollscope", false], ["pollscope-warm", true]]) {
+    const { mbitPerS, chunk } = config.instantiate.link;
+    const link = (mode) => ({ link: { mode, bytesPerMs: (mbitPerS * 1e6) / 8 / 1000, chunk } });
+    for (const [variant, keepCache, how] of [
+      ["pollscope", false, {}],
+      // The warm start's page then restarts the guest: nothing is left to compile or parse.
+      ["pollscope-warm", true, { restart: true }],
+      ["pollscope-link-streamed", false, link("streamed")],
+      ["pollscope-link-downloaded", false, link("downloaded")],
+    ]) {
       status(`instantiate ${rep}: ${variant}`);
       if (!keepCache) await caches.delete(START_CACHE);
-      const run = await inFreshPage(bytes, [name]);
+      const { restarted, ...run } = await inFreshPage(bytes, [name], how);
       await result("instantiate", variant, rep, { bytes: bytes.length, ...run });
+      if (restarted) await result("instantiate", "pollscope-restart", rep, { bytes: bytes.length, ...restarted });
     }
     for (const mode of jcoModes()) {
       status(`instantiate ${rep}: jco ${mode}`);

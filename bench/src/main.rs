@@ -201,7 +201,11 @@ fn run(args: Args) -> Result<()> {
             "breakdownChunks": [65536],
         },
         "stdin": { "totalBytes": 64 * mib / scale, "writeBytes": 256 * 1024, "inFlight": 4 },
-        "instantiate": { "guest": "bench_instantiate" },
+        // `link`: the component's bytes arriving as over a 100 Mbit/s network, in 64 KiB chunks.
+        "instantiate": {
+            "guest": "bench_instantiate",
+            "link": { "mbitPerS": 100, "chunk": 65_536 },
+        },
         "telemetryOverhead": {
             "nows": 1_000_000 / scale,
             "sleeps": 100_000 / scale,
