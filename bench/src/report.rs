@@ -909,8 +909,8 @@ fn over_link(table: &mut Table, outcome: &Outcome, config: &Value, size: f64) ->
         table,
         &row,
         &Series {
-            label: "Pollscope, cold, compiled once the body is all in (a Response promised at \
-                    its end: workers start at once; the loader before it streamed) (baseline)"
+            label: "Pollscope, cold, the body in one chunk at its last byte's time: compiled \
+                    only then, as the loader did before it streamed (baseline)"
                 .into(),
             values: base.clone(),
         },
