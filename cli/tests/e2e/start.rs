@@ -13,14 +13,25 @@ use anyhow::{bail, Result};
 use crate::harness::guest;
 use crate::page::Page;
 
+/// Opens a page serving cli_hello and runs `script` there: the statements of an async
+/// function that sees the loader's `startComponent` and `whole`, the served component's bytes.
+fn cli_hello_page(script: &str) -> Result<Page> {
+    let mut page = Page::open(&guest("cli_hello"), &[])?;
+    page.eval(&format!(
+        r#"(async () => {{
+          const {{ startComponent }} = await import(new URL("pollscope/pollscope.js", document.baseURI).href);
+          const whole = new Uint8Array(await (await fetch(new URL("app.wasm", document.baseURI))).arrayBuffer());
+          {script}
+        }})()"#
+    ))?;
+    Ok(page)
+}
+
 #[test]
 fn a_component_compiles_while_its_bytes_arrive() {
-    let mut page = Page::open(&guest("cli_hello"), &[]).unwrap_or_else(|err| panic!("{err:#}"));
     let checked = (|| -> Result<()> {
-        page.eval(
-            r#"(async () => {
-              const { startComponent } = await import(new URL("pollscope/pollscope.js", document.baseURI).href);
-              const whole = new Uint8Array(await (await fetch(new URL("app.wasm", document.baseURI))).arrayBuffer());
+        let mut page = cli_hello_page(
+            r#"
               const state = { traces: [], released: null, stdout: "", outcome: null };
               window.streamed = state;
               let compiledWhileArriving;
@@ -56,8 +67,7 @@ fn a_component_compiles_while_its_bytes_arrive() {
                 onStderr: () => {},
               });
               guest.done.then((outcome) => (state.outcome = outcome), (error) => (state.outcome = { error: error.message }));
-              return true;
-            })()"#,
+              return true;"#,
         )?;
         page.wait_until(
             "the streamed guest's end",
@@ -87,12 +97,9 @@ fn a_component_compiles_while_its_bytes_arrive() {
 
 #[test]
 fn a_failed_fetch_or_a_body_cut_short_fails_the_start_with_its_reason() {
-    let mut page = Page::open(&guest("cli_hello"), &[]).unwrap_or_else(|err| panic!("{err:#}"));
     let checked = (|| -> Result<()> {
-        page.eval(
-            r#"(async () => {
-              const { startComponent } = await import(new URL("pollscope/pollscope.js", document.baseURI).href);
-              const whole = new Uint8Array(await (await fetch(new URL("app.wasm", document.baseURI))).arrayBuffer());
+        let mut page = cli_hello_page(
+            r#"
               const outcome = (guest) => guest.done.then((done) => ({ done }), (error) => ({ error: error.message }));
               const quiet = { onStdout: () => {}, onStderr: () => {} };
               // A promise of a Response, as fetch() gives it.
@@ -105,8 +112,7 @@ fn a_failed_fetch_or_a_body_cut_short_fails_the_start_with_its_reason() {
                 },
               })), quiet);
               window.failed = { missing: await outcome(missing), cut: await outcome(cut) };
-              return true;
-            })()"#,
+              return true;"#,
         )?;
         page.wait_until(
             "both starts' ends",
