@@ -30,37 +30,50 @@ export function isolationProblem() {
 }
 
 /**
- * A component's bytes and its core modules compiled: { bytes, compiled }, each a promise (see
- * CoreModules for `compiled`). `source` is its bytes, a URL, or a Response (or a promise of
- * one, as from fetch()); a body still arriving is read as it comes, and each core module
- * compiles while its own bytes arrive, so a component on a slow link is compiled about when its
- * last byte is in. `trace(what)` hears each module compiled.
+ * A component and what its start needs of it, each a promise: `bytes`; `compiled`, its core
+ * modules (see CoreModules); `build`, the shim build for it (see TINYGO_MARKS); `hash`, its
+ * start-cache digest (see BlockDigest). `source` is its bytes, a URL, or a Response (or a
+ * promise of one, as from fetch()); a body still arriving is read as it comes and all of these
+ * are worked out chunk by chunk, each core module compiling while its own bytes arrive, so the
+ * last byte leaves little to do. `trace(what)` hears each module compiled.
  */
 function loadComponent(source, trace) {
   const modules = new CoreModules(trace);
+  const tinygo = new NeedleSearch(TINYGO_MARKS);
+  const digest = new BlockDigest();
+  const arrived = (bytes, length) => {
+    modules.arrived(bytes, length);
+    tinygo.arrived(bytes, length);
+    digest.arrived(bytes, length);
+  };
   let bytes;
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     const whole = source instanceof Uint8Array ? source : new Uint8Array(source);
-    modules.arrived(whole, whole.length);
+    arrived(whole, whole.length);
     bytes = Promise.resolve(whole);
   } else {
-    bytes = readComponent(source, modules);
+    bytes = readComponent(source, arrived);
   }
-  // A component that never arrived compiles nothing (`bytes` carries the error).
-  bytes.catch(() => modules.ended());
-  return { bytes, compiled: bytes.then(() => modules.all(), () => []) };
+  // A module cut short is left out; a component that never arrived compiles nothing (`bytes`
+  // carries the error).
+  const ended = bytes.finally(() => modules.ended());
+  return {
+    bytes,
+    compiled: ended.then(() => modules.all(), () => []),
+    build: bytes.then(() => (tinygo.foundAll() ? "pollscope_shim_tinygo" : "pollscope_shim")),
+    hash: bytes.then((whole) => digest.ended(whole)),
+  };
 }
 
-/** The whole body of `source` (a URL or a Response, or a promise of one), telling `modules`
- * of every chunk as it arrives. */
-async function readComponent(source, modules) {
+/** The whole body of `source` (a URL or a Response, or a promise of one), handing each chunk
+ * to `arrived(bytes, length)` as it comes: `bytes[0..length)` are in. */
+async function readComponent(source, arrived) {
   const response = source instanceof Response || typeof source?.then === "function" ? await source : await fetch(source);
   if (!(response instanceof Response)) throw new Error("the component source is not bytes, a URL or a Response");
   checkOk(response, response.url || "the component");
   if (!response.body) {
     const whole = new Uint8Array(await response.arrayBuffer());
-    modules.arrived(whole, whole.length);
-    modules.ended();
+    arrived(whole, whole.length);
     return whole;
   }
   // Content-Length is only a first guess: a compressed body is longer than it says.
@@ -79,9 +92,8 @@ async function readComponent(source, modules) {
     }
     buffer.set(value, length);
     length += value.length;
-    modules.arrived(buffer, length);
+    arrived(buffer, length);
   }
-  modules.ended();
   return length === buffer.length ? buffer : buffer.subarray(0, length);
 }
 
@@ -93,33 +105,91 @@ function normalizeFiles(files) {
   ]);
 }
 
-/** Whether `bytes` holds `needle` (ASCII, under 256 characters), once per component, on the
- * page's main thread before anything is posted: Horspool's search, which looks at about one
- * byte in `needle.length` (a scan that stopped at every byte like the needle's first took
- * 10-20 ms of a 3 MB component's start, every other start-up step waiting behind it). */
-function contains(bytes, needle) {
+/** Horspool's search for `needle` (ASCII, under 256 characters): a function telling whether
+ * `bytes[from..to)` holds it. It looks at about one byte in `needle.length` (a scan that
+ * stopped at every byte like the needle's first took 10-20 ms of a 3 MB component's start, on
+ * the page's main thread, every other start-up step waiting behind it). */
+function horspool(needle) {
   const m = needle.length;
   const pattern = Uint8Array.from(needle, (c) => c.charCodeAt(0));
   // How far the window may move when its last byte is this one.
   const shift = new Uint8Array(256).fill(m);
   for (let i = 0; i < m - 1; i++) shift[pattern[i]] = m - 1 - i;
-  for (let end = m - 1; end < bytes.length; end += shift[bytes[end]]) {
-    let k = m - 1;
-    while (k >= 0 && bytes[end - (m - 1 - k)] === pattern[k]) k--;
-    if (k < 0) return true;
+  return (bytes, from, to) => {
+    for (let end = from + m - 1; end < to; end += shift[bytes[end]]) {
+      let k = m - 1;
+      while (k >= 0 && bytes[end - (m - 1 - k)] === pattern[k]) k--;
+      if (k < 0) return true;
+    }
+    return false;
+  };
+}
+
+/** Whether a component's bytes hold every one of some needles, searched as they arrive: each
+ * new stretch together with the needle's length − 1 bytes before it, so a needle split across
+ * two chunks is found too. */
+class NeedleSearch {
+  constructor(needles) {
+    this.needles = needles.map((text) => ({ length: text.length, holds: horspool(text), found: false }));
+    this.searched = 0;
   }
-  return false;
+
+  /** `bytes[0..length)` have arrived (earlier calls saw a prefix of them). */
+  arrived(bytes, length) {
+    for (const needle of this.needles) {
+      if (!needle.found) needle.found = needle.holds(bytes, Math.max(0, this.searched - needle.length + 1), length);
+    }
+    this.searched = length;
+  }
+
+  foundAll() {
+    return this.needles.every((needle) => needle.found);
+  }
 }
 
 /** Two builds of the same shim: `pollscope_shim_tinygo` adds TinyGo's scheduler view and the
  * asyncify flight recorder (a fifth of the shim), for components that look like a TinyGo
- * program: every one is asyncified (Binaryen exports `asyncify_get_state`) and its name
- * section (which -no-debug keeps) names its task package's functions, e.g.
- * `internal/task.start`. Not `tinygo_unwind`: wasm-opt inlines it away. */
-function shimBuildFor(component) {
-  return contains(component, "asyncify_get_state") && contains(component, "internal/task.")
-    ? "pollscope_shim_tinygo"
-    : "pollscope_shim";
+ * program, which hold both of these: every one is asyncified (Binaryen exports
+ * `asyncify_get_state`) and its name section (which -no-debug keeps) names its task package's
+ * functions, e.g. `internal/task.start`. Not `tinygo_unwind`: wasm-opt inlines it away. */
+const TINYGO_MARKS = ["asyncify_get_state", "internal/task."];
+
+/** The start cache's digest of a component, made as its bytes arrive: the SHA-256 of the
+ * SHA-256s of its DIGEST_BLOCK-byte blocks (the last one shorter), each block hashed off the
+ * main thread as soon as it is in, so the last byte leaves one block to hash, not 3 MB. */
+const DIGEST_BLOCK = 1 << 20;
+class BlockDigest {
+  constructor() {
+    this.blocks = [];
+    this.hashed = 0;
+  }
+
+  /** `bytes[0..length)` have arrived (earlier calls saw a prefix of them). */
+  arrived(bytes, length) {
+    while (length - this.hashed >= DIGEST_BLOCK) {
+      // The bytes of a block never change once in (a grown buffer is a new one).
+      this.blocks.push(digest(bytes.subarray(this.hashed, this.hashed + DIGEST_BLOCK)));
+      this.hashed += DIGEST_BLOCK;
+    }
+  }
+
+  /** The digest in hex once `whole` is all the bytes; null when it cannot be computed. */
+  async ended(whole) {
+    if (whole.length > this.hashed || this.blocks.length === 0) this.blocks.push(digest(whole.subarray(this.hashed)));
+    try {
+      const blocks = await Promise.all(this.blocks);
+      const joined = new Uint8Array(blocks.length * 32);
+      blocks.forEach((block, i) => joined.set(new Uint8Array(block), i * 32));
+      return await sha256(joined);
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** SHA-256 of `data`, a promise of an ArrayBuffer (rejected where there is no crypto.subtle). */
+function digest(data) {
+  return Promise.resolve().then(() => crypto.subtle.digest("SHA-256", data));
 }
 
 /** Each shim build's compiled module by URL, compiled once per page (streaming, while the
@@ -168,8 +238,8 @@ function checkOk(response, what) {
 /** The SHA-256 of the bytes `data` resolves to, in hex; null when it cannot be computed. */
 async function sha256(data) {
   try {
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await data));
-    return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+    const bytes = new Uint8Array(await digest(await data));
+    return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
   } catch {
     return null;
   }
@@ -177,8 +247,8 @@ async function sha256(data) {
 
 /**
  * The start cache (CacheStorage, this origin's): the translation a build of the shim made of a
- * component (`FromWasmThread::Translated`), under a key made of both SHA-256s, so a reload of
- * the same bytes skips parsing them, and bytes that changed in any way (or a new shim) never
+ * component (`FromWasmThread::Translated`), under a key made of the shim's SHA-256 and the
+ * component's digest (BlockDigest), so a reload of the same bytes skips parsing them, and bytes that changed in any way (or a new shim) never
  * find an old entry. It keeps the newest START_CACHE_ENTRIES. Whatever fails here — no
  * CacheStorage (an insecure context, some private modes), a full quota — only means a cold
  * start.
@@ -534,11 +604,11 @@ export function startComponent(source, options = {}) {
   // for restarts.
   let loaded = null;
   const load = () => (loaded ??= loadComponent(source, (what) => options.onTrace?.(what)));
-  let hashed = null;
   const component = {
     bytes: () => load().bytes,
     compiled: () => load().compiled,
-    hash: () => (hashed ??= load().bytes.then(sha256)),
+    build: () => load().build,
+    hash: () => load().hash,
   };
   // A panel's commands that are the loader's to carry out (the event thread checked them).
   const forLoader = (command) => {
@@ -846,7 +916,7 @@ function launch(component, options, forLoader) {
   (async () => {
     const bytes = await component.bytes();
     trace(`component fetched (${bytes.length} B)`);
-    const build = shimBuildFor(bytes);
+    const build = await component.build();
     cacheKey = startCacheKey(build);
     // The core modules compile meanwhile (once per component): the wasm thread gets them in a
     // second message and translates the component until they come.

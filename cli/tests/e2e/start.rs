@@ -8,15 +8,18 @@
 //! says a core module compiled from the bytes as they came, which a loader that waits for the
 //! whole body never says.
 
+use std::path::Path;
+
 use anyhow::{bail, Result};
 
 use crate::harness::guest;
 use crate::page::Page;
+use crate::tinygo::tinygo_fixture;
 
-/// Opens a page serving cli_hello and runs `script` there: the statements of an async
-/// function that sees the loader's `startComponent` and `whole`, the served component's bytes.
-fn cli_hello_page(script: &str) -> Result<Page> {
-    let mut page = Page::open(&guest("cli_hello"), &[])?;
+/// Opens a page serving `wasm` and runs `script` there: the statements of an async function
+/// that sees the loader's `startComponent` and `whole`, the served component's bytes.
+fn page_with(wasm: &Path, script: &str) -> Result<Page> {
+    let mut page = Page::open(wasm, &[])?;
     page.eval(&format!(
         r#"(async () => {{
           const {{ startComponent }} = await import(new URL("pollscope/pollscope.js", document.baseURI).href);
@@ -30,7 +33,8 @@ fn cli_hello_page(script: &str) -> Result<Page> {
 #[test]
 fn a_component_compiles_while_its_bytes_arrive() {
     let checked = (|| -> Result<()> {
-        let mut page = cli_hello_page(
+        let mut page = page_with(
+            &guest("cli_hello"),
             r#"
               const state = { traces: [], released: null, stdout: "", outcome: null };
               window.streamed = state;
@@ -98,7 +102,8 @@ fn a_component_compiles_while_its_bytes_arrive() {
 #[test]
 fn a_failed_fetch_or_a_body_cut_short_fails_the_start_with_its_reason() {
     let checked = (|| -> Result<()> {
-        let mut page = cli_hello_page(
+        let mut page = page_with(
+            &guest("cli_hello"),
             r#"
               const outcome = (guest) => guest.done.then((done) => ({ done }), (error) => ({ error: error.message }));
               const quiet = { onStdout: () => {}, onStderr: () => {} };
@@ -130,6 +135,47 @@ fn a_failed_fetch_or_a_body_cut_short_fails_the_start_with_its_reason() {
             .is_empty()
         {
             bail!("a component cut short did not fail its start: {failed}");
+        }
+        Ok(())
+    })();
+    checked.unwrap_or_else(|err| panic!("{err:#}"));
+}
+
+#[test]
+fn a_tinygo_program_arriving_seven_bytes_at_a_time_still_gets_the_tinygo_shim() {
+    // The loader looks for TinyGo's marks as the bytes arrive: in 7-byte chunks, every mark
+    // (14 and 18 bytes) is split across chunks.
+    let checked = (|| -> Result<()> {
+        let mut page = page_with(
+            &tinygo_fixture("tinygo_sleepers"),
+            r#"
+              const body = new ReadableStream({
+                start(controller) {
+                  for (let at = 0; at < whole.length; at += 7) controller.enqueue(whole.slice(at, at + 7));
+                  controller.close();
+                },
+              });
+              const traces = [];
+              const guest = startComponent(new Response(body), {
+                onTrace: (what) => traces.push(what),
+                onStdout: () => {},
+                onStderr: () => {},
+              });
+              const outcome = await guest.done.then((done) => done, (error) => ({ error: error.message }));
+              window.chunked = { traces, outcome };
+              return true;"#,
+        )?;
+        page.wait_until(
+            "the chunked TinyGo program's end",
+            "window.chunked !== undefined",
+            "JSON.stringify(window.chunked ?? null)",
+        )?;
+        let chunked = page.eval("window.chunked")?;
+        let traces = chunked["traces"].as_array().cloned().unwrap_or_default();
+        if chunked["outcome"]["exitCode"] != 0
+            || !traces.iter().any(|t| t == "compiled pollscope_shim_tinygo")
+        {
+            bail!("a TinyGo program streamed in 7-byte chunks: {chunked}");
         }
         Ok(())
     })();
