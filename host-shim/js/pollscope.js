@@ -34,7 +34,7 @@ export function isolationProblem() {
  * modules (see CoreModules); `build`, the shim build for it (see TINYGO_MARKS); `hash`, its
  * start-cache digest (see BlockDigest). `source` is its bytes, a URL, or a Response (or a
  * promise of one, as from fetch()); a body still arriving is read as it comes and all of these
- * are worked out chunk by chunk, each core module compiling while its own bytes arrive, so the
+ * are worked out chunk by chunk, each core module compiling while its own bytes arrive, so its
  * last byte leaves little to do. `trace(what)` hears each module compiled.
  */
 function loadComponent(source, trace) {
@@ -48,8 +48,10 @@ function loadComponent(source, trace) {
   };
   let bytes;
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+    // Bytes in hand are searched and hashed when asked, as they were before anything
+    // streamed: at load, that work took cores the workers' start needed.
     const whole = source instanceof Uint8Array ? source : new Uint8Array(source);
-    arrived(whole, whole.length);
+    modules.arrived(whole, whole.length);
     bytes = Promise.resolve(whole);
   } else {
     bytes = readComponent(source, arrived);
@@ -57,11 +59,15 @@ function loadComponent(source, trace) {
   // A module cut short is left out; a component that never arrived compiles nothing (`bytes`
   // carries the error).
   const ended = bytes.finally(() => modules.ended());
+  let hash = null;
   return {
     bytes,
     compiled: ended.then(() => modules.all(), () => []),
-    build: bytes.then(() => (tinygo.foundAll() ? "pollscope_shim_tinygo" : "pollscope_shim")),
-    hash: bytes.then((whole) => digest.ended(whole)),
+    build: bytes.then((whole) => {
+      tinygo.arrived(whole, whole.length);
+      return tinygo.foundAll() ? "pollscope_shim_tinygo" : "pollscope_shim";
+    }),
+    hash: () => (hash ??= bytes.then((whole) => digest.ended(whole))),
   };
 }
 
@@ -156,26 +162,30 @@ const TINYGO_MARKS = ["asyncify_get_state", "internal/task."];
 
 /** The start cache's digest of a component, made as its bytes arrive: the SHA-256 of the
  * SHA-256s of its DIGEST_BLOCK-byte blocks (the last one shorter), each block hashed off the
- * main thread as soon as it is in, so the last byte leaves one block to hash, not 3 MB. */
+ * main thread once it is in, so the last byte of a streamed component leaves one block to hash,
+ * not 3 MB. One block at a time, as one SHA-256 of them all would go (in parallel they took
+ * cores the workers' start needed). */
 const DIGEST_BLOCK = 1 << 20;
 class BlockDigest {
   constructor() {
     this.blocks = [];
     this.hashed = 0;
+    this.previous = Promise.resolve();
   }
 
   /** `bytes[0..length)` have arrived (earlier calls saw a prefix of them). */
   arrived(bytes, length) {
     while (length - this.hashed >= DIGEST_BLOCK) {
-      // The bytes of a block never change once in (a grown buffer is a new one).
-      this.blocks.push(digest(bytes.subarray(this.hashed, this.hashed + DIGEST_BLOCK)));
+      this.hash(bytes.subarray(this.hashed, this.hashed + DIGEST_BLOCK));
       this.hashed += DIGEST_BLOCK;
     }
   }
 
-  /** The digest in hex once `whole` is all the bytes; null when it cannot be computed. */
+  /** The digest in hex once `whole` is all the bytes (whatever part of them arrived() saw);
+   * null when it cannot be computed. */
   async ended(whole) {
-    if (whole.length > this.hashed || this.blocks.length === 0) this.blocks.push(digest(whole.subarray(this.hashed)));
+    this.arrived(whole, whole.length);
+    if (whole.length > this.hashed || this.blocks.length === 0) this.hash(whole.subarray(this.hashed));
     try {
       const blocks = await Promise.all(this.blocks);
       const joined = new Uint8Array(blocks.length * 32);
@@ -184,6 +194,14 @@ class BlockDigest {
     } catch {
       return null;
     }
+  }
+
+  /** Hashes `block` after the blocks before it (its bytes never change once in: a grown
+   * buffer is a new one). */
+  hash(block) {
+    const next = this.previous.then(() => digest(block));
+    this.blocks.push(next);
+    this.previous = next.catch(() => {});
   }
 }
 
@@ -608,7 +626,7 @@ export function startComponent(source, options = {}) {
     bytes: () => load().bytes,
     compiled: () => load().compiled,
     build: () => load().build,
-    hash: () => load().hash,
+    hash: () => load().hash(),
   };
   // A panel's commands that are the loader's to carry out (the event thread checked them).
   const forLoader = (command) => {
