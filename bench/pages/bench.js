@@ -19,14 +19,23 @@ const status = (text) => {
   statusEl.textContent = text;
 };
 
-/** A worker answering { id, … } requests with { id, ok, value | error }; other messages are events. */
+/** A worker answering { id, … } requests with { id, ok, value | error }; other messages are
+ * events. Requests wait for the worker's { ready: true }: a message posted to a module worker
+ * before its script ran was, now and then, never delivered (Chromium 156, under load), which
+ * hung the run (the loader waits the same way for its workers). */
 class RpcWorker {
   constructor(url, name) {
     this.worker = new Worker(url, { type: "module", name });
     this.pending = new Map();
     this.nextId = 0;
     this.onEvent = () => {};
+    this.ready = new Promise((resolve, reject) => {
+      this.markReady = resolve;
+      this.failed = reject;
+    });
+    this.ready.catch(() => {});
     this.worker.onmessage = ({ data }) => {
+      if (data.ready) return this.markReady();
       if (data.event) return this.onEvent(data);
       const call = this.pending.get(data.id);
       this.pending.delete(data.id);
@@ -35,12 +44,14 @@ class RpcWorker {
     };
     this.worker.onerror = (event) => {
       const error = new Error(`${name} failed: ${event.message ?? "could not load"}`);
+      this.failed(error);
       for (const call of this.pending.values()) call.reject(error);
       this.pending.clear();
     };
   }
 
-  call(message) {
+  async call(message) {
+    await this.ready;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

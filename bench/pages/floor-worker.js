@@ -23,3 +23,6 @@ self.onmessage = ({ data: { id, iterations, via } }) => {
   floors[via].exports.loop(iterations);
   self.postMessage({ id, ok: true, value: { iterations, elapsedMs: performance.now() - t0 } });
 };
+
+// Requests wait for this (see RpcWorker in bench.js).
+self.postMessage({ ready: true });

@@ -111,3 +111,6 @@ self.onmessage = async ({ data: { id, guest, mode, args, stdin, keepStdout } }) 
     self.postMessage({ id, ok: false, error: String(error?.stack ?? error) });
   }
 };
+
+// Requests wait for this (see RpcWorker in bench.js).
+self.postMessage({ ready: true });

@@ -52,3 +52,6 @@ self.onmessage = async ({ data }) => {
     self.postMessage({ id: data.id, ok: false, error: String(error?.stack ?? error) });
   }
 };
+
+// Requests wait for this (see RpcWorker in bench.js).
+self.postMessage({ ready: true });

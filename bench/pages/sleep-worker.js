@@ -15,3 +15,6 @@ self.onmessage = ({ data: { id, iterations, ms, settleMs } }) => {
   Atomics.wait(i32, 0, 0, settleMs);
   self.postMessage({ id, ok: true, value: { durationsMs: Array.from(durations) } });
 };
+
+// Requests wait for this (see RpcWorker in bench.js).
+self.postMessage({ ready: true });
