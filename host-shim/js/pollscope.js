@@ -133,19 +133,23 @@ function horspool(needle) {
 
 /** Whether a component's bytes hold every one of some needles, searched as they arrive: each
  * new stretch together with the needle's length − 1 bytes before it, so a needle split across
- * two chunks is found too. */
+ * two chunks is found too. A needle is looked for only once the ones before it were found (a
+ * component without the first, most of them, costs one search, as `&&` did), from where its
+ * own search stopped. */
 class NeedleSearch {
   constructor(needles) {
-    this.needles = needles.map((text) => ({ length: text.length, holds: horspool(text), found: false }));
-    this.searched = 0;
+    this.needles = needles.map((text) => ({ length: text.length, holds: horspool(text), found: false, searched: 0 }));
   }
 
   /** `bytes[0..length)` have arrived (earlier calls saw a prefix of them). */
   arrived(bytes, length) {
     for (const needle of this.needles) {
-      if (!needle.found) needle.found = needle.holds(bytes, Math.max(0, this.searched - needle.length + 1), length);
+      if (!needle.found) {
+        needle.found = needle.holds(bytes, Math.max(0, needle.searched - needle.length + 1), length);
+        needle.searched = length;
+      }
+      if (!needle.found) return;
     }
-    this.searched = length;
   }
 
   foundAll() {
