@@ -13,8 +13,8 @@ use crate::{GuestBytes, Platform, Stdio, Trap};
 
 /// Stdin bytes delivered by the embedder and not yet read: the embedder's buffers themselves,
 /// oldest first, never copied into one another. A read takes whole buffers where it can (a
-/// `blocking-read` copies each piece straight into the guest's list: one copy per byte, out of the
-/// buffer the embedder delivered).
+/// `blocking-read` copies each piece straight into the guest's list: one copy per byte, out of
+/// the buffer the embedder delivered).
 #[derive(Debug, Default)]
 pub(crate) struct StdinBuffer {
     chunks: VecDeque<Vec<u8>>,
@@ -45,33 +45,44 @@ impl StdinBuffer {
         self.closed = true;
     }
 
-    /// The next unread bytes, at most `max` of them, in the front chunk (empty when none).
-    fn front(&self, max: usize) -> &[u8] {
-        match self.chunks.front() {
-            Some(chunk) => {
-                let rest = &chunk[self.front_read..];
-                &rest[..rest.len().min(max)]
-            }
-            None => &[],
+    /// The next `n` unread bytes (at most `len` of them), as the slices of the chunks they sit
+    /// in, in order.
+    fn pieces(&self, n: usize) -> Vec<&[u8]> {
+        let mut pieces = Vec::new();
+        let (mut chunks, mut skip, mut left) = (self.chunks.iter(), self.front_read, n);
+        while left > 0 {
+            let chunk = &chunks.next().expect("`len` counts the chunks' bytes")[skip..];
+            let piece = &chunk[..chunk.len().min(left)];
+            pieces.push(piece);
+            left -= piece.len();
+            skip = 0;
         }
+        pieces
     }
 
-    /// Marks the first `n` bytes of the front chunk read (at most what [`front`] gave).
-    fn consume(&mut self, n: usize) {
+    /// Marks the next `n` unread bytes (at most `len` of them) read, dropping the chunks they
+    /// used up.
+    fn skip(&mut self, mut n: usize) {
         self.len -= n;
-        self.front_read += n;
-        if self
-            .chunks
-            .front()
-            .is_some_and(|chunk| chunk.len() == self.front_read)
-        {
+        while n > 0 {
+            let rest = self
+                .chunks
+                .front()
+                .expect("`len` counts the chunks' bytes")
+                .len()
+                - self.front_read;
+            if rest > n {
+                self.front_read += n;
+                return;
+            }
+            n -= rest;
             self.chunks.pop_front();
             self.front_read = 0;
         }
     }
 
     /// Takes up to `max` bytes. A front chunk that is taken whole is handed over as it is, and
-    /// the chunks after it are appended to it.
+    /// the bytes after it are appended to it.
     fn take(&mut self, max: usize) -> Vec<u8> {
         let n = max.min(self.len);
         let mut bytes = match self.chunks.front() {
@@ -82,13 +93,12 @@ impl StdinBuffer {
             }
             _ => Vec::with_capacity(n),
         };
-        bytes.reserve_exact(n - bytes.len());
-        while bytes.len() < n {
-            let piece = self.front(n - bytes.len());
+        let rest = n - bytes.len();
+        bytes.reserve_exact(rest);
+        for piece in self.pieces(rest) {
             bytes.extend_from_slice(piece);
-            let taken = piece.len();
-            self.consume(taken);
         }
+        self.skip(rest);
         bytes
     }
 }
@@ -115,22 +125,8 @@ impl HostInputStream for StdinStream {
             return Ok(Err(StreamError::Closed));
         }
         let n = len.min(buffer.len as u64) as usize;
-        let mut pieces = Vec::new();
-        let (mut chunks, mut skip, mut left) = (buffer.chunks.iter(), buffer.front_read, n);
-        while left > 0 {
-            let chunk = &chunks.next().expect("`len` counts the chunks' bytes")[skip..];
-            let piece = &chunk[..chunk.len().min(left)];
-            pieces.push(piece);
-            left -= piece.len();
-            skip = 0;
-        }
-        take(&pieces)?;
-        let mut left = n;
-        while left > 0 {
-            let taken = buffer.front(left).len();
-            buffer.consume(taken);
-            left -= taken;
-        }
+        take(&buffer.pieces(n))?;
+        buffer.skip(n);
         Ok(Ok(()))
     }
 
