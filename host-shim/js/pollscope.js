@@ -30,12 +30,13 @@ export function isolationProblem() {
 }
 
 /**
- * A component and what its start needs of it, each a promise: `bytes`; `compiled`, its core
- * modules (see CoreModules); `build`, the shim build for it (see TINYGO_MARKS); `hash`, its
- * start-cache digest (see BlockDigest). `source` is its bytes, a URL, or a Response (or a
- * promise of one, as from fetch()); a body still arriving is read as it comes and all of these
- * are worked out chunk by chunk, each core module compiling while its own bytes arrive, so its
- * last byte leaves little to do. `trace(what)` hears each module compiled.
+ * A component and what its start needs of it: promises of `bytes`, of `compiled`, its core
+ * modules (see CoreModules), and of `build`, the shim build for it (see TINYGO_MARKS); and
+ * `hash()`, a promise of its start-cache digest (see BlockDigest), made when first asked.
+ * `source` is its bytes, a URL, or a Response (or a promise of one, as from fetch()). A body
+ * still arriving is read as it comes and all of these are worked out chunk by chunk, each core
+ * module compiling while its own bytes arrive, so its last byte leaves little to do; bytes in
+ * hand are searched and hashed when asked. `trace(what)` hears each module compiled.
  */
 function loadComponent(source, trace) {
   const modules = new CoreModules(trace);
@@ -270,10 +271,10 @@ async function sha256(data) {
 /**
  * The start cache (CacheStorage, this origin's): the translation a build of the shim made of a
  * component (`FromWasmThread::Translated`), under a key made of the shim's SHA-256 and the
- * component's digest (BlockDigest), so a reload of the same bytes skips parsing them, and bytes that changed in any way (or a new shim) never
- * find an old entry. It keeps the newest START_CACHE_ENTRIES. Whatever fails here — no
- * CacheStorage (an insecure context, some private modes), a full quota — only means a cold
- * start.
+ * component's digest (BlockDigest), so a reload of the same bytes skips parsing them, and
+ * bytes that changed in any way (or a new shim) never find an old entry. It keeps the newest
+ * START_CACHE_ENTRIES. Whatever fails here — no CacheStorage (an insecure context, some
+ * private modes), a full quota — only means a cold start.
  */
 export const START_CACHE = "pollscope-start-v1";
 const START_CACHE_ENTRIES = 64;
@@ -740,7 +741,8 @@ function launch(component, options, forLoader) {
     for (const record of records ?? []) into.push(record);
     if (into.length > TRACE_RECORDS) into.splice(0, into.length - TRACE_RECORDS);
   };
-  // Stdin not yet handed to the event thread, in order: { data, sent, resolve } or { close }.
+  // Stdin not yet handed to the event thread, in order: { data, resolve } (resolve on a write's
+  // last chunk only) or { close }.
   const stdinQueue = [];
   let stdinInFlight = 0;
   // Buffers of STDIN_CHUNK bytes the event thread handed back, for the next large writes.
