@@ -667,49 +667,34 @@ fn peers(outcome: &Outcome, config: &Value, report: &mut Report) -> Result<()> {
         let first = |ms: &[&Measurement]| -> Result<Vec<f64>> {
             ms.iter().map(|m| num(&m.data, "firstOutputMs")).collect()
         };
+        // One line per Pollscope variant that ran (no ratio: jco's lines carry them).
+        let mut ours_line = |label: &str, values: &[f64]| {
+            if !values.is_empty() {
+                let series = Series {
+                    label: label.into(),
+                    values: values.to_vec(),
+                };
+                series_line(&mut table, &row, &series, ms, "");
+            }
+        };
         let o = first(&ours)?;
-        series_line(
-            &mut table,
-            &row,
-            &Series {
-                label: "Pollscope, cold: startComponent(bytes) → first onStdout, in a fresh page \
-                        with the start cache empty (parses at runtime)"
-                    .into(),
-                values: o.clone(),
-            },
-            ms,
-            "",
+        ours_line(
+            "Pollscope, cold: startComponent(bytes) → first onStdout, in a fresh page with the \
+             start cache empty (parses at runtime)",
+            &o,
         );
         let warm = first(&by("instantiate", "pollscope-warm"))?;
-        if !warm.is_empty() {
-            series_line(
-                &mut table,
-                &row,
-                &Series {
-                    label: "Pollscope, warm: the same in another fresh page right after, same \
-                            browser profile (a reload)"
-                        .into(),
-                    values: warm.clone(),
-                },
-                ms,
-                "",
-            );
-        }
+        ours_line(
+            "Pollscope, warm: the same in another fresh page right after, same browser profile \
+             (a reload)",
+            &warm,
+        );
         let restart = first(&by("instantiate", "pollscope-restart"))?;
-        if !restart.is_empty() {
-            series_line(
-                &mut table,
-                &row,
-                &Series {
-                    label: "Pollscope, restart() in the warm start's page (shim and core modules \
-                            compiled, translation cached: the floor under any start)"
-                        .into(),
-                    values: restart.clone(),
-                },
-                ms,
-                "",
-            );
-        }
+        ours_line(
+            "Pollscope, restart() in the warm start's page (shim and core modules compiled, \
+             translation cached: the floor under any start)",
+            &restart,
+        );
         let transpile = |mode: &str| {
             outcome
                 .results
